@@ -1,0 +1,130 @@
+import Numerics
+
+/// Runs a flow over a batch split into fixed chunks, in parallel over threads.
+///
+/// The chunking depends only on the batch size, each chunk owns its tape and
+/// gradient buffer, and partial results are summed in chunk order, so results
+/// are bit-identical for any thread count.
+public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
+    public let flow: Flow<T>
+    public let action: Phi4Action
+    public let prior: NormalPrior
+    public let batchSize: Int
+    public let chunkSize: Int
+    public var threads: Int
+    private let tapes: [FlowTape<T>]
+    /// One gradient buffer per chunk, raw so workers can write them concurrently.
+    private let chunkGrads: [UnsafeMutablePointer<T>]
+    private let seedField: [UnsafeMutablePointer<T>]
+    private let seedLogJ: [UnsafeMutablePointer<T>]
+    private var chunkLoss: [Double]
+    /// Per-configuration results of the last pass.
+    public private(set) var logQ: [Double]
+    public private(set) var logP: [Double]
+    /// The batch of fields of the last pass, [B][V].
+    public private(set) var phi: [T]
+    public private(set) var gradient: [T]
+
+    public static func defaultChunkSize(batch: Int) -> Int { max(1, (batch + 7) / 8) }
+
+    public init(flow: Flow<T>, action: Phi4Action, batchSize: Int, threads: Int = defaultThreadCount(),
+                chunkSize: Int? = nil) {
+        self.flow = flow
+        self.action = action
+        self.prior = NormalPrior(volume: flow.lattice.volume)
+        self.batchSize = batchSize
+        self.chunkSize = chunkSize ?? BatchRunner.defaultChunkSize(batch: batchSize)
+        self.threads = threads
+        let nChunks = (batchSize + self.chunkSize - 1) / self.chunkSize
+        let cs = self.chunkSize
+        let P = flow.architecture.parameterCount
+        let V = flow.lattice.volume
+        tapes = (0..<nChunks).map { _ in FlowTape<T>(architecture: flow.architecture, capacity: cs) }
+        func zeros(_ n: Int) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: n)
+            p.initialize(repeating: 0, count: n)
+            return p
+        }
+        chunkGrads = (0..<nChunks).map { _ in zeros(P) }
+        seedField = (0..<nChunks).map { _ in zeros(cs * V) }
+        seedLogJ = (0..<nChunks).map { _ in zeros(cs) }
+        chunkLoss = Array(repeating: 0, count: nChunks)
+        logQ = Array(repeating: 0, count: batchSize)
+        logP = Array(repeating: 0, count: batchSize)
+        phi = Array(repeating: 0, count: batchSize * flow.lattice.volume)
+        gradient = Array(repeating: 0, count: flow.architecture.parameterCount)
+    }
+
+    deinit {
+        for p in chunkGrads + seedField + seedLogJ { p.deallocate() }
+    }
+
+    private var chunkCount: Int { tapes.count }
+    private func range(_ c: Int) -> Range<Int> { (c * chunkSize)..<min(batchSize, (c + 1) * chunkSize) }
+
+    /// phi = flow(z) for the batch z ([B][V]); fills `phi`, `logQ`, `logP`.
+    /// With `withGradient`, also the reverse-KL loss mean(log q - log p), returned,
+    /// and its gradient with respect to the parameters in `gradient`.
+    @discardableResult
+    public func run(z: UnsafePointer<T>, withGradient: Bool) -> Double {
+        let V = flow.lattice.volume
+        let B = batchSize
+        let zAddr = z
+        phi.withUnsafeMutableBufferPointer { phiBuf in
+            logQ.withUnsafeMutableBufferPointer { lq in
+                logP.withUnsafeMutableBufferPointer { lp in
+                    chunkLoss.withUnsafeMutableBufferPointer { losses in
+                        let phiOut = phiBuf.baseAddress!
+                        parallelFor(chunkCount, threads: threads) { c in
+                            let r = self.range(c)
+                            let n = r.count
+                            let tape = self.tapes[c]
+                            tape.input.update(from: zAddr + r.lowerBound * V, count: n * V)
+                            self.flow.forward(tape: tape, n: n)
+                            var loss = 0.0
+                            for (k, b) in r.enumerated() {
+                                let logq = self.prior.logDensity(zAddr + b * V) - Double(tape.logJ[k])
+                                let logp = -self.action.action(UnsafePointer(tape.output + k * V))
+                                lq[b] = logq
+                                lp[b] = logp
+                                loss += logq - logp
+                            }
+                            losses[c] = loss / Double(B)
+                            (phiOut + r.lowerBound * V).update(from: tape.output, count: n * V)
+                            if withGradient {
+                                self.backward(chunk: c, n: n)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var loss = 0.0
+        for c in 0..<chunkCount { loss += chunkLoss[c] }
+        if withGradient {
+            let P = gradient.count
+            gradient.withUnsafeMutableBufferPointer { g in
+                for i in 0..<P { g[i] = 0 }
+                for c in 0..<chunkCount {
+                    let cg = chunkGrads[c]
+                    for i in 0..<P { g[i] += cg[i] }
+                }
+            }
+        }
+        return loss
+    }
+
+    /// Loss = (1/B) sum_b [log q0(z_b) - logJ_b + S(phi_b)]: dL/dphi = force/B, dL/dlogJ = -1/B.
+    private func backward(chunk c: Int, n: Int) {
+        let V = flow.lattice.volume
+        let tape = tapes[c]
+        let inv = 1 / Double(batchSize)
+        let dPhi = seedField[c], dLogJ = seedLogJ[c], g = chunkGrads[c]
+        for k in 0..<n {
+            action.force(UnsafePointer(tape.output + k * V), into: dPhi + k * V, scale: inv)
+            dLogJ[k] = T(-inv)
+        }
+        g.initialize(repeating: 0, count: flow.architecture.parameterCount)
+        flow.pullback(tape: tape, n: n, dPhi: dPhi, dLogJ: dLogJ, grads: g)
+    }
+}

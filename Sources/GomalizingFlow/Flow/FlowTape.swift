@@ -1,0 +1,61 @@
+/// Buffers for one chunk of up to `capacity` configurations: what the forward
+/// pass keeps for the pullback, and the scratch the pullback needs. Allocated
+/// once per worker and reused, so the training loop does not allocate.
+public final class FlowTape<T: BinaryFloatingPoint> {
+    public let capacity: Int
+    let volume: Int
+    /// inputs[i]: the field entering coupling i; inputs[nLayers]: the output phi.
+    let inputs: [UnsafeMutablePointer<T>]
+    /// netInput[i]: masked field fed to the net of coupling i.
+    let netInput: [UnsafeMutablePointer<T>]
+    /// outputs[i][j]: output of net layer j of coupling i, [n][V][c_j+1].
+    let outputs: [[UnsafeMutablePointer<T>]]
+    /// branches[i][j]: per-branch outputs when the layer has several branches.
+    let branches: [[UnsafeMutablePointer<T>]]
+    public let logJ: UnsafeMutablePointer<T>
+    // Pullback scratch.
+    let gradA: UnsafeMutablePointer<T>
+    let gradB: UnsafeMutablePointer<T>
+    let scratch: UnsafeMutablePointer<T>
+    let gradField: UnsafeMutablePointer<T>
+    let weightScratch: UnsafeMutablePointer<T>
+    private var owned: [(UnsafeMutablePointer<T>, Int)] = []
+
+    public init(architecture arch: FlowArchitecture, capacity n: Int) {
+        capacity = n
+        volume = arch.lattice.volume
+        let V = arch.lattice.volume
+        var owned: [(UnsafeMutablePointer<T>, Int)] = []
+        func alloc(_ count: Int) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            owned.append((p, max(count, 1)))
+            return p
+        }
+        inputs = (0...arch.couplings.count).map { _ in alloc(n * V) }
+        netInput = arch.couplings.map { _ in alloc(n * V) }
+        outputs = arch.couplings.map { c in c.net.map { alloc(n * V * $0.cout) } }
+        branches = arch.couplings.map { c in
+            c.net.map { $0.branchCount > 1 ? alloc($0.branchCount * n * V * $0.cout) : alloc(0) }
+        }
+        logJ = alloc(n)
+        let wide = n * V * arch.maxChannels
+        gradA = alloc(wide)
+        gradB = alloc(wide)
+        scratch = alloc(wide)
+        gradField = alloc(n * V)
+        weightScratch = alloc(arch.tensors.compactMap { $0.conv?.weightCount }.max() ?? 1)
+        self.owned = owned
+    }
+
+    deinit {
+        for (p, c) in owned {
+            p.deinitialize(count: c)
+            p.deallocate()
+        }
+    }
+
+    /// The field after the last coupling layer.
+    public var output: UnsafeMutablePointer<T> { inputs[inputs.count - 1] }
+    public var input: UnsafeMutablePointer<T> { inputs[0] }
+}

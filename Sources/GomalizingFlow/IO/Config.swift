@@ -1,0 +1,162 @@
+import Foundation
+import TOMLKit
+
+/// A training configuration in GomalizingFlow.jl's TOML layout:
+/// [config], [device], [training], [physical], [model].
+public struct Config: Equatable, Sendable {
+    public struct Training: Equatable, Sendable {
+        public var seed: UInt64 = 12345
+        public var batchSize = 64
+        public var epochs = 40
+        public var iterations = 100
+        public var baseLR = 0.001
+        /// Proposals drawn after each epoch for the acceptance rate and ESS.
+        public var evalSamples = 4096
+        public var pretrained = ""
+        public var result = "result"
+    }
+
+    public struct Physical: Equatable, Sendable {
+        public var L: Int
+        public var Nd: Int
+        public var M2: Double
+        public var lam: Double
+    }
+
+    public var name: String
+    public var sourcePath: String
+    public var version = "0.1.0"
+    public var deviceID = -1
+    /// Worker threads; nil means one per online core.
+    public var threads: Int?
+    public var training = Training()
+    public var physical: Physical
+    public var model: ModelSpec
+
+    public var lattice: Lattice { Lattice(L: physical.L, d: physical.Nd) }
+    public var action: Phi4Action { Phi4Action(lattice: lattice, m2: physical.M2, lam: physical.lam) }
+    public var resultDirectory: URL {
+        URL(fileURLWithPath: training.result).appendingPathComponent(name)
+    }
+
+    /// Reads and validates a config file. Every problem is an `InputError`
+    /// naming the file and key.
+    public static func load(path: String) throws -> Config {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            if !FileManager.default.fileExists(atPath: path) { throw InputError(file: path, "no such file") }
+            throw InputError(file: path, "cannot be read as UTF-8 text")
+        }
+        let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        return try parse(text, file: path, name: name)
+    }
+
+    public static func parse(_ text: String, file: String, name: String) throws -> Config {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw InputError(file: file, "line \(e.source.begin.line), column \(e.source.begin.column): invalid TOML: \(e.description)")
+        } catch {
+            throw InputError(file: file, "invalid TOML")
+        }
+        func section(_ key: String, required: Bool) throws -> TOMLSection {
+            guard let v = root[key] else {
+                if required { throw InputError(file: file, field: "[\(key)]", "missing section") }
+                return TOMLSection(file: file, name: key, table: nil)
+            }
+            guard let t = v.table else { throw InputError(file: file, field: key, "expected a [\(key)] table, got a \(v.type)") }
+            return TOMLSection(file: file, name: key, table: t)
+        }
+
+        // Top level: sections, plus GomalizingFlow.jl's older top-level device_id.
+        var top = TOMLSection(file: file, name: nil, table: root)
+        let topDevice = try top.raw("device_id") == nil ? nil : top.int("device_id", "an integer (-1 for the CPU)")
+        for required in ["training", "physical", "model"] where root[required] == nil {
+            throw InputError(file: file, field: "[\(required)]", "missing section")
+        }
+        try top.finish(allowed: ["config", "device", "training", "physical", "model"])
+
+        var cfgSec = try section("config", required: false)
+        let version = try cfgSec.string("version", default: "0.1.0", "a version string such as \"0.1.0\"")
+        try cfgSec.finish()
+
+        var dev = try section("device", required: false)
+        let deviceID = try dev.int("device_id", default: topDevice ?? -1, "an integer (-1 for the CPU)") { $0 >= -1 }
+        if deviceID >= 0 {
+            throw dev.fail("device_id", "GPU \(deviceID) requested, but this build runs on the CPU only; use -1")
+        }
+        let threadsRaw = try dev.int("threads", default: 0, "a positive number of threads") { $0 >= 0 }
+        try dev.finish()
+
+        var phys = try section("physical", required: true)
+        let L = try phys.int("L", "an even integer >= 2 (the checkerboard needs even L)") { $0 >= 2 && $0 % 2 == 0 }
+        let Nd = try phys.int("Nd", "an integer in 1...4") { (1...4).contains($0) }
+        let M2 = try phys.double("M2", "a finite number")
+        let lam = try phys.double("lam", "a finite number >= 0 (lam < 0 has no ground state)") { $0.isFinite && $0 >= 0 }
+        try phys.finish()
+        if Nd * Int(Foundation.log2(Double(L))) > 40 {
+            throw phys.fail("L", "L^Nd = \(L)^\(Nd) sites is too large")
+        }
+
+        var tr = try section("training", required: true)
+        var training = Training()
+        training.seed = UInt64(try tr.int("seed", default: 12345, "a non-negative integer") { $0 >= 0 })
+        training.batchSize = try tr.int("batchsize", "a positive integer") { $0 >= 1 }
+        training.epochs = try tr.int("epochs", "a positive integer") { $0 >= 1 }
+        training.iterations = try tr.int("iterations", "a positive integer") { $0 >= 1 }
+        training.baseLR = try tr.double("base_lr", "a positive finite number") { $0.isFinite && $0 > 0 }
+        training.evalSamples = try tr.int("eval_samples", default: 4096, "an integer >= 2") { $0 >= 2 }
+        let opt = try tr.string("opt", default: "Adam", "\"Adam\"")
+        if opt.lowercased() != "adam" { throw tr.fail("opt", "expected \"Adam\" (the only optimizer), got \"\(opt)\"") }
+        let prior = try tr.string("prior", default: "Normal", "\"Normal\" or \"Normal{Float32}(0.f0, 1.f0)\"")
+        if !isStandardNormal(prior) {
+            throw tr.fail("prior", "expected the standard normal prior (\"Normal\" or \"Normal{Float32}(0.f0, 1.f0)\"), got \"\(prior)\"")
+        }
+        let sched = try tr.string("lr_scheduler", default: "", "an empty string (no schedule)")
+        if !sched.isEmpty { throw tr.fail("lr_scheduler", "learning-rate schedules are not supported yet; use \"\" (got \"\(sched)\")") }
+        training.pretrained = try tr.string("pretrained", default: "", "a path to a .safetensors file, or \"\"")
+        training.result = try tr.string("result", default: "result", "a folder name")
+        if training.result.isEmpty { throw tr.fail("result", "expected a non-empty folder name") }
+        try tr.finish()
+
+        var mod = try section("model", required: true)
+        let mseed = try mod.int("seed", default: 2021, "a non-negative integer") { $0 >= 0 }
+        let nLayers = try mod.int("n_layers", "a positive integer") { $0 >= 1 }
+        let hidden = try mod.intArray("hidden_sizes", "an array of positive integers such as [8, 8]") { $0 >= 1 }
+        let K = try mod.int("kernel_size", "an odd integer >= 1") { $0 >= 1 && $0 % 2 == 1 }
+        _ = try mod.int("inC", default: 1, "1 (one field component)") { $0 == 1 }
+        _ = try mod.int("outC", default: 2, "2 (the s and t channels)") { $0 == 2 }
+        let tanh = try mod.bool("use_final_tanh", default: true)
+        let bn = try mod.bool("use_bn", default: false)
+        if bn { throw mod.fail("use_bn", "batch normalisation is not supported yet; use false") }
+        let conv = try mod.string("conv", default: "full", "\"full\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), e.g. \"\(Nd)C\(max(1, Nd - 1))\"")
+        let k = try parseConv(conv, Nd: Nd) ?? { throw mod.fail("conv", "expected \"full\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), got \"\(conv)\"") }()
+        try mod.finish()
+
+        let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
+                              convAxes: k, useFinalTanh: tanh, seed: UInt64(mseed))
+        var c = Config(name: name, sourcePath: file, physical: Physical(L: L, Nd: Nd, M2: M2, lam: lam), model: model)
+        c.version = version
+        c.deviceID = deviceID
+        c.threads = threadsRaw == 0 ? nil : threadsRaw
+        c.training = training
+        return c
+    }
+
+    static func isStandardNormal(_ s: String) -> Bool {
+        let compact = s.replacingOccurrences(of: " ", with: "")
+        return ["normal", "normal{float32}(0.f0,1.f0)", "normal{float64}(0.0,1.0)", "normal(0,1)", "normal(0.0,1.0)"]
+            .contains(compact.lowercased())
+    }
+
+    /// "full" -> Nd; "dCk" -> k (d must equal Nd); anything else -> nil.
+    static func parseConv(_ s: String, Nd: Int) -> Int? {
+        if s == "full" { return Nd }
+        let parts = s.uppercased().split(separator: "C", omittingEmptySubsequences: false)
+        guard parts.count == 2, let d = Int(parts[0]), let k = Int(parts[1]), d == Nd, (1...Nd).contains(k) else { return nil }
+        return k
+    }
+}

@@ -1,0 +1,94 @@
+import TOMLKit
+
+/// Typed, checked access to one table of a TOML document. Every read names the
+/// key in its error, and `finish()` rejects keys nobody asked for (typos).
+struct TOMLSection {
+    let file: String
+    let name: String?
+    let table: TOMLTable?
+    private(set) var used: Set<String> = []
+
+    init(file: String, name: String?, table: TOMLTable?) {
+        self.file = file
+        self.name = name
+        self.table = table
+    }
+
+    func field(_ key: String) -> String { name.map { "[\($0)] \(key)" } ?? key }
+
+    func fail(_ key: String, _ msg: String) -> InputError { InputError(file: file, field: field(key), msg) }
+
+    private func describe(_ v: TOMLValueConvertible) -> String {
+        switch v.type {
+        case .string: return "the string \"\(v.string ?? "")\""
+        default: return "a \(v.type)"
+        }
+    }
+
+    mutating func raw(_ key: String) -> TOMLValueConvertible? {
+        used.insert(key)
+        return table?[key]
+    }
+
+    mutating func int(_ key: String, default def: Int? = nil, _ expected: String, _ valid: (Int) -> Bool = { _ in true }) throws -> Int {
+        guard let v = raw(key) else {
+            if let def { return def }
+            throw fail(key, "missing; expected \(expected)")
+        }
+        guard let i = v.int else { throw fail(key, "expected \(expected), got \(describe(v))") }
+        guard valid(i) else { throw fail(key, "expected \(expected), got \(i)") }
+        return i
+    }
+
+    mutating func double(_ key: String, default def: Double? = nil, _ expected: String, _ valid: (Double) -> Bool = { $0.isFinite }) throws -> Double {
+        guard let v = raw(key) else {
+            if let def { return def }
+            throw fail(key, "missing; expected \(expected)")
+        }
+        // TOML writes 4 and 4.0 differently; physicists write both.
+        guard let x = v.double ?? v.int.map(Double.init) else { throw fail(key, "expected \(expected), got \(describe(v))") }
+        guard valid(x) else { throw fail(key, "expected \(expected), got \(x)") }
+        return x
+    }
+
+    mutating func bool(_ key: String, default def: Bool? = nil) throws -> Bool {
+        guard let v = raw(key) else {
+            if let def { return def }
+            throw fail(key, "missing; expected true or false")
+        }
+        guard let b = v.bool else { throw fail(key, "expected true or false, got \(describe(v))") }
+        return b
+    }
+
+    mutating func string(_ key: String, default def: String? = nil, _ expected: String) throws -> String {
+        guard let v = raw(key) else {
+            if let def { return def }
+            throw fail(key, "missing; expected \(expected)")
+        }
+        guard let s = v.string else { throw fail(key, "expected \(expected), got \(describe(v))") }
+        return s
+    }
+
+    mutating func intArray(_ key: String, default def: [Int]? = nil, _ expected: String, _ valid: (Int) -> Bool) throws -> [Int] {
+        guard let v = raw(key) else {
+            if let def { return def }
+            throw fail(key, "missing; expected \(expected)")
+        }
+        guard let a = v.array else { throw fail(key, "expected \(expected), got \(describe(v))") }
+        var out: [Int] = []
+        for e in a {
+            guard let i = e.int, valid(i) else { throw fail(key, "expected \(expected), got an element \(e.type == .int ? String(e.int!) : describe(e))") }
+            out.append(i)
+        }
+        return out
+    }
+
+    /// Rejects keys that were never read: a misspelt key must not be silently ignored.
+    func finish(allowed extra: Set<String> = []) throws {
+        guard let table else { return }
+        for key in table.keys.sorted() where !used.contains(key) && !extra.contains(key) {
+            let known = used.union(extra).sorted().joined(separator: ", ")
+            throw fail(key, "unknown key; known keys here are: \(known)")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Numerics
+
+/// Pointwise nonlinearity of a net layer. Both derivatives are written in terms
+/// of the output y, so the pullback needs only what the forward pass kept.
+public enum Activation: String, Sendable, Codable {
+    /// Flux's and PyTorch's default slope 0.01.
+    case leakyReLU
+    case tanh
+    case identity
+
+    public static let leakySlope = 0.01
+
+    public func apply<T: Real & BinaryFloatingPoint>(_ y: UnsafeMutablePointer<T>, count: Int) {
+        switch self {
+        case .leakyReLU:
+            let a = T(Activation.leakySlope)
+            for i in 0..<count where y[i] < 0 { y[i] *= a }
+        case .tanh:
+            for i in 0..<count { y[i] = T.tanh(y[i]) }
+        case .identity:
+            break
+        }
+    }
+
+    /// dpre[i] = scale * dy[i] * f'(pre[i]) with f' taken from the output y.
+    public func pullback<T: Real & BinaryFloatingPoint>(
+        output y: UnsafePointer<T>, _ dy: UnsafePointer<T>, into dpre: UnsafeMutablePointer<T>,
+        count: Int, scale: T
+    ) {
+        switch self {
+        case .leakyReLU:
+            let a = T(Activation.leakySlope) * scale
+            for i in 0..<count { dpre[i] = dy[i] * (y[i] > 0 ? scale : a) }
+        case .tanh:
+            for i in 0..<count { dpre[i] = scale * dy[i] * (1 - y[i] * y[i]) }
+        case .identity:
+            for i in 0..<count { dpre[i] = scale * dy[i] }
+        }
+    }
+}

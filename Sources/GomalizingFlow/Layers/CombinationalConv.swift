@@ -1,0 +1,66 @@
+import Numerics
+
+/// A net layer of GomalizingFlow.jl: for each k-subset of the d axes a periodic
+/// convolution that is K wide along those axes and 1 wide along the rest, each
+/// followed by the activation, and the layer output is the mean of the branches:
+///
+///   y = (1/C(d,k)) sum_c act(conv_c(x))
+///
+/// With k = d there is one branch and this is the ordinary d-dimensional
+/// convolution. Branch outputs are kept for the pullback only when there are
+/// several; with one branch the layer output itself is the branch output.
+public struct CombinationalConv: Sendable {
+    public let convs: [PeriodicConv]
+    public let activation: Activation
+    public let cin: Int
+    public let cout: Int
+
+    public init(convs: [PeriodicConv], activation: Activation, cin: Int, cout: Int) {
+        self.convs = convs
+        self.activation = activation
+        self.cin = cin
+        self.cout = cout
+    }
+
+    public var branchCount: Int { convs.count }
+
+    /// `branches` must hold branchCount * n * V * cout values when branchCount > 1.
+    public func forward<T: Real & BinaryFloatingPoint & SIMDScalar>(
+        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, branches: UnsafeMutablePointer<T>,
+        n: Int, params: UnsafePointer<T>
+    ) {
+        let size = n * convs[0].stencil.volume * cout
+        if convs.count == 1 {
+            convs[0].forward(x, y, n: n, params: params)
+            activation.apply(y, count: size)
+            return
+        }
+        let inv = 1 / T(convs.count)
+        for c in convs.indices {
+            let yc = branches + c * size
+            convs[c].forward(x, yc, n: n, params: params)
+            activation.apply(yc, count: size)
+            if c == 0 {
+                for i in 0..<size { y[i] = inv * yc[i] }
+            } else {
+                for i in 0..<size { y[i] += inv * yc[i] }
+            }
+        }
+    }
+
+    /// `scratch` holds n * V * cout values, `weightScratch` one conv's weights; `dx`, when given, is accumulated into.
+    public func pullback<T: Real & BinaryFloatingPoint & SIMDScalar>(
+        _ x: UnsafePointer<T>, output y: UnsafePointer<T>, branches: UnsafePointer<T>,
+        _ dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?, n: Int,
+        params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>,
+        weightScratch: UnsafeMutablePointer<T>
+    ) {
+        let size = n * convs[0].stencil.volume * cout
+        let scale = 1 / T(convs.count)
+        for c in convs.indices {
+            let yc = convs.count == 1 ? y : branches + c * size
+            activation.pullback(output: yc, dy, into: scratch, count: size, scale: scale)
+            convs[c].pullback(x, scratch, dx: dx, n: n, params: params, grads: grads, weightScratch: weightScratch)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// One periodic convolution (cross-correlation, as in PyTorch) with bias,
+/// channels-last activations `[n][V][C]`.
+///
+/// Parameters live in a flat vector: the weight at `weightOffset` in the layout
+/// `[tap][cin][cout]` (cout fastest, so output channels form SIMD lanes), the
+/// bias at `biasOffset`. `forward` and `pullback` are the pair of a ChainRules rrule.
+public struct PeriodicConv: Sendable {
+    public let stencil: ConvStencil
+    public let cin: Int
+    public let cout: Int
+    public let weightOffset: Int
+    public let biasOffset: Int
+
+    public init(stencil: ConvStencil, cin: Int, cout: Int, weightOffset: Int, biasOffset: Int) {
+        self.stencil = stencil
+        self.cin = cin
+        self.cout = cout
+        self.weightOffset = weightOffset
+        self.biasOffset = biasOffset
+    }
+
+    public var weightCount: Int { stencil.tapCount * cin * cout }
+    public var fanIn: Int { stencil.tapCount * cin }
+    /// Multiply-adds per output site, for FLOP counts.
+    public var macsPerSite: Int { stencil.tapCount * cin * cout }
+
+    /// y = b + sum_t W_t x(v + offset_t) for n configurations.
+    public func forward<T: BinaryFloatingPoint & SIMDScalar>(
+        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, n: Int, params: UnsafePointer<T>
+    ) {
+        stencil.neighbour.withUnsafeBufferPointer { nb in
+            ConvKernel.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset,
+                             bias: params + biasOffset, accumulate: false,
+                             neighbour: nb.baseAddress!, taps: stencil.tapCount, sites: n * stencil.volume,
+                             volume: stencil.volume)
+        }
+    }
+
+    /// Given dL/dy, accumulates dL/dW and dL/db into `grads` and, when `dx` is
+    /// given, adds dL/dx into it (the caller zeroes it; combinational layers sum
+    /// several convolutions into one dx). `weightScratch` holds weightCount values.
+    public func pullback<T: BinaryFloatingPoint & SIMDScalar>(
+        _ x: UnsafePointer<T>, _ dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?,
+        n: Int, params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>,
+        weightScratch: UnsafeMutablePointer<T>
+    ) {
+        let V = stencil.volume, taps = stencil.tapCount
+        let cin = self.cin, cout = self.cout
+        stencil.neighbour.withUnsafeBufferPointer { nbBuf in
+            let nb = nbBuf.baseAddress!
+            ConvKernel.weightGradient(x, cin: cin, dy, cout: cout, dW: grads + weightOffset, dB: grads + biasOffset,
+                                      neighbour: nb, taps: taps, n: n, volume: V)
+            guard let dx else { return }
+            // dL/dx is the convolution of dL/dy with the mirrored, transposed
+            // kernel: site u receives from v = u - offset_t = u + offset_(T-1-t).
+            let W = params + weightOffset
+            for t in 0..<taps {
+                for ci in 0..<cin {
+                    for co in 0..<cout {
+                        weightScratch[((taps - 1 - t) * cout + co) * cin + ci] = W[(t * cin + ci) * cout + co]
+                    }
+                }
+            }
+            ConvKernel.apply(dy, cin: cout, dx, cout: cin, weight: UnsafePointer(weightScratch), bias: nil,
+                             accumulate: true, neighbour: nb, taps: taps, sites: n * V, volume: V)
+        }
+    }
+}

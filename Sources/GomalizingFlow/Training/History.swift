@@ -1,0 +1,60 @@
+import Foundation
+
+/// One row of history.csv.
+public struct EpochRecord: Equatable, Sendable {
+    public var epoch: Int
+    /// Mean and standard deviation of the reverse-KL loss over the epoch's iterations.
+    public var loss: Double
+    public var lossStd: Double
+    /// Independence Metropolis-Hastings acceptance over the evaluation proposals, percent.
+    public var acceptanceRate: Double
+    /// (sum w)^2 / (N sum w^2) over the evaluation proposals.
+    public var ess: Double
+    public var bestAcceptanceRate: Double
+    public var lr: Double
+    public var trainSeconds: Double
+    public var evalSeconds: Double
+    public var totalSeconds: Double
+
+    public static let header = "epoch,loss,loss_std,acceptance_rate,ess,best_acceptance_rate,lr,train_seconds,eval_seconds,total_seconds"
+
+    public var csvLine: String {
+        func f(_ x: Double) -> String { String(format: "%.6g", x) }
+        return "\(epoch),\(f(loss)),\(f(lossStd)),\(f(acceptanceRate)),\(f(ess)),\(f(bestAcceptanceRate)),\(f(lr)),\(f(trainSeconds)),\(f(evalSeconds)),\(f(totalSeconds))"
+    }
+}
+
+/// The training history, rewritten whole and atomically after every epoch so the
+/// file on disk is always a complete CSV.
+public struct History {
+    public let url: URL
+    public private(set) var records: [EpochRecord] = []
+
+    public init(url: URL) { self.url = url }
+
+    public mutating func append(_ r: EpochRecord) throws {
+        records.append(r)
+        let text = ([EpochRecord.header] + records.map(\.csvLine)).joined(separator: "\n") + "\n"
+        try AtomicFile.write(text, to: url)
+    }
+
+    /// Reads a history.csv: a table of doubles keyed by column name.
+    public static func read(path: String) throws -> [String: [Double]] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw InputError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+        }
+        let lines = text.split(whereSeparator: \.isNewline)
+        guard let head = lines.first else { throw InputError(file: path, "empty file; expected a CSV header") }
+        let cols = head.split(separator: ",").map(String.init)
+        var table = [String: [Double]](uniqueKeysWithValues: cols.map { ($0, []) })
+        for (i, line) in lines.dropFirst().enumerated() {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard cells.count == cols.count else { throw InputError(file: path, field: "line \(i + 2)", "has \(cells.count) fields, header has \(cols.count)") }
+            for (c, cell) in zip(cols, cells) {
+                guard let v = Double(cell) else { throw InputError(file: path, field: "line \(i + 2), column \(c)", "not a number: \(cell)") }
+                table[c]!.append(v)
+            }
+        }
+        return table
+    }
+}

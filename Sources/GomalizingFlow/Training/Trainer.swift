@@ -1,0 +1,125 @@
+import Foundation
+import Numerics
+
+/// What the trainer reports while it runs; the CLI prints it.
+public protocol TrainingObserver: AnyObject {
+    func iterationFinished(epoch: Int, iteration: Int, of total: Int, loss: Double)
+    func epochFinished(_ record: EpochRecord, improved: Bool)
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case nonFinite(epoch: Int, iteration: Int, what: String)
+    public var description: String {
+        switch self {
+        case let .nonFinite(e, i, what):
+            return "training stopped: \(what) is not finite at epoch \(e), iteration \(i); the last good checkpoint is kept"
+        }
+    }
+}
+
+/// Reverse-KL training of a flow for a `Config`, writing into the result folder:
+/// config.toml, history.csv, model_last.safetensors, model_best.safetensors.
+public final class Trainer {
+    public let config: Config
+    public let flow: Flow<Float>
+    public private(set) var adam: Adam
+    public private(set) var history: History
+    public private(set) var bestAcceptance = -1.0
+    private var rng: Xoshiro256
+    private let runner: BatchRunner<Float>
+    private let action: Phi4Action
+    /// Prior draws of the current batch, reused every step.
+    private var z: [Float]
+    public weak var observer: TrainingObserver?
+    public let resultDirectory: URL
+
+    public init(config: Config, configText: String? = nil, threads: Int? = nil) throws {
+        self.config = config
+        let arch = FlowArchitecture(spec: config.model)
+        var params: [Float]? = nil
+        if !config.training.pretrained.isEmpty {
+            params = try ModelFile.load(arch, from: config.training.pretrained)
+        }
+        flow = Flow<Float>(architecture: arch, parameters: params)
+        action = config.action
+        adam = Adam(parameterCount: arch.parameterCount, lr: config.training.baseLR)
+        rng = Xoshiro256(seed: config.training.seed)
+        runner = BatchRunner(flow: flow, action: action, batchSize: config.training.batchSize,
+                             threads: threads ?? config.threads ?? defaultThreadCount())
+        z = [Float](repeating: 0, count: config.training.batchSize * arch.lattice.volume)
+        resultDirectory = config.resultDirectory
+        history = History(url: resultDirectory.appendingPathComponent("history.csv"))
+        try FileManager.default.createDirectory(at: resultDirectory, withIntermediateDirectories: true)
+        if let configText {
+            try AtomicFile.write(configText, to: resultDirectory.appendingPathComponent("config.toml"))
+        }
+    }
+
+    public var lastModelURL: URL { resultDirectory.appendingPathComponent("model_last.safetensors") }
+    public var bestModelURL: URL { resultDirectory.appendingPathComponent("model_best.safetensors") }
+
+    /// One optimisation step on a fresh batch from the prior; returns the loss.
+    public func step() -> Double {
+        let B = config.training.batchSize
+        z.withUnsafeMutableBufferPointer { runner.prior.sample(into: $0.baseAddress!, count: B, rng: &rng) }
+        let loss = z.withUnsafeBufferPointer { runner.run(z: $0.baseAddress!, withGradient: true) }
+        if loss.isFinite && runner.gradient.allSatisfy({ $0.isFinite }) {
+            adam.update(&flow.parameters, gradient: runner.gradient)
+        }
+        return loss
+    }
+
+    /// Draws `count` proposals from the flow, runs the independence MH chain over
+    /// them and returns (acceptance rate in percent, ESS).
+    public func evaluate(count: Int) -> (acceptance: Double, ess: Double) {
+        let B = config.training.batchSize
+        var logW: [Double] = []
+        logW.reserveCapacity(count)
+        while logW.count < count {
+            z.withUnsafeMutableBufferPointer { runner.prior.sample(into: $0.baseAddress!, count: B, rng: &rng) }
+            z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false) }
+            for b in 0..<min(B, count - logW.count) { logW.append(runner.logP[b] - runner.logQ[b]) }
+        }
+        var chain = IndependenceMH()
+        for w in logW { _ = chain.offer(logWeight: w, uniform: rng.uniform()) }
+        return (chain.acceptanceRate, effectiveSampleSize(logWeights: logW))
+    }
+
+    public func train() throws {
+        let tc = config.training
+        let start = Date()
+        for epoch in 1...tc.epochs {
+            let t0 = Date()
+            var sum = 0.0, sum2 = 0.0
+            for it in 1...tc.iterations {
+                let loss = step()
+                guard loss.isFinite else { throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "the loss") }
+                guard runner.gradient.allSatisfy({ $0.isFinite }) else {
+                    throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "the gradient")
+                }
+                sum += loss
+                sum2 += loss * loss
+                observer?.iterationFinished(epoch: epoch, iteration: it, of: tc.iterations, loss: loss)
+            }
+            let t1 = Date()
+            let (acc, ess) = evaluate(count: tc.evalSamples)
+            let t2 = Date()
+            let n = Double(tc.iterations)
+            let mean = sum / n
+            let improved = acc > bestAcceptance
+            if improved { bestAcceptance = acc }
+            let record = EpochRecord(
+                epoch: epoch, loss: mean, lossStd: max(0, sum2 / n - mean * mean).squareRoot(),
+                acceptanceRate: acc, ess: ess, bestAcceptanceRate: bestAcceptance, lr: adam.lr,
+                trainSeconds: t1.timeIntervalSince(t0), evalSeconds: t2.timeIntervalSince(t1),
+                totalSeconds: t2.timeIntervalSince(start))
+            let meta = ["epoch": "\(epoch)", "acceptance_rate": "\(acc)", "ess": "\(ess)", "config": config.name]
+            if improved {
+                try ModelFile.save(flow.architecture, parameters: flow.parameters, to: bestModelURL, extra: meta)
+            }
+            try ModelFile.save(flow.architecture, parameters: flow.parameters, to: lastModelURL, extra: meta)
+            try history.append(record)
+            observer?.epochFinished(record, improved: improved)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import GomalizingFlow
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a flow by reverse KL; results go to <result>/<config name>/.")
+
+    @Argument(help: "Path to a TOML config, e.g. cfgs/example2d.toml.")
+    var config: String
+
+    @Option(help: "Worker threads (default: the config's [device] threads, else one per core).")
+    var threads: Int?
+
+    @Option(help: "Override [training] epochs.")
+    var epochs: Int?
+
+    @Option(help: "Override [training] result (the parent folder of the result folder).")
+    var result: String?
+
+    @Flag(help: "Print only the per-epoch lines, no progress bar.")
+    var quiet = false
+
+    func validate() throws {
+        if let t = threads, t < 1 { throw ValidationError("--threads must be >= 1") }
+        if let e = epochs, e < 1 { throw ValidationError("--epochs must be >= 1") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            var cfg = try Config.load(path: config)
+            if let epochs { cfg.training.epochs = epochs }
+            if let result { cfg.training.result = result }
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            let trainer = try Trainer(config: cfg, configText: text, threads: threads)
+            let printer = ProgressPrinter(epochs: cfg.training.epochs, quiet: quiet)
+            trainer.observer = printer
+            let arch = trainer.flow.architecture
+            print("training \(cfg.name): L=\(cfg.physical.L) Nd=\(cfg.physical.Nd) M2=\(cfg.physical.M2) lam=\(cfg.physical.lam); "
+                + "\(arch.spec.nLayers) couplings, conv \(arch.spec.convName), \(arch.parameterCount) parameters; "
+                + "batch \(cfg.training.batchSize), \(cfg.training.epochs) epochs x \(cfg.training.iterations) iterations")
+            print("writing \(trainer.resultDirectory.path)")
+            try trainer.train()
+            print("done: best acceptance \(String(format: "%.2f", trainer.bestAcceptance))%, models in \(trainer.resultDirectory.path)")
+        }
+    }
+}
+
+/// A progress bar with ETA inside each epoch (only on a terminal) and one
+/// summary line per epoch.
+final class ProgressPrinter: TrainingObserver {
+    let epochs: Int
+    let showBar: Bool
+    var epochStart = Date()
+
+    init(epochs: Int, quiet: Bool) {
+        self.epochs = epochs
+        self.showBar = !quiet && isatty(STDERR_FILENO) == 1
+    }
+
+    func iterationFinished(epoch: Int, iteration: Int, of total: Int, loss: Double) {
+        if iteration == 1 { epochStart = Date() }
+        guard showBar, iteration % max(1, total / 50) == 0 || iteration == total else { return }
+        let width = 30
+        let filled = width * iteration / total
+        let elapsed = Date().timeIntervalSince(epochStart)
+        let eta = elapsed / Double(iteration) * Double(total - iteration)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let line = String(format: "\repoch %d/%d [%@] %d/%d loss %.4f ETA %.0fs ", epoch, epochs, bar, iteration, total, loss, eta)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func epochFinished(_ r: EpochRecord, improved: Bool) {
+        if showBar { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        print(String(format: "epoch %4d  loss %9.4f ± %.4f  acceptance %6.2f%%  ESS %.4f  train %.1fs  eval %.1fs%@",
+                     r.epoch, r.loss, r.lossStd, r.acceptanceRate, r.ess, r.trainSeconds, r.evalSeconds, improved ? "  *best" : ""))
+        fflush(stdout)
+    }
+}

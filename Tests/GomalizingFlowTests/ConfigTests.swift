@@ -1,0 +1,122 @@
+import Foundation
+import GomalizingFlow
+import XCTest
+
+final class ConfigTests: XCTestCase {
+    static let valid = """
+    [device]
+    device_id = -1
+    [training]
+    seed = 1
+    batchsize = 16
+    epochs = 2
+    iterations = 10
+    base_lr = 0.001
+    [physical]
+    L = 8
+    Nd = 2
+    M2 = -4
+    lam = 8.0
+    [model]
+    n_layers = 4
+    hidden_sizes = [8, 8]
+    kernel_size = 3
+    use_final_tanh = true
+    """
+
+    func parse(_ text: String) throws -> Config { try Config.parse(text, file: "cfg.toml", name: "cfg") }
+
+    func testValidConfigParses() throws {
+        let c = try parse(Self.valid)
+        XCTAssertEqual(c.physical.L, 8)
+        XCTAssertEqual(c.physical.M2, -4)
+        XCTAssertEqual(c.model.hiddenSizes, [8, 8])
+        XCTAssertEqual(c.model.convAxes, 2)
+        XCTAssertEqual(c.training.batchSize, 16)
+        XCTAssertEqual(c.resultDirectory.lastPathComponent, "cfg")
+    }
+
+    /// Replaces the line that starts with `key =` (or appends `replacement` if absent).
+    func mutate(_ key: String, _ replacement: String?) -> String {
+        var lines = Self.valid.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if let i = lines.firstIndex(where: { $0.hasPrefix(key + " =") }) {
+            if let replacement { lines[i] = replacement } else { lines.remove(at: i) }
+        } else if let replacement {
+            lines.append(replacement)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func assertError(_ text: String, mentions parts: [String], file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try parse(text)
+            XCTFail("expected an error mentioning \(parts)", file: file, line: line)
+        } catch let e as InputError {
+            let msg = e.description
+            XCTAssertTrue(msg.hasPrefix("cfg.toml: "), msg, file: file, line: line)
+            XCTAssertFalse(msg.contains("\n"), "one line: \(msg)", file: file, line: line)
+            for p in parts { XCTAssertTrue(msg.contains(p), "'\(msg)' should mention '\(p)'", file: file, line: line) }
+        } catch {
+            XCTFail("unexpected error type \(error)", file: file, line: line)
+        }
+    }
+
+    func testErrorsNameTheKeyAndTheExpectation() {
+        assertError(mutate("L", "L = 7"), mentions: ["[physical] L", "even", "7"])
+        assertError(mutate("L", "L = 0"), mentions: ["[physical] L"])
+        assertError(mutate("L", nil), mentions: ["[physical] L", "missing"])
+        assertError(mutate("L", "L = \"eight\""), mentions: ["[physical] L", "string"])
+        assertError(mutate("Nd", "Nd = 0"), mentions: ["[physical] Nd", "1...4"])
+        assertError(mutate("lam", "lam = -1.0"), mentions: ["[physical] lam"])
+        assertError(mutate("M2", "M2 = true"), mentions: ["[physical] M2"])
+        assertError(mutate("hidden_sizes", "hidden_sizes = [8, -2]"), mentions: ["[model] hidden_sizes", "positive"])
+        assertError(mutate("hidden_sizes", "hidden_sizes = 8"), mentions: ["[model] hidden_sizes"])
+        assertError(mutate("kernel_size", "kernel_size = 4"), mentions: ["[model] kernel_size", "odd"])
+        assertError(mutate("n_layers", "n_layers = -3"), mentions: ["[model] n_layers"])
+        assertError(mutate("batchsize", "batchsize = 0"), mentions: ["[training] batchsize"])
+        assertError(mutate("base_lr", "base_lr = 0"), mentions: ["[training] base_lr"])
+        assertError(mutate("epochs", nil), mentions: ["[training] epochs", "missing"])
+        assertError(mutate("use_final_tanh", "use_final_tanh = 1"), mentions: ["[model] use_final_tanh", "true or false"])
+        assertError(mutate("device_id", "device_id = 0"), mentions: ["[device] device_id", "CPU"])
+        assertError(mutate("kernel_size", "kernel_size = 3\nconv = \"3C2\""), mentions: ["[model] conv", "2Ck"])
+        assertError(mutate("seed", "sead = 1"), mentions: ["[training] sead", "unknown key"])
+        assertError(Self.valid.replacingOccurrences(of: "[physical]", with: "[physics]"), mentions: ["[physical]", "missing section"])
+        assertError("[training\nseed = 1", mentions: ["line 1", "invalid TOML"])
+    }
+
+    func testConvChoices() throws {
+        var text = mutate("Nd", "Nd = 4")
+        text = text.replacingOccurrences(of: "kernel_size = 3", with: "kernel_size = 3\nconv = \"4C2\"")
+        let c = try parse(text)
+        XCTAssertEqual(c.model.convAxes, 2)
+        XCTAssertEqual(FlowArchitecture(spec: c.model).couplings[0].net[0].branchCount, 6)
+    }
+
+    func testGomalizingFlowJuliaFormsAreAccepted() throws {
+        // The older top-level device_id and the Julia prior string.
+        let text = "device_id = -1\n" + Self.valid.replacingOccurrences(of: "[device]\ndevice_id = -1\n", with: "")
+            .replacingOccurrences(of: "base_lr = 0.001", with: "base_lr = 0.001\nopt = \"ADAM\"\nprior = \"Normal{Float32}(0.f0, 1.f0)\"\npretrained = \"\"")
+        let c = try parse(text)
+        XCTAssertEqual(c.deviceID, -1)
+    }
+
+    func testMissingFileIsAnInputError() {
+        XCTAssertThrowsError(try Config.load(path: "/nonexistent/x.toml")) { e in
+            XCTAssertEqual((e as? InputError)?.description, "/nonexistent/x.toml: no such file")
+        }
+    }
+
+    func testShippedConfigsLoad() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("cfgs")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".toml") }
+        XCTAssertGreaterThanOrEqual(files.count, 8)
+        for f in files {
+            let c = try Config.load(path: dir.appendingPathComponent(f).path)
+            _ = FlowArchitecture(spec: c.model)
+        }
+        let e1 = try Config.load(path: dir.appendingPathComponent("example2d_E1.toml").path)
+        XCTAssertEqual(e1.physical.L, 6)
+        XCTAssertEqual(e1.physical.lam, 6.975)
+    }
+}

@@ -1,0 +1,202 @@
+import GomalizingFlow
+import XCTest
+
+final class FlowTests: XCTestCase {
+    func spec(L: Int = 4, d: Int = 2, k: Int? = nil, layers: Int = 4, hidden: [Int] = [8, 8], tanh: Bool = true) -> ModelSpec {
+        ModelSpec(L: L, d: d, nLayers: layers, hiddenSizes: hidden, kernelSize: 3, convAxes: k, useFinalTanh: tanh, seed: 5)
+    }
+
+    /// Runs the flow forward on `z` (n configurations); returns (phi, logJ).
+    func forward<T>(_ flow: Flow<T>, _ z: [T], n: Int) -> ([T], [T]) {
+        let V = flow.lattice.volume
+        let tape = FlowTape<T>(architecture: flow.architecture, capacity: n)
+        tape.input.update(from: z, count: n * V)
+        flow.forward(tape: tape, n: n)
+        return (Array(UnsafeBufferPointer(start: tape.output, count: n * V)),
+                Array(UnsafeBufferPointer(start: tape.logJ, count: n)))
+    }
+
+    func testInverseUndoesForward() {
+        for s in [spec(), spec(d: 3, k: 2), spec(d: 4, k: 2, layers: 2, hidden: [4]), spec(tanh: false)] {
+            let flow = Flow<Double>(spec: s)
+            let V = flow.lattice.volume, n = 3
+            let z = randomNormal(n * V, seed: 3)
+            let (phi, logJ) = forward(flow, z, n: n)
+            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
+            tape.output.update(from: phi, count: n * V)
+            flow.inverse(tape: tape, n: n)
+            for i in 0..<(n * V) { XCTAssertEqual(tape.input[i], z[i], accuracy: 1e-12, s.convName) }
+            for b in 0..<n { XCTAssertEqual(tape.logJ[b], logJ[b], accuracy: 1e-10) }
+            XCTAssertGreaterThan(zip(phi, z).map { abs($0 - $1) }.max()!, 1e-3, "the flow must not be the identity")
+        }
+    }
+
+    func testInverseInFloat32() {
+        let flow = Flow<Float>(spec: spec(L: 8))
+        let V = flow.lattice.volume, n = 4
+        let z = randomNormal(n * V, seed: 9).map(Float.init)
+        let (phi, _) = forward(flow, z, n: n)
+        let tape = FlowTape<Float>(architecture: flow.architecture, capacity: n)
+        tape.output.update(from: phi, count: n * V)
+        flow.inverse(tape: tape, n: n)
+        for i in 0..<(n * V) { XCTAssertEqual(tape.input[i], z[i], accuracy: 1e-4) }
+    }
+
+    /// log|det J| by brute force: the 16 x 16 Jacobian of the whole flow on an
+    /// L = 4, d = 2 lattice by central differences, and its determinant by LU.
+    func testLogDetEqualsBruteForceJacobian() {
+        for s in [spec(layers: 6), spec(k: 1, layers: 4)] {
+            let flow = Flow<Double>(spec: s)
+            // Larger weights make the map clearly non-volume-preserving.
+            flow.parameters = flow.parameters.map { $0 * 3 }
+            let V = flow.lattice.volume
+            let z = randomNormal(V, seed: 21)
+            let (_, logJ) = forward(flow, z, n: 1)
+            var J = [[Double]](repeating: [Double](repeating: 0, count: V), count: V)
+            let h = 1e-6
+            for j in 0..<V {
+                var zp = z, zm = z
+                zp[j] += h
+                zm[j] -= h
+                let (fp, _) = forward(flow, zp, n: 1)
+                let (fm, _) = forward(flow, zm, n: 1)
+                for i in 0..<V { J[i][j] = (fp[i] - fm[i]) / (2 * h) }
+            }
+            let brute = logAbsDet(J)
+            XCTAssertGreaterThan(abs(brute), 0.5, "test needs a non-trivial Jacobian")
+            XCTAssertEqual(logJ[0], brute, accuracy: 1e-6, s.convName)
+        }
+    }
+
+    func logAbsDet(_ a: [[Double]]) -> Double {
+        var m = a
+        let n = m.count
+        var s = 0.0
+        for c in 0..<n {
+            let p = (c..<n).max { abs(m[$0][c]) < abs(m[$1][c]) }!
+            m.swapAt(c, p)
+            s += log(abs(m[c][c]))
+            for r in (c + 1)..<n {
+                let f = m[r][c] / m[c][c]
+                for k in c..<n { m[r][k] -= f * m[c][k] }
+            }
+        }
+        return s
+    }
+
+    /// Flow pullback against central differences of L = sum r phi + sum c logJ,
+    /// for every parameter and every input site, in Float64.
+    func testFlowPullbackMatchesFiniteDifferences() {
+        for s in [spec(layers: 2), spec(d: 3, k: 2, layers: 2, hidden: [4]), spec(d: 4, k: 3, layers: 2, hidden: [3], tanh: false)] {
+            let flow = Flow<Double>(spec: s)
+            let V = flow.lattice.volume, n = 2
+            let z = randomNormal(n * V, seed: 31)
+            let r = randomArray(n * V, seed: 32)
+            let c: [Double] = [0.7, -1.3]
+            func objective(_ phi: [Double], _ logJ: [Double]) -> Double {
+                var s = 0.0
+                for i in phi.indices { s += phi[i] * r[i] }
+                for b in logJ.indices { s += logJ[b] * c[b] }
+                return s
+            }
+            func loss() -> Double {
+                let (phi, logJ) = forward(flow, z, n: n)
+                return objective(phi, logJ)
+            }
+            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
+            tape.input.update(from: z, count: n * V)
+            flow.forward(tape: tape, n: n)
+            var grads = [Double](repeating: 0, count: flow.parameters.count)
+            var dZ = [Double](repeating: 0, count: n * V)
+            flow.pullback(tape: tape, n: n, dPhi: r, dLogJ: c, grads: &grads, dZ: &dZ)
+
+            let h = 1e-6
+            // About 400 parameters spread over all tensors keep this fast.
+            let stride = max(1, flow.parameters.count / 400)
+            var analytic: [Double] = [], numeric: [Double] = []
+            for i in Swift.stride(from: 0, to: flow.parameters.count, by: stride) {
+                let keep = flow.parameters[i]
+                flow.parameters[i] = keep + h; let lp = loss()
+                flow.parameters[i] = keep - h; let lm = loss()
+                flow.parameters[i] = keep
+                analytic.append(grads[i])
+                numeric.append((lp - lm) / (2 * h))
+            }
+            assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-4, floor: 1e-4, "params \(s.convName)")
+            XCTAssertGreaterThan(grads.map(abs).max()!, 1e-3)
+
+            var zNum: [Double] = [], zAna: [Double] = []
+            for i in Swift.stride(from: 0, to: n * V, by: max(1, n * V / 64)) {
+                var zp = z, zm = z
+                zp[i] += h; zm[i] -= h
+                let (fp, lp) = forward(flow, zp, n: n)
+                let (fm, lm) = forward(flow, zm, n: n)
+                zNum.append((objective(fp, lp) - objective(fm, lm)) / (2 * h))
+                zAna.append(dZ[i])
+            }
+            assertGradientsMatch(analytic: zAna, numeric: zNum, tolerance: 1e-4, floor: 1e-4, "dz \(s.convName)")
+        }
+    }
+
+    /// The full reverse-KL gradient (flow + action force + prior) against finite
+    /// differences of the loss on a fixed batch.
+    func testReverseKLGradient() {
+        let flow = Flow<Double>(spec: spec(layers: 2))
+        let V = flow.lattice.volume, B = 5
+        let action = Phi4Action(lattice: flow.lattice, m2: -4, lam: 8)
+        let runner = BatchRunner(flow: flow, action: action, batchSize: B, threads: 1, chunkSize: 2)
+        let z = randomNormal(B * V, seed: 41)
+        let loss0 = runner.run(z: z, withGradient: true)
+        let grads = runner.gradient
+        // The loss is mean(log q - log p) computed independently here.
+        var expected = 0.0
+        for b in 0..<B {
+            let zb = Array(z[(b * V)..<((b + 1) * V)])
+            let (phi, logJ) = forward(flow, zb, n: 1)
+            let logq0 = zb.withUnsafeBufferPointer { NormalPrior(volume: V).logDensity($0.baseAddress!) }
+            expected += (logq0 - logJ[0] + action.action(phi)) / Double(B)
+        }
+        XCTAssertEqual(loss0, expected, accuracy: 1e-9 * abs(expected))
+        let h = 1e-6
+        var analytic: [Double] = [], numeric: [Double] = []
+        for i in Swift.stride(from: 0, to: flow.parameters.count, by: 3) {
+            let keep = flow.parameters[i]
+            flow.parameters[i] = keep + h; let lp = runner.run(z: z, withGradient: false)
+            flow.parameters[i] = keep - h; let lm = runner.run(z: z, withGradient: false)
+            flow.parameters[i] = keep
+            analytic.append(grads[i])
+            numeric.append((lp - lm) / (2 * h))
+        }
+        assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-4, floor: 1e-3, "reverse KL")
+    }
+
+    /// Chunks own their buffers and are summed in order: any thread count gives
+    /// bit-identical losses and gradients.
+    func testThreadCountDoesNotChangeResults() {
+        let flow = Flow<Float>(spec: spec(L: 6, layers: 4))
+        let action = Phi4Action(lattice: flow.lattice, m2: -4, lam: 8)
+        let z = randomNormal(16 * flow.lattice.volume, seed: 51).map(Float.init)
+        let one = BatchRunner(flow: flow, action: action, batchSize: 16, threads: 1)
+        let two = BatchRunner(flow: flow, action: action, batchSize: 16, threads: 2)
+        let l1 = one.run(z: z, withGradient: true)
+        let l2 = two.run(z: z, withGradient: true)
+        XCTAssertEqual(l1, l2)
+        XCTAssertEqual(one.gradient, two.gradient)
+        XCTAssertEqual(one.logQ, two.logQ)
+    }
+
+    func testParameterCountAndInitialisationBounds() {
+        let arch = FlowArchitecture(spec: spec(L: 8, layers: 16))
+        // Per coupling: 9*1*8+8 + 9*8*8+8 + 9*8*2+2 = 810.
+        XCTAssertEqual(arch.parameterCount, 16 * 810)
+        let p: [Float] = arch.initialParameters()
+        for t in arch.tensors {
+            let fanIn = t.conv?.fanIn ?? arch.tensors.first { $0.name == t.name.replacingOccurrences(of: ".bias", with: ".weight") }!.conv!.fanIn
+            let bound = Float(1 / Double(fanIn).squareRoot())
+            for i in t.offset..<(t.offset + t.count) { XCTAssertLessThanOrEqual(abs(p[i]), bound) }
+        }
+        let arch4 = FlowArchitecture(spec: spec(L: 4, d: 4, k: 2, layers: 1))
+        // Six 2-D branches per net layer: 6 * (810).
+        XCTAssertEqual(arch4.parameterCount, 6 * 810)
+    }
+}
