@@ -1,0 +1,64 @@
+import Foundation
+import XCTest
+
+/// Runs the built `gomalizing` executable as a user would.
+final class CLITests: XCTestCase {
+    var executable: URL? {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidates = ["release", "debug"].map { root.appendingPathComponent(".build/\($0)/gomalizing") }
+            .filter { FileManager.default.isExecutableFile(atPath: $0.path) }
+        // The one built with this test run is the newest.
+        return candidates.max { a, b in
+            let da = (try? a.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
+            let db = (try? b.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
+            return da < db
+        }
+    }
+
+    func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
+        guard let exe = executable else { throw XCTSkip("gomalizing executable not built") }
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testBadInputsGiveOneLineErrors() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = dir.appendingPathComponent("bad.toml")
+        try "[training]\nbatchsize = 4\nepochs = 1\niterations = 1\nbase_lr = 0.1\n[physical]\nL = 5\nNd = 2\nM2 = 1\nlam = 0\n[model]\nn_layers = 2\nhidden_sizes = [2]\nkernel_size = 3\n"
+            .write(to: bad, atomically: true, encoding: .utf8)
+        for (args, mention) in [([bad.path], "[physical] L"), ([dir.appendingPathComponent("none.toml").path], "no such file")] {
+            let r = try run(["train"] + args)
+            XCTAssertEqual(r.code, 2)
+            let lines = r.err.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, r.err)
+            XCTAssertTrue(r.err.hasPrefix("error: "), r.err)
+            XCTAssertTrue(r.err.contains(mention), r.err)
+        }
+    }
+
+    func testTrainWritesTheResultFolder() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = dir.appendingPathComponent("mini.toml")
+        try "[training]\nbatchsize = 8\nepochs = 2\niterations = 5\nbase_lr = 0.001\neval_samples = 64\n[physical]\nL = 4\nNd = 3\nM2 = -4\nlam = 5.113\n[model]\nn_layers = 2\nhidden_sizes = [4]\nkernel_size = 3\nconv = \"3C2\"\n"
+            .write(to: cfg, atomically: true, encoding: .utf8)
+        let r = try run(["train", cfg.path, "--result", dir.appendingPathComponent("res").path, "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("epoch    2"), r.out)
+        let out = dir.appendingPathComponent("res/mini")
+        let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        XCTAssertEqual(files, ["config.toml", "history.csv", "model_best.safetensors", "model_last.safetensors"])
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("config.toml"), encoding: .utf8),
+                       try String(contentsOf: cfg, encoding: .utf8))
+    }
+}
