@@ -89,7 +89,7 @@ final class ConfigTests: XCTestCase {
         text = text.replacingOccurrences(of: "kernel_size = 3", with: "kernel_size = 3\nconv = \"4C2\"")
         let c = try parse(text)
         XCTAssertEqual(c.model.convAxes, 2)
-        XCTAssertEqual(FlowArchitecture(spec: c.model).couplings[0].net[0].branchCount, 6)
+        XCTAssertEqual(FlowArchitecture(spec: c.model).couplings[0].net[0].conv.branchCount, 6)
     }
 
     func testGomalizingFlowJuliaFormsAreAccepted() throws {

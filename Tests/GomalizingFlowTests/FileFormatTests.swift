@@ -54,12 +54,18 @@ final class FileFormatTests: XCTestCase {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("m.safetensors")
-        try ModelFile.save(arch, parameters: p, to: url)
-        XCTAssertEqual(try ModelFile.load(arch, from: url.path), p)
+        try ModelFile.save(arch, parameters: p, buffers: [], to: url)
+        XCTAssertEqual(try ModelFile.load(arch, from: url.path).parameters, p)
         // The file holds PyTorch's (cout, cin, K, K) layout.
         let (tensors, meta) = try SafeTensors.load(path: url.path)
         XCTAssertEqual(tensors["layers.0.net.0.conv.0.weight"]?.shape, [4, 1, 3, 3])
         XCTAssertNotNil(meta["model_spec"])
+        // With batch norms, the running statistics travel too.
+        let bnArch = FlowArchitecture(spec: ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, useBN: true))
+        let bnBuffers = (0..<bnArch.bufferCount).map { Float($0) * 0.25 }
+        try ModelFile.save(bnArch, parameters: bnArch.initialParameters(), buffers: bnBuffers, to: url)
+        XCTAssertEqual(try ModelFile.load(bnArch, from: url.path).buffers, bnBuffers)
+        XCTAssertEqual(try SafeTensors.load(path: url.path).tensors["layers.1.net.0.bn.running_var"]?.shape, [4])
         let other = FlowArchitecture(spec: ModelSpec(L: 4, d: 3, nLayers: 2, hiddenSizes: [5], kernelSize: 3, convAxes: 2))
         XCTAssertThrowsError(try ModelFile.load(other, from: url.path)) { e in
             XCTAssertTrue("\(e)".contains("does not match"), "\(e)")

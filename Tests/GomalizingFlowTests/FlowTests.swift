@@ -68,22 +68,6 @@ final class FlowTests: XCTestCase {
         }
     }
 
-    func logAbsDet(_ a: [[Double]]) -> Double {
-        var m = a
-        let n = m.count
-        var s = 0.0
-        for c in 0..<n {
-            let p = (c..<n).max { abs(m[$0][c]) < abs(m[$1][c]) }!
-            m.swapAt(c, p)
-            s += log(abs(m[c][c]))
-            for r in (c + 1)..<n {
-                let f = m[r][c] / m[c][c]
-                for k in c..<n { m[r][k] -= f * m[c][k] }
-            }
-        }
-        return s
-    }
-
     /// Flow pullback against central differences of L = sum r phi + sum c logJ,
     /// for every parameter and every input site, in Float64.
     func testFlowPullbackMatchesFiniteDifferences() {

@@ -41,3 +41,21 @@ func temporaryDirectory() -> URL {
     try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// log|det a| by LU decomposition with partial pivoting.
+func logAbsDet(_ a: [[Double]]) -> Double {
+    var m = a
+    let n = m.count
+    var s = 0.0
+    for c in 0..<n {
+        let p = (c..<n).max { abs(m[$0][c]) < abs(m[$1][c]) }!
+        m.swapAt(c, p)
+        s += log(abs(m[c][c]))
+        for r in (c + 1)..<n {
+            let f = m[r][c] / m[c][c]
+            for k in c..<n { m[r][k] -= f * m[c][k] }
+        }
+    }
+    return s
+}
+

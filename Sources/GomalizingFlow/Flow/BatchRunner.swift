@@ -12,11 +12,16 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     public let batchSize: Int
     public let chunkSize: Int
     public var threads: Int
-    private let tapes: [FlowTape<T>]
+    let tapes: [FlowTape<T>]
     /// One gradient buffer per chunk, raw so workers can write them concurrently.
-    private let chunkGrads: [UnsafeMutablePointer<T>]
-    private let seedField: [UnsafeMutablePointer<T>]
-    private let seedLogJ: [UnsafeMutablePointer<T>]
+    let chunkGrads: [UnsafeMutablePointer<T>]
+    let seedField: [UnsafeMutablePointer<T>]
+    let seedLogJ: [UnsafeMutablePointer<T>]
+    /// Batch-norm reductions: per-chunk partial sums, their total, and the batch
+    /// statistics of the last training forward pass.
+    let chunkMoments: [UnsafeMutablePointer<Double>]
+    let momentTotal: UnsafeMutablePointer<Double>
+    var batchStatistics: [[BatchNorm.Statistics?]]
     private var chunkLoss: [Double]
     /// Per-configuration results of the last pass.
     public private(set) var logQ: [Double]
@@ -48,6 +53,15 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
         chunkGrads = (0..<nChunks).map { _ in zeros(P) }
         seedField = (0..<nChunks).map { _ in zeros(cs * V) }
         seedLogJ = (0..<nChunks).map { _ in zeros(cs) }
+        let widest = 2 * flow.architecture.maxChannels
+        chunkMoments = (0..<nChunks).map { _ in
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: widest)
+            p.initialize(repeating: 0, count: widest)
+            return p
+        }
+        momentTotal = UnsafeMutablePointer<Double>.allocate(capacity: widest)
+        momentTotal.initialize(repeating: 0, count: widest)
+        batchStatistics = flow.architecture.couplings.map { c in c.net.map { _ in nil } }
         chunkLoss = Array(repeating: 0, count: nChunks)
         logQ = Array(repeating: 0, count: batchSize)
         logP = Array(repeating: 0, count: batchSize)
@@ -57,42 +71,41 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
 
     deinit {
         for p in chunkGrads + seedField + seedLogJ { p.deallocate() }
+        for p in chunkMoments + [momentTotal] { p.deallocate() }
     }
 
-    private var chunkCount: Int { tapes.count }
-    private func range(_ c: Int) -> Range<Int> { (c * chunkSize)..<min(batchSize, (c + 1) * chunkSize) }
+    var chunkCount: Int { tapes.count }
+    func range(_ c: Int) -> Range<Int> { (c * chunkSize)..<min(batchSize, (c + 1) * chunkSize) }
 
-    /// phi = flow(z) for the batch z ([B][V]); fills `phi`, `logQ`, `logP`.
-    /// With `withGradient`, also the reverse-KL loss mean(log q - log p), returned,
-    /// and its gradient with respect to the parameters in `gradient`.
+    /// phi = flow(z) for the batch z ([B][V]); fills `phi`, `logQ`, `logP` and
+    /// returns the reverse-KL loss mean(log q - log p). With `withGradient`, also
+    /// its gradient with respect to the parameters in `gradient`.
+    ///
+    /// `training` matters only with batch norms: then the batch statistics are
+    /// used (and, with `withGradient`, the running statistics updated), as in a
+    /// training step; otherwise the running statistics, as for sampling.
     @discardableResult
-    public func run(z: UnsafePointer<T>, withGradient: Bool) -> Double {
+    public func run(z: UnsafePointer<T>, withGradient: Bool, training: Bool = true) -> Double {
         let V = flow.lattice.volume
-        let B = batchSize
-        let zAddr = z
+        let synchronized = training && flow.architecture.usesBatchNorm
         phi.withUnsafeMutableBufferPointer { phiBuf in
             logQ.withUnsafeMutableBufferPointer { lq in
                 logP.withUnsafeMutableBufferPointer { lp in
                     chunkLoss.withUnsafeMutableBufferPointer { losses in
-                        let phiOut = phiBuf.baseAddress!
-                        parallelFor(chunkCount, threads: threads) { c in
-                            let r = self.range(c)
-                            let n = r.count
-                            let tape = self.tapes[c]
-                            tape.input.update(from: zAddr + r.lowerBound * V, count: n * V)
-                            self.flow.forward(tape: tape, n: n)
-                            var loss = 0.0
-                            for (k, b) in r.enumerated() {
-                                let logq = self.prior.logDensity(zAddr + b * V) - Double(tape.logJ[k])
-                                let logp = -self.action.action(UnsafePointer(tape.output + k * V))
-                                lq[b] = logq
-                                lp[b] = logp
-                                loss += logq - logp
-                            }
-                            losses[c] = loss / Double(B)
-                            (phiOut + r.lowerBound * V).update(from: tape.output, count: n * V)
-                            if withGradient {
-                                self.backward(chunk: c, n: n)
+                        let out = ChunkOutputs(phi: phiBuf.baseAddress!, logQ: lq.baseAddress!, logP: lp.baseAddress!,
+                                               loss: losses.baseAddress!, z: z)
+                        if synchronized {
+                            forwardSynchronized(z: z, updateRunning: withGradient)
+                            parallelFor(chunkCount, threads: threads) { c in self.record(chunk: c, out) }
+                            if withGradient { backwardSynchronized() }
+                        } else {
+                            parallelFor(chunkCount, threads: threads) { c in
+                                let r = self.range(c)
+                                let tape = self.tapes[c]
+                                tape.input.update(from: z + r.lowerBound * V, count: r.count * V)
+                                self.flow.forward(tape: tape, n: r.count)
+                                self.record(chunk: c, out)
+                                if withGradient { self.backward(chunk: c, n: r.count) }
                             }
                         }
                     }
@@ -112,6 +125,31 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
             }
         }
         return loss
+    }
+
+    struct ChunkOutputs {
+        let phi: UnsafeMutablePointer<T>
+        let logQ: UnsafeMutablePointer<Double>
+        let logP: UnsafeMutablePointer<Double>
+        let loss: UnsafeMutablePointer<Double>
+        let z: UnsafePointer<T>
+    }
+
+    /// log q, log p, the chunk's share of the loss, and phi, after a forward pass.
+    private func record(chunk c: Int, _ out: ChunkOutputs) {
+        let V = flow.lattice.volume
+        let r = range(c)
+        let tape = tapes[c]
+        var loss = 0.0
+        for (k, b) in r.enumerated() {
+            let logq = prior.logDensity(out.z + b * V) - Double(tape.logJ[k])
+            let logp = -action.action(UnsafePointer(tape.output + k * V))
+            out.logQ[b] = logq
+            out.logP[b] = logp
+            loss += logq - logp
+        }
+        out.loss[c] = loss / Double(batchSize)
+        (out.phi + r.lowerBound * V).update(from: tape.output, count: r.count * V)
     }
 
     /// Loss = (1/B) sum_b [log q0(z_b) - logJ_b + S(phi_b)]: dL/dphi = force/B, dL/dlogJ = -1/B.

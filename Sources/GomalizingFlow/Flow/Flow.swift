@@ -6,15 +6,20 @@ import Numerics
 ///   y = m x + (1 - m) (x exp(s) + t),   (s, t) = net(m x),   log|det| = sum (1-m) s,
 ///
 /// where m is 1 on frozen sites. All passes work on a chunk of n configurations
-/// held in a `FlowTape`.
+/// held in a `FlowTape`. The passes are built from per-layer steps so that a
+/// batch-norm training pass (`BatchRunner`) can interleave batch-wide reductions.
 public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     public let architecture: FlowArchitecture
     public var parameters: [T]
+    /// Running batch-norm statistics (empty without `use_bn`).
+    public var buffers: [T]
 
-    public init(architecture: FlowArchitecture, parameters: [T]? = nil) {
+    public init(architecture: FlowArchitecture, parameters: [T]? = nil, buffers: [T]? = nil) {
         precondition(parameters == nil || parameters!.count == architecture.parameterCount)
+        precondition(buffers == nil || buffers!.count == architecture.bufferCount)
         self.architecture = architecture
         self.parameters = parameters ?? architecture.initialParameters()
+        self.buffers = buffers ?? architecture.initialBuffers()
     }
 
     public convenience init(spec: ModelSpec) {
@@ -23,52 +28,82 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
 
     public var lattice: Lattice { architecture.lattice }
 
-    /// Runs the net of coupling `i` on its masked input; returns the (s, t) buffer.
-    private func runNet(_ i: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>) -> UnsafeMutablePointer<T> {
-        let net = architecture.couplings[i].net
-        var x = UnsafePointer(tape.netInput[i])
-        for j in net.indices {
-            net[j].forward(x, tape.outputs[i][j], branches: tape.branches[i][j], n: n, params: params)
-            x = UnsafePointer(tape.outputs[i][j])
-        }
-        return tape.outputs[i][net.count - 1]
-    }
+    // MARK: Forward steps
 
-    private func mask(_ x: UnsafePointer<T>, into out: UnsafeMutablePointer<T>, coupling i: Int, n: Int) {
+    /// Masked input of coupling i: the net sees only the frozen sites.
+    func beginCoupling(_ i: Int, tape: FlowTape<T>, n: Int, from x: UnsafePointer<T>) {
         let V = lattice.volume
         let frozen = architecture.couplings[i].frozen
+        let out = tape.netInput[i]
         for b in 0..<n {
             for v in 0..<V { out[b * V + v] = frozen[v] ? x[b * V + v] : 0 }
         }
     }
 
+    func layerInput(_ i: Int, _ j: Int, tape: FlowTape<T>) -> UnsafePointer<T> {
+        j == 0 ? UnsafePointer(tape.netInput[i]) : UnsafePointer(tape.outputs[i][j - 1])
+    }
+
+    /// Convolution of net layer j: into the pre-norm buffer with a batch norm,
+    /// else (activation included) into the layer output.
+    func convForward(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>) {
+        let layer = architecture.couplings[i].net[j]
+        let out = layer.norm == nil ? tape.outputs[i][j] : tape.preNorm[i][j]
+        layer.conv.forward(layerInput(i, j, tape: tape), out, branches: tape.branches[i][j], n: n, params: params)
+    }
+
+    func normForward(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>, stats: BatchNorm.Statistics) {
+        let norm = architecture.couplings[i].net[j].norm!
+        norm.forward(tape.preNorm[i][j], tape.outputs[i][j], sites: n * lattice.volume, stats: stats, params: params)
+    }
+
+    /// Applies coupling i (forward direction) given its net output; adds to logJ.
+    func endCoupling(_ i: Int, tape: FlowTape<T>, n: Int) {
+        let V = lattice.volume
+        let x = tape.inputs[i], y = tape.inputs[i + 1]
+        let st = tape.outputs[i][architecture.couplings[i].net.count - 1]
+        let frozen = architecture.couplings[i].frozen
+        for b in 0..<n {
+            var logJ: T = 0
+            for v in 0..<V {
+                let k = b * V + v
+                if frozen[v] {
+                    y[k] = x[k]
+                } else {
+                    let s = st[2 * k], t = st[2 * k + 1]
+                    y[k] = x[k] * T.exp(s) + t
+                    logJ += s
+                }
+            }
+            tape.logJ[b] += logJ
+        }
+    }
+
+    /// Running statistics of every batch norm, for passes outside training.
+    func runningStatistics() -> [[BatchNorm.Statistics?]] {
+        buffers.withUnsafeBufferPointer { bb in
+            architecture.couplings.map { c in c.net.map { $0.norm?.runningStatistics(buffers: bb.baseAddress!) } }
+        }
+    }
+
+    private func runNet(_ i: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>, stats: [[BatchNorm.Statistics?]]) {
+        for j in architecture.couplings[i].net.indices {
+            convForward(i, j, tape: tape, n: n, params: params)
+            if let s = stats[i][j] { normForward(i, j, tape: tape, n: n, params: params, stats: s) }
+        }
+    }
+
     /// z = tape.input[0..<n*V] -> phi = tape.output; tape.logJ[b] = log|det dphi/dz|.
-    /// Keeps everything the pullback needs.
+    /// Batch norms use their running statistics. Keeps what the pullback needs.
     public func forward(tape: FlowTape<T>, n: Int) {
         precondition(n <= tape.capacity)
-        let V = lattice.volume
         for b in 0..<n { tape.logJ[b] = 0 }
+        let stats = runningStatistics()
         parameters.withUnsafeBufferPointer { pb in
-            let params = pb.baseAddress!
             for i in architecture.couplings.indices {
-                let x = tape.inputs[i], y = tape.inputs[i + 1]
-                mask(x, into: tape.netInput[i], coupling: i, n: n)
-                let st = runNet(i, tape: tape, n: n, params: params)
-                let frozen = architecture.couplings[i].frozen
-                for b in 0..<n {
-                    var logJ: T = 0
-                    for v in 0..<V {
-                        let k = b * V + v
-                        if frozen[v] {
-                            y[k] = x[k]
-                        } else {
-                            let s = st[2 * k], t = st[2 * k + 1]
-                            y[k] = x[k] * T.exp(s) + t
-                            logJ += s
-                        }
-                    }
-                    tape.logJ[b] += logJ
-                }
+                beginCoupling(i, tape: tape, n: n, from: tape.inputs[i])
+                runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats)
+                endCoupling(i, tape: tape, n: n)
             }
         }
     }
@@ -79,13 +114,14 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         precondition(n <= tape.capacity)
         let V = lattice.volume
         for b in 0..<n { tape.logJ[b] = 0 }
+        let stats = runningStatistics()
         parameters.withUnsafeBufferPointer { pb in
-            let params = pb.baseAddress!
             for i in architecture.couplings.indices.reversed() {
                 let y = tape.inputs[i + 1], x = tape.inputs[i]
                 // Frozen sites are unchanged, so the net sees the same input as forward.
-                mask(y, into: tape.netInput[i], coupling: i, n: n)
-                let st = runNet(i, tape: tape, n: n, params: params)
+                beginCoupling(i, tape: tape, n: n, from: y)
+                runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats)
+                let st = tape.outputs[i][architecture.couplings[i].net.count - 1]
                 let frozen = architecture.couplings[i].frozen
                 for b in 0..<n {
                     var logJ: T = 0
@@ -105,58 +141,112 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         }
     }
 
-    /// Pullback of (phi, logJ) = forward(z): given dL/dphi in `dPhi` ([n][V]) and
-    /// dL/dlogJ per configuration, accumulates dL/dparameters into `grads`.
-    /// If `dZ` is given, dL/dz is written there. Requires a prior `forward` on `tape`.
-    public func pullback(tape: FlowTape<T>, n: Int, dPhi: UnsafePointer<T>, dLogJ: UnsafePointer<T>,
-                         grads: UnsafeMutablePointer<T>, dZ: UnsafeMutablePointer<T>? = nil) {
+    // MARK: Pullback steps
+
+    /// Gradient buffers alternate between net layers: the output gradient of
+    /// layer j and its input gradient are in different buffers.
+    func outputGradient(_ i: Int, _ j: Int, tape: FlowTape<T>) -> UnsafeMutablePointer<T> {
+        (architecture.couplings[i].net.count - 1 - j) % 2 == 0 ? tape.gradA : tape.gradB
+    }
+
+    func inputGradient(_ i: Int, _ j: Int, tape: FlowTape<T>) -> UnsafeMutablePointer<T> {
+        (architecture.couplings[i].net.count - 1 - j) % 2 == 0 ? tape.gradB : tape.gradA
+    }
+
+    /// Seeds d(s, t) of coupling i from dL/dy (in tape.gradField, turned into the
+    /// active part of dL/dx) and dL/dlogJ.
+    func seedCoupling(_ i: Int, tape: FlowTape<T>, n: Int, dLogJ: UnsafePointer<T>) {
         let V = lattice.volume
         let g = tape.gradField
-        g.update(from: dPhi, count: n * V)
-        parameters.withUnsafeBufferPointer { pb in
-            let params = pb.baseAddress!
-            for i in architecture.couplings.indices.reversed() {
-                let x = tape.inputs[i]
-                let net = architecture.couplings[i].net
-                let frozen = architecture.couplings[i].frozen
-                let st = tape.outputs[i][net.count - 1]
-                // Seed: d(s,t) from y = x exp(s) + t on active sites and from logJ.
-                var dOut = tape.gradA
-                for b in 0..<n {
-                    for v in 0..<V {
-                        let k = b * V + v
-                        if frozen[v] {
-                            dOut[2 * k] = 0
-                            dOut[2 * k + 1] = 0
-                        } else {
-                            let es = T.exp(st[2 * k])
-                            dOut[2 * k] = g[k] * x[k] * es + dLogJ[b]
-                            dOut[2 * k + 1] = g[k]
-                            g[k] *= es
-                        }
-                    }
-                }
-                // The first coupling's net input gradient is only needed for dL/dz.
-                let needInput = i > 0 || dZ != nil
-                var dIn = tape.gradB
-                for j in net.indices.reversed() {
-                    let layer = net[j]
-                    let input = j == 0 ? UnsafePointer(tape.netInput[i]) : UnsafePointer(tape.outputs[i][j - 1])
-                    let wantDx = j > 0 || needInput
-                    if wantDx { dIn.initialize(repeating: 0, count: n * V * layer.cin) }
-                    layer.pullback(input, output: tape.outputs[i][j], branches: tape.branches[i][j],
-                                   dOut, dx: wantDx ? dIn : nil, n: n, params: params, grads: grads,
-                                   scratch: tape.scratch, weightScratch: tape.weightScratch)
-                    swap(&dOut, &dIn)
-                }
-                // The net saw m x: its input gradient reaches the frozen sites only.
-                if needInput {
-                    for b in 0..<n {
-                        for v in 0..<V where frozen[v] { g[b * V + v] += dOut[b * V + v] }
-                    }
+        let x = tape.inputs[i]
+        let net = architecture.couplings[i].net
+        let frozen = architecture.couplings[i].frozen
+        let st = tape.outputs[i][net.count - 1]
+        let dOut = outputGradient(i, net.count - 1, tape: tape)
+        for b in 0..<n {
+            for v in 0..<V {
+                let k = b * V + v
+                if frozen[v] {
+                    dOut[2 * k] = 0
+                    dOut[2 * k + 1] = 0
+                } else {
+                    let es = T.exp(st[2 * k])
+                    dOut[2 * k] = g[k] * x[k] * es + dLogJ[b]
+                    dOut[2 * k + 1] = g[k]
+                    g[k] *= es
                 }
             }
         }
-        if let dZ { dZ.update(from: g, count: n * V) }
+    }
+
+    /// First half of a batch norm's pullback: into tape.normGrad, sums into `sums`.
+    func normPullbackMoments(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, stats: BatchNorm.Statistics,
+                             sums: UnsafeMutablePointer<Double>) {
+        let norm = architecture.couplings[i].net[j].norm!
+        norm.pullbackMoments(output: tape.outputs[i][j], outputGradient(i, j, tape: tape), preNorm: tape.preNorm[i][j],
+                             into: tape.normGrad, sites: n * lattice.volume, stats: stats, sums: sums)
+    }
+
+    func normInputGradient(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, stats: BatchNorm.Statistics,
+                           sums: UnsafePointer<Double>, params: UnsafePointer<T>) {
+        let norm = architecture.couplings[i].net[j].norm!
+        norm.inputGradient(tape.normGrad, preNorm: tape.preNorm[i][j], sites: n * lattice.volume, stats: stats,
+                           sums: sums, params: params)
+    }
+
+    /// Pullback through the convolution of net layer j; its input gradient is
+    /// computed only when `wantInput`.
+    func convPullback(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>,
+                      grads: UnsafeMutablePointer<T>, wantInput: Bool) {
+        let layer = architecture.couplings[i].net[j]
+        let dIn = inputGradient(i, j, tape: tape)
+        if wantInput { dIn.initialize(repeating: 0, count: n * lattice.volume * layer.cin) }
+        let hasNorm = layer.norm != nil
+        let dy = hasNorm ? UnsafePointer(tape.normGrad) : UnsafePointer(outputGradient(i, j, tape: tape))
+        let y = hasNorm ? UnsafePointer(tape.preNorm[i][j]) : UnsafePointer(tape.outputs[i][j])
+        layer.conv.pullback(layerInput(i, j, tape: tape), output: y, branches: tape.branches[i][j], dy,
+                            dx: wantInput ? dIn : nil, n: n, params: params, grads: grads,
+                            scratch: tape.scratch, weightScratch: tape.weightScratch)
+    }
+
+    /// The net saw m x: its input gradient reaches the frozen sites only.
+    func endCouplingPullback(_ i: Int, tape: FlowTape<T>, n: Int) {
+        let V = lattice.volume
+        let frozen = architecture.couplings[i].frozen
+        let dNet = inputGradient(i, 0, tape: tape)
+        let g = tape.gradField
+        for b in 0..<n {
+            for v in 0..<V where frozen[v] { g[b * V + v] += dNet[b * V + v] }
+        }
+    }
+
+    /// Pullback of (phi, logJ) = forward(z): given dL/dphi in `dPhi` ([n][V]) and
+    /// dL/dlogJ per configuration, accumulates dL/dparameters into `grads`.
+    /// If `dZ` is given, dL/dz is written there. Requires a prior `forward` on
+    /// `tape`; batch norms count as the fixed affine maps of their running statistics.
+    public func pullback(tape: FlowTape<T>, n: Int, dPhi: UnsafePointer<T>, dLogJ: UnsafePointer<T>,
+                         grads: UnsafeMutablePointer<T>, dZ: UnsafeMutablePointer<T>? = nil) {
+        tape.gradField.update(from: dPhi, count: n * lattice.volume)
+        let stats = runningStatistics()
+        var sums = [Double](repeating: 0, count: 2 * architecture.maxChannels)
+        parameters.withUnsafeBufferPointer { pb in
+            let params = pb.baseAddress!
+            for i in architecture.couplings.indices.reversed() {
+                seedCoupling(i, tape: tape, n: n, dLogJ: dLogJ)
+                // The first coupling's net input gradient is only needed for dL/dz.
+                let needInput = i > 0 || dZ != nil
+                for j in architecture.couplings[i].net.indices.reversed() {
+                    if let s = stats[i][j] {
+                        for k in sums.indices { sums[k] = 0 }
+                        normPullbackMoments(i, j, tape: tape, n: n, stats: s, sums: &sums)
+                        architecture.couplings[i].net[j].norm!.parameterGradient(sums: sums, grads: grads)
+                        normInputGradient(i, j, tape: tape, n: n, stats: s, sums: sums, params: params)
+                    }
+                    convPullback(i, j, tape: tape, n: n, params: params, grads: grads, wantInput: j > 0 || needInput)
+                }
+                if needInput { endCouplingPullback(i, tape: tape, n: n) }
+            }
+        }
+        if let dZ { dZ.update(from: tape.gradField, count: n * lattice.volume) }
     }
 }

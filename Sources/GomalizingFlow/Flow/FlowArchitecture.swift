@@ -1,14 +1,23 @@
 /// The fixed structure of a flow built from a `ModelSpec`: masks, net layers and
-/// where every tensor sits in the flat parameter vector.
+/// where every tensor sits in the flat parameter and buffer vectors.
 public struct FlowArchitecture: Sendable {
+    /// One layer of an s,t net: the (combinational) convolution and, with
+    /// `use_bn`, a batch norm that then carries the activation.
+    public struct NetLayer: Sendable {
+        public let conv: CombinationalConv
+        public let norm: BatchNorm?
+        public var cin: Int { conv.cin }
+        public var cout: Int { conv.cout }
+    }
+
     public struct Coupling: Sendable {
         /// frozen[v] is true where the site is passed through and fed to the net.
         public let frozen: [Bool]
-        public let net: [CombinationalConv]
+        public let net: [NetLayer]
     }
 
-    /// A named parameter tensor. `shape` is the PyTorch layout used in files:
-    /// weights (cout, cin, K, ..., K) with one K per convolved axis, biases (cout).
+    /// A named tensor. `shape` is the PyTorch layout used in files: weights
+    /// (cout, cin, K, ..., K) with one K per convolved axis, vectors (C).
     public struct Tensor: Sendable {
         public let name: String
         public let shape: [Int]
@@ -21,10 +30,16 @@ public struct FlowArchitecture: Sendable {
     public let spec: ModelSpec
     public let lattice: Lattice
     public let couplings: [Coupling]
+    /// Trainable parameters.
     public let tensors: [Tensor]
     public let parameterCount: Int
+    /// Non-trainable state: the running statistics of batch norms.
+    public let bufferTensors: [Tensor]
+    public let bufferCount: Int
     /// Widest channel count of any net layer (1, hidden..., 2).
     public let maxChannels: Int
+
+    public var usesBatchNorm: Bool { bufferCount > 0 }
 
     public init(spec: ModelSpec) {
         self.spec = spec
@@ -33,11 +48,11 @@ public struct FlowArchitecture: Sendable {
         let channels = [1] + spec.hiddenSizes + [2]
         let subsets = ConvStencil.axisSubsets(d: spec.d, k: spec.convAxes)
         let stencils = subsets.map { ConvStencil(lattice: lattice, axes: $0, kernelSize: spec.kernelSize) }
-        var offset = 0
-        var tensors: [Tensor] = []
+        var offset = 0, bufferOffset = 0
+        var tensors: [Tensor] = [], buffers: [Tensor] = []
         var couplings: [Coupling] = []
         for i in 0..<spec.nLayers {
-            var net: [CombinationalConv] = []
+            var net: [NetLayer] = []
             for j in 0..<(channels.count - 1) {
                 let cin = channels[j], cout = channels[j + 1]
                 var convs: [PeriodicConv] = []
@@ -58,39 +73,66 @@ public struct FlowArchitecture: Sendable {
                 // use_final_tanh the last one uses tanh instead.
                 let last = j == channels.count - 2
                 let act: Activation = (last && spec.useFinalTanh) ? .tanh : .leakyReLU
-                net.append(CombinationalConv(convs: convs, activation: act, cin: cin, cout: cout))
+                var norm: BatchNorm? = nil
+                if spec.useBN {
+                    let prefix = "layers.\(i).net.\(j).bn"
+                    norm = BatchNorm(channels: cout, gammaOffset: offset, betaOffset: offset + cout,
+                                     meanOffset: bufferOffset, varOffset: bufferOffset + cout, activation: act)
+                    tensors.append(Tensor(name: prefix + ".weight", shape: [cout], offset: offset, count: cout, conv: nil))
+                    tensors.append(Tensor(name: prefix + ".bias", shape: [cout], offset: offset + cout, count: cout, conv: nil))
+                    buffers.append(Tensor(name: prefix + ".running_mean", shape: [cout], offset: bufferOffset, count: cout, conv: nil))
+                    buffers.append(Tensor(name: prefix + ".running_var", shape: [cout], offset: bufferOffset + cout, count: cout, conv: nil))
+                    offset += 2 * cout
+                    bufferOffset += 2 * cout
+                }
+                // With a batch norm the convolutions are linear and the norm applies the activation.
+                let conv = CombinationalConv(convs: convs, activation: norm == nil ? act : .identity, cin: cin, cout: cout)
+                net.append(NetLayer(conv: conv, norm: norm))
             }
             couplings.append(Coupling(frozen: lattice.checkerboard(parity: i % 2), net: net))
         }
         self.couplings = couplings
         self.tensors = tensors
         self.parameterCount = offset
+        self.bufferTensors = buffers
+        self.bufferCount = bufferOffset
         self.maxChannels = channels.max()!
     }
 
     /// PyTorch's default conv initialisation (and GomalizingFlow.jl's): weights
     /// and biases uniform in +-1/sqrt(fan_in), fan_in = cin * K^k, drawn tensor
-    /// by tensor from a generator seeded with the model seed.
+    /// by tensor from a generator seeded with the model seed. Batch norms start
+    /// as the identity: gamma = 1, beta = 0.
     public func initialParameters<T: BinaryFloatingPoint>(as _: T.Type = T.self) -> [T] {
         var rng = Xoshiro256(seed: spec.seed)
         var p = [T](repeating: 0, count: parameterCount)
         for coupling in couplings {
             for layer in coupling.net {
-                for conv in layer.convs {
+                for conv in layer.conv.convs {
                     let bound = 1 / Double(conv.fanIn).squareRoot()
                     for i in 0..<(conv.weightCount + conv.cout) {
                         p[conv.weightOffset + i] = T((2 * rng.uniform() - 1) * bound)
                     }
+                }
+                if let bn = layer.norm {
+                    for c in 0..<bn.channels { p[bn.gammaOffset + c] = 1 }
                 }
             }
         }
         return p
     }
 
+    /// Running statistics before any training: mean 0, variance 1.
+    public func initialBuffers<T: BinaryFloatingPoint>(as _: T.Type = T.self) -> [T] {
+        var b = [T](repeating: 0, count: bufferCount)
+        for c in couplings { for l in c.net { if let bn = l.norm { for k in 0..<bn.channels { b[bn.varOffset + k] = 1 } } } }
+        return b
+    }
+
     /// Convolution FLOPs (2 per multiply-add) of one forward pass of one configuration.
     public var forwardFLOPs: Double {
         var macs = 0
-        for c in couplings { for l in c.net { for conv in l.convs { macs += conv.macsPerSite } } }
+        for c in couplings { for l in c.net { for conv in l.conv.convs { macs += conv.macsPerSite } } }
         return 2 * Double(macs) * Double(lattice.volume)
     }
 }

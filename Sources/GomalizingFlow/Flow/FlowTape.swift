@@ -12,11 +12,14 @@ public final class FlowTape<T: BinaryFloatingPoint> {
     let outputs: [[UnsafeMutablePointer<T>]]
     /// branches[i][j]: per-branch outputs when the layer has several branches.
     let branches: [[UnsafeMutablePointer<T>]]
+    /// preNorm[i][j]: convolution output before the batch norm (with use_bn).
+    let preNorm: [[UnsafeMutablePointer<T>]]
     public let logJ: UnsafeMutablePointer<T>
     // Pullback scratch.
     let gradA: UnsafeMutablePointer<T>
     let gradB: UnsafeMutablePointer<T>
     let scratch: UnsafeMutablePointer<T>
+    let normGrad: UnsafeMutablePointer<T>
     let gradField: UnsafeMutablePointer<T>
     let weightScratch: UnsafeMutablePointer<T>
     private var owned: [(UnsafeMutablePointer<T>, Int)] = []
@@ -36,13 +39,15 @@ public final class FlowTape<T: BinaryFloatingPoint> {
         netInput = arch.couplings.map { _ in alloc(n * V) }
         outputs = arch.couplings.map { c in c.net.map { alloc(n * V * $0.cout) } }
         branches = arch.couplings.map { c in
-            c.net.map { $0.branchCount > 1 ? alloc($0.branchCount * n * V * $0.cout) : alloc(0) }
+            c.net.map { $0.conv.branchCount > 1 ? alloc($0.conv.branchCount * n * V * $0.cout) : alloc(0) }
         }
+        preNorm = arch.couplings.map { c in c.net.map { $0.norm == nil ? alloc(0) : alloc(n * V * $0.cout) } }
         logJ = alloc(n)
         let wide = n * V * arch.maxChannels
         gradA = alloc(wide)
         gradB = alloc(wide)
         scratch = alloc(wide)
+        normGrad = arch.usesBatchNorm ? alloc(wide) : alloc(0)
         gradField = alloc(n * V)
         weightScratch = alloc(arch.tensors.compactMap { $0.conv?.weightCount }.max() ?? 1)
         self.owned = owned

@@ -10,10 +10,12 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// every k-subset of the d axes and averages. k = d is the plain d-dim conv.
     public var convAxes: Int
     public var useFinalTanh: Bool
+    /// Batch normalisation after every convolution (GomalizingFlow.jl's use_bn).
+    public var useBN: Bool
     public var seed: UInt64
 
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
-                convAxes: Int? = nil, useFinalTanh: Bool = true, seed: UInt64 = 2021) {
+                convAxes: Int? = nil, useFinalTanh: Bool = true, useBN: Bool = false, seed: UInt64 = 2021) {
         self.L = L
         self.d = d
         self.nLayers = nLayers
@@ -21,6 +23,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.kernelSize = kernelSize
         self.convAxes = convAxes ?? d
         self.useFinalTanh = useFinalTanh
+        self.useBN = useBN
         self.seed = seed
     }
 

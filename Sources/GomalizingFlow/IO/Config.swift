@@ -131,13 +131,12 @@ public struct Config: Equatable, Sendable {
         _ = try mod.int("outC", default: 2, "2 (the s and t channels)") { $0 == 2 }
         let tanh = try mod.bool("use_final_tanh", default: true)
         let bn = try mod.bool("use_bn", default: false)
-        if bn { throw mod.fail("use_bn", "batch normalisation is not supported yet; use false") }
         let conv = try mod.string("conv", default: "full", "\"full\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), e.g. \"\(Nd)C\(max(1, Nd - 1))\"")
         let k = try parseConv(conv, Nd: Nd) ?? { throw mod.fail("conv", "expected \"full\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), got \"\(conv)\"") }()
         try mod.finish()
 
         let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
-                              convAxes: k, useFinalTanh: tanh, seed: UInt64(mseed))
+                              convAxes: k, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed))
         var c = Config(name: name, sourcePath: file, physical: Physical(L: L, Nd: Nd, M2: M2, lam: lam), model: model)
         c.version = version
         c.deviceID = deviceID

@@ -1,11 +1,18 @@
 import Foundation
+import Numerics
 
-/// Saving and loading flow parameters as .safetensors with one named tensor per
-/// conv weight and bias, weights in PyTorch's (cout, cin, K, ..., K) layout, and
-/// the model spec in the metadata so a file says what it belongs to.
+/// Saving and loading a flow as .safetensors: one named tensor per conv weight
+/// and bias (weights in PyTorch's (cout, cin, K, ..., K) layout), batch-norm
+/// scales, shifts and running statistics, and the model spec in the metadata
+/// so a file says what it belongs to.
 public enum ModelFile {
-    public static func tensors(of arch: FlowArchitecture, parameters p: [Float]) -> [(String, SafeTensors.Tensor)] {
-        arch.tensors.map { t in
+    public struct State: Equatable {
+        public var parameters: [Float]
+        public var buffers: [Float]
+    }
+
+    public static func tensors(of arch: FlowArchitecture, parameters p: [Float], buffers: [Float]) -> [(String, SafeTensors.Tensor)] {
+        let params = arch.tensors.map { t in
             var values = [Float](repeating: 0, count: t.count)
             if let conv = t.conv {
                 // internal [tap][ci][co] -> file [co][ci][tap]
@@ -18,6 +25,10 @@ public enum ModelFile {
             }
             return (t.name, SafeTensors.Tensor(shape: t.shape, values: values))
         }
+        let bufs = arch.bufferTensors.map { t in
+            (t.name, SafeTensors.Tensor(shape: t.shape, values: Array(buffers[t.offset..<(t.offset + t.count)])))
+        }
+        return params + bufs
     }
 
     public static func metadata(of arch: FlowArchitecture, extra: [String: String] = [:]) -> [String: String] {
@@ -25,21 +36,35 @@ public enum ModelFile {
         return extra.merging(["format": "gomalizing-flow", "model_spec": spec]) { a, _ in a }
     }
 
-    public static func save(_ arch: FlowArchitecture, parameters: [Float], to url: URL, extra: [String: String] = [:]) throws {
-        let data = SafeTensors.encode(tensors(of: arch, parameters: parameters), metadata: metadata(of: arch, extra: extra))
+    public static func save(_ arch: FlowArchitecture, parameters: [Float], buffers: [Float], to url: URL,
+                            extra: [String: String] = [:]) throws {
+        let data = SafeTensors.encode(tensors(of: arch, parameters: parameters, buffers: buffers),
+                                      metadata: metadata(of: arch, extra: extra))
         try AtomicFile.write(data, to: url)
     }
 
-    /// Parameters for `arch` from named tensors; every tensor must be present with its shape.
-    public static func parameters(for arch: FlowArchitecture, from tensors: [String: SafeTensors.Tensor], file: String) throws -> [Float] {
-        var p = [Float](repeating: 0, count: arch.parameterCount)
-        for t in arch.tensors {
+    public static func save(_ flow: Flow<Float>, to url: URL, extra: [String: String] = [:]) throws {
+        try save(flow.architecture, parameters: flow.parameters, buffers: flow.buffers, to: url, extra: extra)
+    }
+
+    /// Parameters and buffers for `arch` from named tensors; every tensor must be
+    /// present with its shape and finite values.
+    public static func state(for arch: FlowArchitecture, from tensors: [String: SafeTensors.Tensor], file: String) throws -> State {
+        func source(_ t: FlowArchitecture.Tensor) throws -> SafeTensors.Tensor {
             guard let src = tensors[t.name] else {
-                throw InputError(file: file, field: t.name, "missing tensor; the file does not match this model (\(arch.spec.convName), \(arch.spec.nLayers) layers, hidden \(arch.spec.hiddenSizes))")
+                throw InputError(file: file, field: t.name, "missing tensor; the file does not match this model (\(arch.spec.convName), \(arch.spec.nLayers) layers, hidden \(arch.spec.hiddenSizes), use_bn \(arch.spec.useBN))")
             }
             guard src.shape == t.shape else {
                 throw InputError(file: file, field: t.name, "shape \(src.shape) does not match the model's \(t.shape)")
             }
+            guard src.values.allSatisfy({ $0.isFinite }) else {
+                throw InputError(file: file, field: t.name, "contains a non-finite value")
+            }
+            return src
+        }
+        var p = [Float](repeating: 0, count: arch.parameterCount)
+        for t in arch.tensors {
+            let src = try source(t)
             if let conv = t.conv {
                 let taps = conv.stencil.tapCount, cin = conv.cin, cout = conv.cout
                 for tap in 0..<taps { for ci in 0..<cin { for co in 0..<cout {
@@ -49,14 +74,15 @@ public enum ModelFile {
                 for i in 0..<t.count { p[t.offset + i] = src.values[i] }
             }
         }
-        for (i, v) in p.enumerated() where !v.isFinite {
-            let name = arch.tensors.first { $0.offset <= i && i < $0.offset + $0.count }?.name ?? "?"
-            throw InputError(file: file, field: name, "contains a non-finite value")
+        var b = [Float](repeating: 0, count: arch.bufferCount)
+        for t in arch.bufferTensors {
+            let src = try source(t)
+            for i in 0..<t.count { b[t.offset + i] = src.values[i] }
         }
-        return p
+        return State(parameters: p, buffers: b)
     }
 
-    public static func load(_ arch: FlowArchitecture, from path: String) throws -> [Float] {
-        try parameters(for: arch, from: SafeTensors.load(path: path).tensors, file: path)
+    public static func load(_ arch: FlowArchitecture, from path: String) throws -> State {
+        try state(for: arch, from: SafeTensors.load(path: path).tensors, file: path)
     }
 }

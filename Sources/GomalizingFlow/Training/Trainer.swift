@@ -36,11 +36,11 @@ public final class Trainer {
     public init(config: Config, configText: String? = nil, threads: Int? = nil) throws {
         self.config = config
         let arch = FlowArchitecture(spec: config.model)
-        var params: [Float]? = nil
+        var start: ModelFile.State? = nil
         if !config.training.pretrained.isEmpty {
-            params = try ModelFile.load(arch, from: config.training.pretrained)
+            start = try ModelFile.load(arch, from: config.training.pretrained)
         }
-        flow = Flow<Float>(architecture: arch, parameters: params)
+        flow = Flow<Float>(architecture: arch, parameters: start?.parameters, buffers: start?.buffers)
         action = config.action
         adam = Adam(parameterCount: arch.parameterCount, lr: config.training.baseLR)
         rng = Xoshiro256(seed: config.training.seed)
@@ -62,7 +62,7 @@ public final class Trainer {
     public func step() -> Double {
         let B = config.training.batchSize
         z.withUnsafeMutableBufferPointer { runner.prior.sample(into: $0.baseAddress!, count: B, rng: &rng) }
-        let loss = z.withUnsafeBufferPointer { runner.run(z: $0.baseAddress!, withGradient: true) }
+        let loss = z.withUnsafeBufferPointer { runner.run(z: $0.baseAddress!, withGradient: true, training: true) }
         if loss.isFinite && runner.gradient.allSatisfy({ $0.isFinite }) {
             adam.update(&flow.parameters, gradient: runner.gradient)
         }
@@ -77,7 +77,7 @@ public final class Trainer {
         logW.reserveCapacity(count)
         while logW.count < count {
             z.withUnsafeMutableBufferPointer { runner.prior.sample(into: $0.baseAddress!, count: B, rng: &rng) }
-            z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false) }
+            z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
             for b in 0..<min(B, count - logW.count) { logW.append(runner.logP[b] - runner.logQ[b]) }
         }
         var chain = IndependenceMH()
@@ -115,9 +115,9 @@ public final class Trainer {
                 totalSeconds: t2.timeIntervalSince(start))
             let meta = ["epoch": "\(epoch)", "acceptance_rate": "\(acc)", "ess": "\(ess)", "config": config.name]
             if improved {
-                try ModelFile.save(flow.architecture, parameters: flow.parameters, to: bestModelURL, extra: meta)
+                try ModelFile.save(flow, to: bestModelURL, extra: meta)
             }
-            try ModelFile.save(flow.architecture, parameters: flow.parameters, to: lastModelURL, extra: meta)
+            try ModelFile.save(flow, to: lastModelURL, extra: meta)
             try history.append(record)
             observer?.epochFinished(record, improved: improved)
         }
