@@ -22,5 +22,12 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let e as TrainingError {
         FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
         throw ExitCode(3)
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        // File-system and other system errors: still one line, no trace.
+        let text = "\(error.localizedDescription)".replacingOccurrences(of: "\n", with: " ")
+        FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+        throw ExitCode(1)
     }
 }

@@ -53,6 +53,20 @@ public final class FlowTape<T: BinaryFloatingPoint> {
         self.owned = owned
     }
 
+    /// Values a tape of capacity n holds, to check memory before allocating.
+    public static func valueCount(architecture arch: FlowArchitecture, capacity n: Int) -> Int {
+        let V = arch.lattice.volume
+        var perConfig = (arch.couplings.count + 1) * V + arch.couplings.count * V
+        for c in arch.couplings {
+            for l in c.net {
+                let extra = (l.conv.branchCount > 1 ? l.conv.branchCount : 0) + (l.norm == nil ? 0 : 1)
+                perConfig += V * l.cout * (1 + extra)
+            }
+        }
+        perConfig += V * arch.maxChannels * (arch.usesBatchNorm ? 4 : 3) + V + 1
+        return n * perConfig
+    }
+
     deinit {
         for (p, c) in owned {
             p.deinitialize(count: c)

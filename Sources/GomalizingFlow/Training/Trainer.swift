@@ -36,6 +36,14 @@ public final class Trainer {
     public init(config: Config, configText: String? = nil, threads: Int? = nil) throws {
         self.config = config
         let arch = FlowArchitecture(spec: config.model)
+        // Refuse configs whose activation tapes cannot fit, instead of dying in malloc.
+        let bytes = Double(FlowTape<Float>.valueCount(architecture: arch, capacity: config.training.batchSize)) * 4
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if bytes > 0.8 * memory {
+            throw InputError(file: config.sourcePath, field: "[training] batchsize",
+                             String(format: "batch %d on %d^%d sites needs about %.1f GiB for the training tapes; this machine has %.1f GiB",
+                                    config.training.batchSize, config.physical.L, config.physical.Nd, bytes / 1_073_741_824, memory / 1_073_741_824))
+        }
         var start: ModelFile.State? = nil
         if !config.training.pretrained.isEmpty {
             start = try ModelFile.load(arch, from: config.training.pretrained)
@@ -49,7 +57,11 @@ public final class Trainer {
         z = [Float](repeating: 0, count: config.training.batchSize * arch.lattice.volume)
         resultDirectory = config.resultDirectory
         history = History(url: resultDirectory.appendingPathComponent("history.csv"))
-        try FileManager.default.createDirectory(at: resultDirectory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: resultDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(file: resultDirectory.path, "cannot create the result folder (check [training] result and permissions)")
+        }
         if let configText {
             try AtomicFile.write(configText, to: resultDirectory.appendingPathComponent("config.toml"))
         }
