@@ -1,4 +1,5 @@
 import Foundation
+import GomalizingFlow
 import XCTest
 
 /// Runs the built `gomalizing` executable as a user would.
@@ -60,5 +61,42 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(files, ["config.toml", "history.csv", "model_best.safetensors", "model_last.safetensors"])
         XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("config.toml"), encoding: .utf8),
                        try String(contentsOf: cfg, encoding: .utf8))
+    }
+}
+
+extension CLITests {
+    func testSampleHMCAndAnalyzeRoundTrip() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = dir.appendingPathComponent("small.toml")
+        try "[training]\nbatchsize = 16\nepochs = 1\niterations = 20\nbase_lr = 0.001\neval_samples = 64\n[physical]\nL = 4\nNd = 2\nM2 = -4\nlam = 8\n[model]\nn_layers = 2\nhidden_sizes = [4]\nkernel_size = 3\n"
+            .write(to: cfg, atomically: true, encoding: .utf8)
+        let res = dir.appendingPathComponent("res").path
+        XCTAssertEqual(try run(["train", cfg.path, "--result", res, "--quiet"]).code, 0)
+        let flowOut = dir.appendingPathComponent("flow.npy").path
+        let s = try run(["sample", res + "/small", "--n", "300", "--out", flowOut])
+        XCTAssertEqual(s.code, 0, s.err)
+        XCTAssertTrue(s.out.contains("acceptance"), s.out)
+        XCTAssertEqual(try NpyFile(path: flowOut).shape, [300, 4, 4])
+        let table = try String(contentsOfFile: dir.appendingPathComponent("flow.csv").path, encoding: .utf8)
+        XCTAssertEqual(table.split(separator: "\n").count, 301)
+        let hmcOut = dir.appendingPathComponent("hmc.npy").path
+        let h = try run(["hmc", cfg.path, "--n", "200", "--burn-in", "50", "--out", hmcOut])
+        XCTAssertEqual(h.code, 0, h.err)
+        XCTAssertEqual(try NpyFile(path: hmcOut).shape, [200, 4, 4])
+        let a = try run(["analyze", hmcOut, "--config", cfg.path])
+        XCTAssertEqual(a.code, 0, a.err)
+        XCTAssertTrue(a.out.contains("chi_2"), a.out)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("hmc.analysis.json").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("hmc.analysis.csv").path))
+        // A chain from another lattice is a one-line error.
+        let other = dir.appendingPathComponent("other.toml")
+        try String(contentsOf: cfg, encoding: .utf8).replacingOccurrences(of: "L = 4", with: "L = 6").write(to: other, atomically: true, encoding: .utf8)
+        let bad = try run(["analyze", hmcOut, "--config", other.path])
+        XCTAssertEqual(bad.code, 2)
+        XCTAssertTrue(bad.err.hasPrefix("error: ") && bad.err.contains("shape"), bad.err)
+        let missing = try run(["sample", dir.appendingPathComponent("nothing").path, "--n", "5"])
+        XCTAssertEqual(missing.code, 2)
+        XCTAssertTrue(missing.err.contains("no such file"), missing.err)
     }
 }

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Per-configuration primary measurements of a Markov chain of phi^4
+/// configurations, from which every observable and its error is derived.
+public struct Measurements {
+    public let lattice: Lattice
+    /// M_i = (1/V) sum_x phi_i(x).
+    public private(set) var magnetization: [Double] = []
+    /// c_i(x) = (1/V) sum_y phi_i(y) phi_i(y + x), stored as c[x][i].
+    public private(set) var correlation: [[Double]]
+    private let coords: [[Int]]
+
+    public init(lattice: Lattice) {
+        self.lattice = lattice
+        correlation = Array(repeating: [], count: lattice.volume)
+        coords = (0..<lattice.volume).map { lattice.coordinates($0) }
+    }
+
+    public var count: Int { magnetization.count }
+
+    public mutating func add(_ phi: [Double]) {
+        let V = lattice.volume, d = lattice.d, L = lattice.L
+        var m = 0.0
+        for v in phi { m += v }
+        magnetization.append(m / Double(V))
+        var shifted = [Int](repeating: 0, count: V)
+        for x in 0..<V {
+            let cx = coords[x]
+            // Index of y + x for every y, by coordinate arithmetic.
+            for y in 0..<V {
+                var idx = 0
+                let cy = coords[y]
+                for mu in 0..<d {
+                    var c = cy[mu] + cx[mu]
+                    if c >= L { c -= L }
+                    idx += c * lattice.strides[mu]
+                }
+                shifted[y] = idx
+            }
+            var s = 0.0
+            for y in 0..<V { s += phi[y] * phi[shifted[y]] }
+            correlation[x].append(s / Double(V))
+        }
+    }
+
+    /// Reads every configuration of a .npy file of shape (N, L, ..., L) matching `lattice`.
+    public static func read(npy: NpyFile, lattice: Lattice, skip: Int = 0) throws -> Measurements {
+        guard npy.shape.count == lattice.d + 1, npy.shape.dropFirst().allSatisfy({ $0 == lattice.L }) else {
+            throw InputError(file: npy.path, field: "shape", "\(npy.shape) does not match (N, \(lattice.shape.map(String.init).joined(separator: ", "))) of the config")
+        }
+        guard npy.rowCount - skip >= 4 else {
+            throw InputError(file: npy.path, "holds \(npy.rowCount) configurations; the analysis needs at least 4 after skipping \(skip)")
+        }
+        var m = Measurements(lattice: lattice)
+        var row: [Double] = []
+        for r in skip..<npy.rowCount {
+            npy.row(r, into: &row)
+            m.add(row)
+        }
+        return m
+    }
+}

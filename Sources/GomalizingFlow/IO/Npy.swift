@@ -1,0 +1,160 @@
+import Foundation
+
+/// NumPy .npy files of little-endian float32 (format version 1.0), written as a
+/// stream: the shape is fixed when the file is opened, rows are appended as they
+/// are produced, and the file appears under its final name only when complete
+/// (temporary file + rename), so an interrupted run leaves no half-written .npy.
+public final class NpyWriter {
+    public let url: URL
+    public let shape: [Int]
+    private let tmp: URL
+    private let handle: FileHandle
+    private var rowsWritten = 0
+    private let rowSize: Int
+    private var buffer = Data()
+
+    public init(url: URL, shape: [Int]) throws {
+        precondition(!shape.isEmpty)
+        self.url = url
+        self.shape = shape
+        rowSize = shape.dropFirst().reduce(1, *)
+        let dir = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil),
+              let h = FileHandle(forWritingAtPath: tmp.path) else {
+            throw InputError(file: url.path, "cannot create the output file")
+        }
+        handle = h
+        try handle.write(contentsOf: NpyWriter.header(shape: shape))
+    }
+
+    static func header(shape: [Int]) -> Data {
+        let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(dims), }"
+        // Magic (6) + version (2) + length (2) + dict + newline, padded to 64 bytes.
+        let total = 10 + dict.utf8.count + 1
+        dict += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
+        var d = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        let n = UInt16(dict.utf8.count)
+        d.append(contentsOf: [UInt8(n & 0xFF), UInt8(n >> 8)])
+        d.append(contentsOf: Array(dict.utf8))
+        return d
+    }
+
+    /// Appends one row (a configuration) of shape.dropFirst() values.
+    public func append<T: BinaryFloatingPoint>(_ row: UnsafePointer<T>) throws {
+        precondition(rowsWritten < shape[0], "more rows than the declared shape")
+        for i in 0..<rowSize {
+            var bits = Float(row[i]).bitPattern.littleEndian
+            withUnsafeBytes(of: &bits) { buffer.append(contentsOf: $0) }
+        }
+        rowsWritten += 1
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    private func flush() throws {
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, checks that every declared row was written, and moves the file into place.
+    public func finish() throws {
+        try flush()
+        try handle.synchronize()
+        try handle.close()
+        guard rowsWritten == shape[0] else {
+            try? FileManager.default.removeItem(at: tmp)
+            throw InputError(file: url.path, "only \(rowsWritten) of \(shape[0]) rows were written")
+        }
+        guard rename(tmp.path, url.path) == 0 else { throw InputError(file: url.path, "cannot move the finished file into place") }
+    }
+
+    deinit {
+        if FileManager.default.fileExists(atPath: tmp.path) { try? FileManager.default.removeItem(at: tmp) }
+    }
+}
+
+/// Reads a float32 or float64 little-endian C-order .npy file, memory-mapped,
+/// with one-line errors for anything else.
+public struct NpyFile {
+    public let shape: [Int]
+    public let path: String
+    private let data: Data
+    private let offset: Int
+    private let isDouble: Bool
+
+    public init(path: String) throws {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "no such file") }
+        guard let d = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+            throw InputError(file: path, "cannot be read")
+        }
+        data = d
+        guard d.count >= 10, d.prefix(6) == Data([0x93] + Array("NUMPY".utf8)) else {
+            throw InputError(file: path, "not a .npy file (bad magic)")
+        }
+        let major = d[6]
+        let headerLen: Int
+        let start: Int
+        if major == 1 {
+            headerLen = Int(d[8]) | Int(d[9]) << 8
+            start = 10
+        } else if major == 2 || major == 3, d.count >= 12 {
+            headerLen = Int(d[8]) | Int(d[9]) << 8 | Int(d[10]) << 16 | Int(d[11]) << 24
+            start = 12
+        } else {
+            throw InputError(file: path, "unsupported .npy version \(major)")
+        }
+        guard start + headerLen <= d.count, let header = String(data: d.subdata(in: start..<(start + headerLen)), encoding: .ascii) else {
+            throw InputError(file: path, field: "header", "truncated")
+        }
+        offset = start + headerLen
+        let compact = header.replacingOccurrences(of: " ", with: "")
+        if compact.contains("'descr':'<f4'") {
+            isDouble = false
+        } else if compact.contains("'descr':'<f8'") {
+            isDouble = true
+        } else {
+            throw InputError(file: path, field: "descr", "expected little-endian float32 ('<f4') or float64 ('<f8')")
+        }
+        guard compact.contains("'fortran_order':False") else {
+            throw InputError(file: path, field: "fortran_order", "expected C order")
+        }
+        guard let open = compact.range(of: "'shape':("), let close = compact[open.upperBound...].firstIndex(of: ")") else {
+            throw InputError(file: path, field: "shape", "missing")
+        }
+        let dims = compact[open.upperBound..<close].split(separator: ",").map { Int($0) }
+        guard !dims.isEmpty, dims.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+            throw InputError(file: path, field: "shape", "not a tuple of non-negative integers")
+        }
+        shape = dims.map { $0! }
+        var count = 1
+        for s in shape {
+            let (p, o) = count.multipliedReportingOverflow(by: s)
+            guard !o else { throw InputError(file: path, field: "shape", "too large") }
+            count = p
+        }
+        guard d.count - offset >= count * (isDouble ? 8 : 4) else {
+            throw InputError(file: path, "truncated: shape \(shape) needs \(count * (isDouble ? 8 : 4)) data bytes, the file has \(d.count - offset)")
+        }
+    }
+
+    public var rowCount: Int { shape[0] }
+    public var rowSize: Int { shape.dropFirst().reduce(1, *) }
+
+    /// Row `r` as Double values.
+    public func row(_ r: Int, into out: inout [Double]) {
+        let n = rowSize
+        if out.count != n { out = [Double](repeating: 0, count: n) }
+        data.withUnsafeBytes { raw in
+            if isDouble {
+                let base = raw.baseAddress! + offset + r * n * 8
+                for i in 0..<n { out[i] = Double(bitPattern: UInt64(littleEndian: (base + 8 * i).loadUnaligned(as: UInt64.self))) }
+            } else {
+                let base = raw.baseAddress! + offset + r * n * 4
+                for i in 0..<n { out[i] = Double(Float(bitPattern: UInt32(littleEndian: (base + 4 * i).loadUnaligned(as: UInt32.self)))) }
+            }
+        }
+    }
+}

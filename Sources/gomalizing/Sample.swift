@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import GomalizingFlow
+
+struct Sample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the flow's independence Metropolis-Hastings chain and write the configurations as .npy.")
+
+    @Argument(help: "A result folder written by `train`, e.g. result/example2d.")
+    var resultFolder: String
+
+    @Option(name: .customLong("n"), help: "Number of chain steps (configurations written).")
+    var n: Int
+
+    @Option(help: "Seed of the proposals and the accept/reject draws.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Output .npy file (default: <result folder>/samples_<model>.npy); a .csv of log p, log q, accepted goes beside it.")
+    var out: String?
+
+    @Option(help: "Which model: best or last.")
+    var model: String = "best"
+
+    @Option(help: "Proposals drawn per batch.")
+    var batch: Int = 256
+
+    @Option(help: "Worker threads (default: one per core).")
+    var threads: Int?
+
+    func validate() throws {
+        if n < 1 { throw ValidationError("--n must be >= 1") }
+        if batch < 1 { throw ValidationError("--batch must be >= 1") }
+        if !["best", "last"].contains(model) { throw ValidationError("--model must be best or last") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let dir = URL(fileURLWithPath: resultFolder)
+            let cfg = try Config.load(path: dir.appendingPathComponent("config.toml").path)
+            let arch = FlowArchitecture(spec: cfg.model)
+            let state = try ModelFile.load(arch, from: dir.appendingPathComponent("model_\(model).safetensors").path)
+            let flow = Flow<Float>(architecture: arch, parameters: state.parameters, buffers: state.buffers)
+            let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,
+                                      threads: threads ?? cfg.threads ?? defaultThreadCount())
+            let npyURL = out.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("samples_\(model).npy")
+            let tableURL = npyURL.deletingPathExtension().appendingPathExtension("csv")
+            let npy = try NpyWriter(url: npyURL, shape: [n] + cfg.lattice.shape)
+            let table = try TextStreamWriter(url: tableURL, header: "step,log_p,log_q,accepted")
+            var step = 0
+            try sampler.run(steps: n) { phi, lp, lq, acc in
+                try npy.append(phi)
+                try table.line("\(step),\(lp),\(lq),\(acc ? 1 : 0)")
+                step += 1
+            }
+            try npy.finish()
+            try table.finish()
+            print(String(format: "%d steps, acceptance %.2f%%; wrote %@ and %@", n, sampler.chain.acceptanceRate,
+                         npyURL.path, tableURL.path))
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import GomalizingFlow
+import XCTest
+
+final class AnalysisTests: XCTestCase {
+    /// AR(1) process a_t = rho a_(t-1) + sqrt(1 - rho^2) eta_t has unit variance and
+    /// tau_int = (1 + rho) / (2 (1 - rho)) exactly.
+    func testGammaMethodOnAR1() {
+        for rho in [0.0, 0.5, 0.8] {
+            let N = 50_000
+            let eta = randomNormal(N, seed: UInt64(100 * rho) + 1)
+            var a = [Double](repeating: 0, count: N)
+            a[0] = eta[0]
+            let c = (1 - rho * rho).squareRoot()
+            for t in 1..<N { a[t] = rho * a[t - 1] + c * eta[t] }
+            let g = GammaMethod(a)
+            let exact = (1 + rho) / (2 * (1 - rho))
+            XCTAssertEqual(g.tauInt, exact, accuracy: 3 * g.tauIntError + 0.01, "rho = \(rho)")
+            // The error of the mean is sqrt(2 tau Var / N).
+            XCTAssertEqual(g.error, (2 * exact / Double(N)).squareRoot(), accuracy: 0.1 * (2 * exact / Double(N)).squareRoot())
+            XCTAssertEqual(g.rho[0], 1, accuracy: 1e-12)
+            if rho > 0 { XCTAssertEqual(g.rho[1], rho, accuracy: 0.02) }
+        }
+    }
+
+    func testJackknifeOfAMeanIsTheStandardError() {
+        let x = randomNormal(10_000, seed: 3)
+        let (v, e) = Jackknife.estimate([x], blockSize: 1) { $0[0] }
+        let mean = x.reduce(0, +) / 1e4
+        let sd = (x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 9999).squareRoot()
+        XCTAssertEqual(v, mean, accuracy: 1e-12)
+        XCTAssertEqual(e, sd / 100, accuracy: 1e-9)
+    }
+
+    func testFreePropagatorSumsToTheSusceptibility() {
+        // sum_x G(x) = G~(p = 0) = 1 / (2 m2).
+        let lat = Lattice(L: 6, d: 3)
+        let G = FreeField.propagator(lattice: lat, m2: 0.7)
+        XCTAssertEqual(G.reduce(0, +), 1 / 1.4, accuracy: 1e-12)
+        XCTAssertEqual(G[1], G[lat.index([1, 0, 0])], accuracy: 1e-14)
+        XCTAssertEqual(G[lat.index([0, 1, 0])], G[lat.index([0, 0, 5])], accuracy: 1e-14)
+    }
+
+    /// Every component of G(x) from a chain within 3 sigma of the exact free propagator.
+    func assertMatchesFreeField(_ obs: Observables, lattice: Lattice, m2: Double, _ what: String,
+                                file: StaticString = #filePath, line: UInt = #line) {
+        let exact = FreeField.propagator(lattice: lattice, m2: m2)
+        for x in 0..<lattice.volume {
+            let e = obs.G[x]
+            XCTAssertLessThan(abs(e.value - exact[x]), 3 * e.error,
+                              "\(what): G(\(lattice.coordinates(x))) = \(e.value) ± \(e.error), exact \(exact[x])", file: file, line: line)
+        }
+        XCTAssertLessThan(abs(obs.susceptibility.value - 1 / (2 * m2)), 3 * obs.susceptibility.error, what, file: file, line: line)
+    }
+
+    func testHMCReproducesTheFreePropagator() {
+        let lat = Lattice(L: 4, d: 2)
+        let m2 = 0.5
+        var hmc = HMC(action: Phi4Action(lattice: lat, m2: m2, lam: 0), stepSize: 0.15, steps: 8, seed: 11)
+        for _ in 0..<200 { hmc.trajectory() }
+        var m = Measurements(lattice: lat)
+        for _ in 0..<20_000 {
+            hmc.trajectory()
+            m.add(hmc.phi)
+        }
+        XCTAssertGreaterThan(hmc.acceptanceRate, 70)
+        assertMatchesFreeField(Observables(m), lattice: lat, m2: m2, "HMC")
+    }
+
+    /// Flow + independence Metropolis-Hastings is exact: after a short training
+    /// on the free theory the chain reproduces the exact propagator.
+    func testFlowChainReproducesTheFreePropagator() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = try Config.parse("""
+        [training]
+        seed = 3
+        batchsize = 32
+        epochs = 1
+        iterations = 1000
+        base_lr = 0.002
+        eval_samples = 512
+        result = "\(dir.path)"
+        [physical]
+        L = 4
+        Nd = 2
+        M2 = 0.5
+        lam = 0.0
+        [model]
+        n_layers = 4
+        hidden_sizes = [8]
+        kernel_size = 3
+        """, file: "free.toml", name: "free")
+        c.threads = 2
+        let trainer = try Trainer(config: c)
+        try trainer.train()
+        let sampler = FlowSampler(flow: trainer.flow, action: c.action, batchSize: 256, seed: 5, threads: 2)
+        var m = Measurements(lattice: c.lattice)
+        var row = [Double](repeating: 0, count: c.lattice.volume)
+        sampler.run(steps: 20_000) { phi, _, _, _ in
+            for i in row.indices { row[i] = Double(phi[i]) }
+            m.add(row)
+        }
+        XCTAssertGreaterThan(sampler.chain.acceptanceRate, 50)
+        assertMatchesFreeField(Observables(m), lattice: c.lattice, m2: 0.5, "flow+MH")
+    }
+
+    func testNpyRoundTripAndErrors() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("a.npy")
+        let w = try NpyWriter(url: url, shape: [3, 2, 2])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url.path), "nothing under the final name before finish")
+        for r in 0..<3 {
+            let row: [Float] = (0..<4).map { Float(r * 4 + $0) * 0.5 }
+            try row.withUnsafeBufferPointer { try w.append($0.baseAddress!) }
+        }
+        try w.finish()
+        let data = try Data(contentsOf: url)
+        XCTAssertEqual((Int(data[8]) + 10) % 64, 0, "header padded to 64 bytes")
+        let f = try NpyFile(path: url.path)
+        XCTAssertEqual(f.shape, [3, 2, 2])
+        var row: [Double] = []
+        f.row(2, into: &row)
+        XCTAssertEqual(row, [4, 4.5, 5, 5.5])
+
+        let bad = dir.appendingPathComponent("bad.npy")
+        try data.prefix(data.count - 4).write(to: bad)
+        XCTAssertThrowsError(try NpyFile(path: bad.path)) { XCTAssertTrue("\($0)".contains("truncated"), "\($0)") }
+        try Data("hello".utf8).write(to: bad)
+        XCTAssertThrowsError(try NpyFile(path: bad.path)) { XCTAssertTrue("\($0)".contains("not a .npy"), "\($0)") }
+        var i8 = data
+        let range = i8.range(of: Data("<f4".utf8))!
+        i8.replaceSubrange(range, with: Data("<i4".utf8))
+        try i8.write(to: bad)
+        XCTAssertThrowsError(try NpyFile(path: bad.path)) { XCTAssertTrue("\($0)".contains("descr"), "\($0)") }
+        XCTAssertThrowsError(try Measurements.read(npy: f, lattice: Lattice(L: 4, d: 2))) {
+            XCTAssertTrue("\($0)".contains("does not match"), "\($0)")
+        }
+    }
+}
+
+final class InteractingComparisonTests: XCTestCase {
+    /// E1 of Albergo et al. (L = 6, m2 = -4, lam = 6.975): chi_2 and the Ising
+    /// energy from flow + MH and from HMC agree within 3 combined sigma.
+    func testFlowAndHMCAgreeOnE1() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = try Config.parse("""
+        [training]
+        seed = 4
+        batchsize = 64
+        epochs = 1
+        iterations = 1500
+        base_lr = 0.002
+        eval_samples = 512
+        result = "\(dir.path)"
+        [physical]
+        L = 6
+        Nd = 2
+        M2 = -4.0
+        lam = 6.975
+        [model]
+        n_layers = 8
+        hidden_sizes = [8, 8]
+        kernel_size = 3
+        """, file: "e1.toml", name: "e1")
+        c.threads = 2
+        let trainer = try Trainer(config: c)
+        try trainer.train()
+        let sampler = FlowSampler(flow: trainer.flow, action: c.action, batchSize: 256, seed: 9, threads: 2)
+        var flowM = Measurements(lattice: c.lattice)
+        var row = [Double](repeating: 0, count: c.lattice.volume)
+        sampler.run(steps: 40_000) { phi, _, _, _ in
+            for i in row.indices { row[i] = Double(phi[i]) }
+            flowM.add(row)
+        }
+        var hmc = HMC(action: c.action, stepSize: 0.1, steps: 10, seed: 13)
+        for _ in 0..<500 { hmc.trajectory() }
+        var hmcM = Measurements(lattice: c.lattice)
+        for _ in 0..<40_000 {
+            hmc.trajectory()
+            hmcM.add(hmc.phi)
+        }
+        let f = Observables(flowM), h = Observables(hmcM)
+        for (name, a, b) in [("chi_2", f.susceptibility, h.susceptibility), ("E", f.isingEnergy, h.isingEnergy)] {
+            let sigma = (a.error * a.error + b.error * b.error).squareRoot()
+            XCTAssertLessThan(abs(a.value - b.value), 3 * sigma,
+                              "\(name): flow \(a.value) ± \(a.error) vs HMC \(b.value) ± \(b.error)")
+            XCTAssertLessThan(a.error, 0.05 * abs(a.value), "\(name) must be measured precisely enough to mean something")
+        }
+        XCTAssertGreaterThan(sampler.chain.acceptanceRate, 10)
+    }
+}
