@@ -2,6 +2,17 @@ import Foundation
 import GomalizingFlow
 import XCTest
 
+/// Measurements of `steps` configurations of a flow's Metropolis-Hastings chain.
+func measureChain(_ sampler: FlowSampler, steps: Int) -> Measurements {
+    var m = Measurements(lattice: sampler.flow.lattice)
+    var row = [Double](repeating: 0, count: sampler.flow.lattice.volume)
+    sampler.run(steps: steps) { phi, _, _, _ in
+        for i in row.indices { row[i] = Double(phi[i]) }
+        m.add(row)
+    }
+    return m
+}
+
 final class AnalysisTests: XCTestCase {
     /// AR(1) process a_t = rho a_(t-1) + sqrt(1 - rho^2) eta_t has unit variance and
     /// tau_int = (1 + rho) / (2 (1 - rho)) exactly.
@@ -95,12 +106,7 @@ final class AnalysisTests: XCTestCase {
         let trainer = try Trainer(config: c)
         try trainer.train()
         let sampler = FlowSampler(flow: trainer.flow, action: c.action, batchSize: 256, seed: 5, threads: 2)
-        var m = Measurements(lattice: c.lattice)
-        var row = [Double](repeating: 0, count: c.lattice.volume)
-        sampler.run(steps: 20_000) { phi, _, _, _ in
-            for i in row.indices { row[i] = Double(phi[i]) }
-            m.add(row)
-        }
+        let m = measureChain(sampler, steps: 20_000)
         XCTAssertGreaterThan(sampler.chain.acceptanceRate, 50)
         assertMatchesFreeField(Observables(m), lattice: c.lattice, m2: 0.5, "flow+MH")
     }
@@ -169,12 +175,7 @@ final class InteractingComparisonTests: XCTestCase {
         let trainer = try Trainer(config: c)
         try trainer.train()
         let sampler = FlowSampler(flow: trainer.flow, action: c.action, batchSize: 256, seed: 9, threads: 2)
-        var flowM = Measurements(lattice: c.lattice)
-        var row = [Double](repeating: 0, count: c.lattice.volume)
-        sampler.run(steps: 40_000) { phi, _, _, _ in
-            for i in row.indices { row[i] = Double(phi[i]) }
-            flowM.add(row)
-        }
+        let flowM = measureChain(sampler, steps: 40_000)
         var hmc = HMC(action: c.action, stepSize: 0.1, steps: 10, seed: 13)
         for _ in 0..<500 { hmc.trajectory() }
         var hmcM = Measurements(lattice: c.lattice)

@@ -5,28 +5,18 @@ import Foundation
 /// are produced, and the file appears under its final name only when complete
 /// (temporary file + rename), so an interrupted run leaves no half-written .npy.
 public final class NpyWriter {
-    public let url: URL
     public let shape: [Int]
-    private let tmp: URL
-    private let handle: FileHandle
+    private let file: StagedFile
     private var rowsWritten = 0
     private let rowSize: Int
-    private var buffer = Data()
+    public var url: URL { file.url }
 
     public init(url: URL, shape: [Int]) throws {
         precondition(!shape.isEmpty)
-        self.url = url
         self.shape = shape
         rowSize = shape.dropFirst().reduce(1, *)
-        let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        guard FileManager.default.createFile(atPath: tmp.path, contents: nil),
-              let h = FileHandle(forWritingAtPath: tmp.path) else {
-            throw InputError(file: url.path, "cannot create the output file")
-        }
-        handle = h
-        try handle.write(contentsOf: NpyWriter.header(shape: shape))
+        file = try StagedFile(url: url)
+        try file.write(NpyWriter.header(shape: shape))
     }
 
     static func header(shape: [Int]) -> Data {
@@ -45,33 +35,22 @@ public final class NpyWriter {
     /// Appends one row (a configuration) of shape.dropFirst() values.
     public func append<T: BinaryFloatingPoint>(_ row: UnsafePointer<T>) throws {
         precondition(rowsWritten < shape[0], "more rows than the declared shape")
+        var bytes = [UInt8](repeating: 0, count: 4 * rowSize)
         for i in 0..<rowSize {
-            var bits = Float(row[i]).bitPattern.littleEndian
-            withUnsafeBytes(of: &bits) { buffer.append(contentsOf: $0) }
+            let bits = Float(row[i]).bitPattern
+            for k in 0..<4 { bytes[4 * i + k] = UInt8(truncatingIfNeeded: bits >> (8 * k)) }
         }
+        try file.write(bytes: bytes)
         rowsWritten += 1
-        if buffer.count >= 1 << 20 { try flush() }
     }
 
-    private func flush() throws {
-        try handle.write(contentsOf: buffer)
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    /// Flushes, checks that every declared row was written, and moves the file into place.
+    /// Checks that every declared row was written and moves the file into place.
     public func finish() throws {
-        try flush()
-        try handle.synchronize()
-        try handle.close()
         guard rowsWritten == shape[0] else {
-            try? FileManager.default.removeItem(at: tmp)
+            file.abandon()
             throw InputError(file: url.path, "only \(rowsWritten) of \(shape[0]) rows were written")
         }
-        guard rename(tmp.path, url.path) == 0 else { throw InputError(file: url.path, "cannot move the finished file into place") }
-    }
-
-    deinit {
-        if FileManager.default.fileExists(atPath: tmp.path) { try? FileManager.default.removeItem(at: tmp) }
+        try file.finish()
     }
 }
 

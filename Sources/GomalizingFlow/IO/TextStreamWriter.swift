@@ -1,14 +1,16 @@
 import Foundation
 
-/// A text file written line by line into a temporary file and moved under its
-/// final name by `finish()`, so readers never see a partial table.
-public final class TextStreamWriter {
+/// A file written as a stream into a temporary file beside its target and moved
+/// under its final name by `finish()`, so readers never see a partial file and
+/// an interrupted run leaves nothing under that name.
+public final class StagedFile {
     public let url: URL
     private let tmp: URL
     private let handle: FileHandle
-    private var buffer = ""
+    private var buffer = Data()
+    private var finished = false
 
-    public init(url: URL, header: String) throws {
+    public init(url: URL) throws {
         self.url = url
         let dir = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -18,28 +20,57 @@ public final class TextStreamWriter {
             throw InputError(file: url.path, "cannot create the output file")
         }
         handle = h
-        try line(header)
     }
 
-    public func line(_ s: String) throws {
-        buffer += s
-        buffer += "\n"
-        if buffer.utf8.count > 1 << 20 { try flush() }
+    public func write(_ bytes: Data) throws {
+        buffer.append(bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    public func write<B: Sequence>(bytes: B) throws where B.Element == UInt8 {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
     }
 
     private func flush() throws {
-        try handle.write(contentsOf: Data(buffer.utf8))
-        buffer = ""
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Flushes to disk and renames into place; `abandon()` instead drops the file.
     public func finish() throws {
         try flush()
         try handle.synchronize()
         try handle.close()
+        finished = true
         guard rename(tmp.path, url.path) == 0 else { throw InputError(file: url.path, "cannot move the finished file into place") }
     }
 
-    deinit {
-        if FileManager.default.fileExists(atPath: tmp.path) { try? FileManager.default.removeItem(at: tmp) }
+    public func abandon() {
+        try? handle.close()
+        finished = true
+        try? FileManager.default.removeItem(at: tmp)
     }
+
+    deinit {
+        if !finished { abandon() }
+    }
+}
+
+/// A text table written line by line through a `StagedFile`.
+public final class TextStreamWriter {
+    private let file: StagedFile
+    public var url: URL { file.url }
+
+    public init(url: URL, header: String) throws {
+        file = try StagedFile(url: url)
+        try line(header)
+    }
+
+    public func line(_ s: String) throws {
+        try file.write(bytes: s.utf8)
+        try file.write(bytes: [0x0A])
+    }
+
+    public func finish() throws { try file.finish() }
 }
