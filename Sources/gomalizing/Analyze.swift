@@ -40,10 +40,7 @@ struct Analyze: ParsableCommand {
             for (k, e) in obs.effectiveMass.enumerated() { print(row("m_eff(\(k + 1))", e)) }
             let url = json.map { URL(fileURLWithPath: $0) }
                 ?? URL(fileURLWithPath: file).deletingPathExtension().appendingPathExtension("analysis.json")
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            try AtomicFile.write(try enc.encode(obs), to: url)
+            try AtomicFile.write(try Observables.jsonEncoder.encode(obs), to: url)
             let csvURL = url.deletingPathExtension().appendingPathExtension("csv")
             var lines = ["observable,index,value,error,tau_int,tau_int_error"]
             func add(_ name: String, _ i: Int, _ e: Estimate) {
@@ -57,7 +54,12 @@ struct Analyze: ParsableCommand {
             for (k, e) in obs.effectiveMass.enumerated() { add("m_eff", k + 1, e) }
             for (x, e) in obs.G.enumerated() { add("G", x, e) }
             try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: csvURL)
-            print("wrote \(url.path) and \(csvURL.path) (G indexed by site, row-major)")
+            let base = url.deletingPathExtension()  // FILE.analysis
+            for (suffix, plot) in [("C", Figures.correlator(obs)), ("meff", Figures.effectiveMass(obs)),
+                                   ("autocorr", Figures.autocorrelation(obs))] {
+                try AtomicFile.write(plot.render(), to: base.appendingPathExtension(suffix).appendingPathExtension("svg"))
+            }
+            print("wrote \(url.path), \(csvURL.path) (G indexed by site, row-major) and \(base.lastPathComponent).{C,meff,autocorr}.svg")
         }
     }
 }

@@ -88,7 +88,16 @@ extension CLITests {
         XCTAssertEqual(a.code, 0, a.err)
         XCTAssertTrue(a.out.contains("chi_2"), a.out)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("hmc.analysis.json").path))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("hmc.analysis.csv").path))
+        for f in ["hmc.analysis.csv", "hmc.analysis.C.svg", "hmc.analysis.meff.svg", "hmc.analysis.autocorr.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), f)
+        }
+        // The report of the trained folder, with the analysis copied in.
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("hmc.analysis.json"),
+                                         to: URL(fileURLWithPath: res + "/small/hmc.analysis.json"))
+        let rep = try run(["report", res + "/small"])
+        XCTAssertEqual(rep.code, 0, rep.err)
+        let html = try String(contentsOfFile: res + "/small/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("<svg") && html.contains("Analysis: hmc.analysis.json"))
         // A chain from another lattice is a one-line error.
         let other = dir.appendingPathComponent("other.toml")
         try String(contentsOf: cfg, encoding: .utf8).replacingOccurrences(of: "L = 4", with: "L = 6").write(to: other, atomically: true, encoding: .utf8)

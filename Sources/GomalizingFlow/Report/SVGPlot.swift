@@ -1,0 +1,152 @@
+import Foundation
+
+/// A small self-contained SVG line chart with axes, ticks, labels, a legend and
+/// optional error bars: enough for correlators, effective masses, autocorrelation
+/// functions and training curves, viewable in any browser without a server.
+public struct SVGPlot {
+    public struct Series {
+        public var name: String
+        public var x: [Double]
+        public var y: [Double]
+        public var yError: [Double]?
+        public init(name: String, x: [Double], y: [Double], yError: [Double]? = nil) {
+            self.name = name
+            self.x = x
+            self.y = y
+            self.yError = yError
+        }
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series]
+    public var logY = false
+    /// Fixed y range; points outside are drawn clamped to the frame (e.g. a first
+    /// training epoch whose loss dwarfs the rest).
+    public var yRange: ClosedRange<Double>? = nil
+    public var width = 640.0
+    public var height = 400.0
+
+    static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+
+    public init(title: String, xLabel: String, yLabel: String, series: [Series], logY: Bool = false) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+        self.logY = logY
+    }
+
+    /// Round tick positions (1, 2, 5 times a power of ten) covering [lo, hi].
+    static func ticks(_ lo: Double, _ hi: Double, count: Int = 6) -> [Double] {
+        guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
+        let raw = (hi - lo) / Double(count)
+        let mag = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
+        var t = Foundation.ceil(lo / step) * step
+        var out: [Double] = []
+        while t <= hi + 1e-9 * step {
+            out.append(abs(t) < 1e-12 * step ? 0 : t)
+            t += step
+        }
+        return out
+    }
+
+    /// Ticks of a log10 axis: log10 of 1, 2, 5 times powers of ten inside [lo, hi]
+    /// (only powers of ten when the range spans many decades).
+    static func logTicks(_ lo: Double, _ hi: Double) -> [Double] {
+        guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
+        let mantissas: [Double] = hi - lo > 4 ? [1] : [1, 2, 5]
+        var out: [Double] = []
+        for k in Int(Foundation.floor(lo))...Int(Foundation.ceil(hi)) {
+            for m in mantissas {
+                let t = Foundation.log10(m) + Double(k)
+                if t >= lo && t <= hi { out.append(t) }
+            }
+        }
+        return out
+    }
+
+    static func label(_ v: Double) -> String {
+        if v == 0 { return "0" }
+        let a = abs(v)
+        if a >= 1e4 || a < 1e-3 { return String(format: "%.1e", v) }
+        return String(format: "%g", (v * 1e6).rounded() / 1e6)
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    public func render() -> String {
+        let left = 70.0, right = 20.0, top = 40.0, bottom = 55.0
+        let pw = width - left - right, ph = height - top - bottom
+        func ty(_ v: Double) -> Double? {
+            guard v.isFinite else { return nil }
+            if logY { return v > 0 ? Foundation.log10(v) : nil }
+            return v
+        }
+        var xs: [Double] = [], ys: [Double] = []
+        for s in series {
+            for i in s.x.indices where i < s.y.count {
+                let e = s.yError?[i] ?? 0
+                for v in [s.y[i] - (e.isFinite ? e : 0), s.y[i] + (e.isFinite ? e : 0)] {
+                    if let t = ty(v), s.x[i].isFinite { xs.append(s.x[i]); ys.append(t) }
+                }
+            }
+        }
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        out += "<text x=\"\(width / 2)\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(SVGPlot.escape(title))</text>\n"
+        guard var x0 = xs.min(), var x1 = xs.max(), var y0 = ys.min(), var y1 = ys.max() else {
+            out += "<text x=\"\(width / 2)\" y=\"\(height / 2)\" text-anchor=\"middle\">no finite data</text>\n</svg>\n"
+            return out
+        }
+        if let r = yRange, let lo = ty(r.lowerBound), let hi = ty(r.upperBound), hi > lo {
+            y0 = lo
+            y1 = hi
+        }
+        if x1 == x0 { x0 -= 1; x1 += 1 }
+        if y1 == y0 { y0 -= abs(y0) * 0.1 + 1e-12; y1 += abs(y1) * 0.1 + 1e-12 }
+        let pad = 0.05 * (y1 - y0)
+        y0 -= pad
+        y1 += pad
+        func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
+        func py(_ t: Double) -> Double { top + (1 - (min(max(t, y0), y1) - y0) / (y1 - y0)) * ph }
+        func f(_ v: Double) -> String { String(format: "%.2f", v) }
+        // Axes, grid and tick labels.
+        out += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(pw)\" height=\"\(ph)\" fill=\"none\" stroke=\"#333\"/>\n"
+        for t in SVGPlot.ticks(x0, x1) {
+            out += "<line x1=\"\(f(px(t)))\" y1=\"\(top)\" x2=\"\(f(px(t)))\" y2=\"\(top + ph)\" stroke=\"#eee\"/>"
+            out += "<text x=\"\(f(px(t)))\" y=\"\(top + ph + 16)\" text-anchor=\"middle\">\(SVGPlot.label(t))</text>\n"
+        }
+        for t in logY ? SVGPlot.logTicks(y0, y1) : SVGPlot.ticks(y0, y1) {
+            out += "<line x1=\"\(left)\" y1=\"\(f(py(t)))\" x2=\"\(left + pw)\" y2=\"\(f(py(t)))\" stroke=\"#eee\"/>"
+            let text = logY ? SVGPlot.label(Foundation.pow(10, t)) : SVGPlot.label(t)
+            out += "<text x=\"\(left - 6)\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(text)</text>\n"
+        }
+        out += "<text x=\"\(left + pw / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\">\(SVGPlot.escape(xLabel))</text>\n"
+        out += "<text x=\"16\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + ph / 2))\">\(SVGPlot.escape(yLabel + (logY ? " (log scale)" : "")))</text>\n"
+        // Data: a polyline per series through its finite points, error bars, markers.
+        for (k, s) in series.enumerated() {
+            let color = SVGPlot.colors[k % SVGPlot.colors.count]
+            var pts: [String] = []
+            for i in s.x.indices where i < s.y.count {
+                guard let t = ty(s.y[i]), s.x[i].isFinite else { continue }
+                pts.append("\(f(px(s.x[i]))),\(f(py(t)))")
+                if let e = s.yError?[i], e.isFinite, e > 0, let lo = ty(s.y[i] - e) ?? ty(s.y[i]), let hi = ty(s.y[i] + e) {
+                    out += "<line x1=\"\(f(px(s.x[i])))\" y1=\"\(f(py(lo)))\" x2=\"\(f(px(s.x[i])))\" y2=\"\(f(py(hi)))\" stroke=\"\(color)\"/>"
+                }
+                if s.x.count <= 64 { out += "<circle cx=\"\(f(px(s.x[i])))\" cy=\"\(f(py(t)))\" r=\"2.5\" fill=\"\(color)\"/>" }
+            }
+            out += "\n<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(pts.joined(separator: " "))\"/>\n"
+            let ly = top + 16 + Double(k) * 16
+            out += "<line x1=\"\(left + pw - 150)\" y1=\"\(ly - 4)\" x2=\"\(left + pw - 130)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"/>"
+            out += "<text x=\"\(left + pw - 125)\" y=\"\(ly)\">\(SVGPlot.escape(s.name))</text>\n"
+        }
+        out += "</svg>\n"
+        return out
+    }
+}
