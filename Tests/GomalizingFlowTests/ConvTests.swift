@@ -24,16 +24,18 @@ final class ConvTests: XCTestCase {
 
     /// The conv against a direct sum over coordinates with explicit wrap-around.
     func testConvMatchesDirectPeriodicSum() {
-        for (d, axes, K) in [(2, [0, 1], 3), (3, [0, 2], 3), (4, [1, 2, 3], 3), (2, [1], 5)] {
-            let L = 4, cin = 3, cout = 10, n = 2
+        for (d, axes, K, cin, cout) in [(2, [0, 1], 3, 3, 10), (3, [0, 2], 3, 3, 10), (4, [1, 2, 3], 3, 3, 10), (2, [1], 5, 3, 10),
+                                        (2, [0, 1], 3, 8, 2), (2, [0, 1], 3, 16, 11), (3, [0, 1, 2], 3, 8, 1)] {
+            let L = 4, n = 2
             let lat = Lattice(L: L, d: d)
             let st = ConvStencil(lattice: lat, axes: axes, kernelSize: K)
             let conv = PeriodicConv(stencil: st, cin: cin, cout: cout, weightOffset: 0, biasOffset: st.tapCount * cin * cout)
             let params = randomArray(st.tapCount * cin * cout + cout, seed: 1)
             let x = randomArray(n * lat.volume * cin, seed: 2)
             var y = [Double](repeating: 0, count: n * lat.volume * cout)
+            var scratch = [Double](repeating: 0, count: 2 * conv.weightCount)
             x.withUnsafeBufferPointer { xp in params.withUnsafeBufferPointer { pp in y.withUnsafeMutableBufferPointer { yp in
-                conv.forward(xp.baseAddress!, yp.baseAddress!, n: n, params: pp.baseAddress!)
+                conv.forward(xp.baseAddress!, yp.baseAddress!, n: n, params: pp.baseAddress!, weightScratch: &scratch)
             } } }
             let h = K / 2
             for b in 0..<n {
@@ -50,7 +52,7 @@ final class ConvTests: XCTestCase {
                                 s += params[(t * cin + ci) * cout + co] * x[(b * lat.volume + u) * cin + ci]
                             }
                         }
-                        XCTAssertEqual(y[(b * lat.volume + v) * cout + co], s, accuracy: 1e-12, "d=\(d) axes=\(axes)")
+                        XCTAssertEqual(y[(b * lat.volume + v) * cout + co], s, accuracy: 1e-12, "d=\(d) axes=\(axes) \(cin)->\(cout)")
                     }
                 }
             }
@@ -71,8 +73,9 @@ final class ConvTests: XCTestCase {
         func loss(_ params: [Double], _ x: [Double]) -> Double {
             var y = [Double](repeating: 0, count: size)
             var br = [Double](repeating: 0, count: layer.branchCount * size)
+            var ws = [Double](repeating: 0, count: 2 * P)
             x.withUnsafeBufferPointer { xp in params.withUnsafeBufferPointer { pp in
-                layer.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!)
+                layer.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!, weightScratch: &ws)
             } }
             return zip(y, r).map(*).reduce(0, +)
         }
@@ -82,9 +85,9 @@ final class ConvTests: XCTestCase {
         var grads = [Double](repeating: 0, count: P)
         var dx = [Double](repeating: 0, count: x.count)
         var scratch = [Double](repeating: 0, count: size)
-        var wscratch = [Double](repeating: 0, count: P)
+        var wscratch = [Double](repeating: 0, count: 2 * P)
         x.withUnsafeBufferPointer { xp in params.withUnsafeBufferPointer { pp in
-            layer.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!)
+            layer.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!, weightScratch: &wscratch)
             layer.pullback(xp.baseAddress!, output: y, branches: br, r, dx: &dx, n: n,
                            params: pp.baseAddress!, grads: &grads, scratch: &scratch, weightScratch: &wscratch)
         } }
@@ -118,5 +121,7 @@ final class ConvTests: XCTestCase {
     func testGradientCombinational3C2() { checkLayerGradient(d: 3, k: 2, activation: .tanh, cin: 1, cout: 8) }
     func testGradientCombinational4C2() { checkLayerGradient(d: 4, k: 2, activation: .tanh, cin: 2, cout: 3) }
     func testGradientCombinational4C3() { checkLayerGradient(d: 4, k: 3, activation: .leakyReLU, cin: 1, cout: 2) }
+    func testGradientManyToFewChannels() { checkLayerGradient(d: 2, k: 2, activation: .tanh, cin: 8, cout: 2) }
+    func testGradientFewToManyChannels() { checkLayerGradient(d: 3, k: 2, activation: .leakyReLU, cin: 1, cout: 16) }
     func testGradientKernel5() { checkLayerGradient(d: 2, k: 1, activation: .identity, cin: 2, cout: 8, K: 5) }
 }

@@ -49,7 +49,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     func convForward(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>) {
         let layer = architecture.couplings[i].net[j]
         let out = layer.norm == nil ? tape.outputs[i][j] : tape.preNorm[i][j]
-        layer.conv.forward(layerInput(i, j, tape: tape), out, branches: tape.branches[i][j], n: n, params: params)
+        layer.conv.forward(layerInput(i, j, tape: tape), out, branches: tape.branches[i][j], n: n, params: params,
+                           weightScratch: tape.weightScratch)
     }
 
     func normForward(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>, stats: BatchNorm.Statistics) {

@@ -49,7 +49,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
         scratch = alloc(wide)
         normGrad = arch.usesBatchNorm ? alloc(wide) : alloc(0)
         gradField = alloc(n * V)
-        weightScratch = alloc(arch.tensors.compactMap { $0.conv?.weightCount }.max() ?? 1)
+        weightScratch = alloc(2 * (arch.tensors.compactMap { $0.conv?.weightCount }.max() ?? 1))
         self.owned = owned
     }
 

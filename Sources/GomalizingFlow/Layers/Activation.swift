@@ -13,8 +13,9 @@ public enum Activation: String, Sendable, Codable {
     public func apply<T: Real & BinaryFloatingPoint>(_ y: UnsafeMutablePointer<T>, count: Int) {
         switch self {
         case .leakyReLU:
+            // max(y, a y) equals leakyrelu for 0 < a < 1 and vectorises without branches.
             let a = T(Activation.leakySlope)
-            for i in 0..<count where y[i] < 0 { y[i] *= a }
+            for i in 0..<count { y[i] = Swift.max(y[i], a * y[i]) }
         case .tanh:
             for i in 0..<count { y[i] = T.tanh(y[i]) }
         case .identity:

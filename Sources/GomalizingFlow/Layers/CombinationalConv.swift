@@ -24,21 +24,22 @@ public struct CombinationalConv: Sendable {
 
     public var branchCount: Int { convs.count }
 
-    /// `branches` must hold branchCount * n * V * cout values when branchCount > 1.
+    /// `branches` must hold branchCount * n * V * cout values when branchCount > 1;
+    /// `weightScratch` twice one convolution's weights.
     public func forward<T: Real & BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, branches: UnsafeMutablePointer<T>,
-        n: Int, params: UnsafePointer<T>
+        n: Int, params: UnsafePointer<T>, weightScratch: UnsafeMutablePointer<T>
     ) {
         let size = n * convs[0].stencil.volume * cout
         if convs.count == 1 {
-            convs[0].forward(x, y, n: n, params: params)
+            convs[0].forward(x, y, n: n, params: params, weightScratch: weightScratch)
             activation.apply(y, count: size)
             return
         }
         let inv = 1 / T(convs.count)
         for c in convs.indices {
             let yc = branches + c * size
-            convs[c].forward(x, yc, n: n, params: params)
+            convs[c].forward(x, yc, n: n, params: params, weightScratch: weightScratch)
             activation.apply(yc, count: size)
             if c == 0 {
                 for i in 0..<size { y[i] = inv * yc[i] }

@@ -2,15 +2,23 @@
 /// channels are processed eight at a time in registers, leftovers one by one.
 enum ConvKernel {
     /// y[s][:] (=|+=) bias + sum_t sum_ci x[nb(t, s)][ci] W[t][ci][:], s over n*V sites.
-    // Pre-specialized so callers in other modules (tests in Float64) get the fast path too.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @inline(__always)
     static func apply<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, cin: Int, _ y: UnsafeMutablePointer<T>, cout: Int,
         weight W: UnsafePointer<T>, bias: UnsafePointer<T>?, accumulate: Bool,
-        neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int
+        neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int,
+        transposedScratch: UnsafeMutablePointer<T>? = nil
     ) {
         let blocks = cout / 8
+        // Leftover output channels with cin a multiple of 8 read the weights as
+        // [co][t][ci], so that ci is contiguous; built once per call.
+        var transposed: UnsafeMutablePointer<T>? = nil
+        if cout % 8 != 0 && cin % 8 == 0, let buf = transposedScratch {
+            for co in (blocks * 8)..<cout {
+                for t in 0..<taps { for ci in 0..<cin { buf[(co * taps + t) * cin + ci] = W[(t * cin + ci) * cout + co] } }
+            }
+            transposed = buf
+        }
         for s in 0..<sites {
             let base = s - s % V   // first site of this configuration
             let v = s - base
@@ -35,6 +43,26 @@ enum ConvKernel {
                 }
                 UnsafeMutableRawPointer(ys + c0).storeBytes(of: acc, as: SIMD8<T>.self)
             }
+            if cout % 8 == 0 { continue }
+            if transposed != nil {
+                // Few output channels from many input channels (the s,t layer, and
+                // the input gradient of the first layer): SIMD dot products over cin.
+                for co in (blocks * 8)..<cout {
+                    var vacc = SIMD8<T>.zero
+                    for t in 0..<taps {
+                        let xu = x + (base + Int(nb[t * V + v])) * cin
+                        let wt = transposed! + (co * taps + t) * cin
+                        for c0 in stride(from: 0, to: cin, by: 8) {
+                            let xv = UnsafeRawPointer(xu + c0).loadUnaligned(as: SIMD8<T>.self)
+                            let wv = UnsafeRawPointer(wt + c0).loadUnaligned(as: SIMD8<T>.self)
+                            vacc += xv * wv
+                        }
+                    }
+                    let start: T = accumulate ? ys[co] : (bias?[co] ?? 0)
+                    ys[co] = start + vacc.sum()
+                }
+                continue
+            }
             for co in (blocks * 8)..<cout {
                 var acc: T = accumulate ? ys[co] : (bias?[co] ?? 0)
                 for t in 0..<taps {
@@ -48,8 +76,7 @@ enum ConvKernel {
     }
 
     /// dW[t][ci][:] += sum_s x[nb(t, s)][ci] dy[s][:],  dB[:] += sum_s dy[s][:].
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
+    @inline(__always)
     static func weightGradient<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, cin: Int, _ dy: UnsafePointer<T>, cout: Int,
         dW: UnsafeMutablePointer<T>, dB: UnsafeMutablePointer<T>,
@@ -80,6 +107,29 @@ enum ConvKernel {
                     p.storeBytes(of: p.loadUnaligned(as: SIMD8<T>.self) + acc, as: SIMD8<T>.self)
                 }
             }
+        }
+        if cout % 8 != 0 && cin % 8 == 0 {
+            // Leftover output channels: accumulate over sites with ci as SIMD lanes.
+            for co in (blocks * 8)..<cout {
+                var accB: T = 0
+                for s in 0..<(n * V) { accB += dy[s * cout + co] }
+                dB[co] += accB
+                for t in 0..<taps {
+                    let nbt = nb + t * V
+                    for c0 in stride(from: 0, to: cin, by: 8) {
+                        var acc = SIMD8<T>.zero
+                        for b in 0..<n {
+                            let xb = x + b * V * cin + c0
+                            let dyb = dy + b * V * cout + co
+                            for v in 0..<V {
+                                acc += UnsafeRawPointer(xb + Int(nbt[v]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v * cout]
+                            }
+                        }
+                        for l in 0..<8 { dW[(t * cin + c0 + l) * cout + co] += acc[l] }
+                    }
+                }
+            }
+            return
         }
         for co in (blocks * 8)..<cout {
             var accB: T = 0

@@ -24,21 +24,23 @@ public struct PeriodicConv: Sendable {
     /// Multiply-adds per output site, for FLOP counts.
     public var macsPerSite: Int { stencil.tapCount * cin * cout }
 
-    /// y = b + sum_t W_t x(v + offset_t) for n configurations.
+    /// y = b + sum_t W_t x(v + offset_t) for n configurations. `weightScratch`
+    /// holds 2 * weightCount values (for rearranged weights).
     public func forward<T: BinaryFloatingPoint & SIMDScalar>(
-        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, n: Int, params: UnsafePointer<T>
+        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, n: Int, params: UnsafePointer<T>,
+        weightScratch: UnsafeMutablePointer<T>
     ) {
         stencil.neighbour.withUnsafeBufferPointer { nb in
             ConvKernel.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset,
                              bias: params + biasOffset, accumulate: false,
                              neighbour: nb.baseAddress!, taps: stencil.tapCount, sites: n * stencil.volume,
-                             volume: stencil.volume)
+                             volume: stencil.volume, transposedScratch: weightScratch)
         }
     }
 
     /// Given dL/dy, accumulates dL/dW and dL/db into `grads` and, when `dx` is
     /// given, adds dL/dx into it (the caller zeroes it; combinational layers sum
-    /// several convolutions into one dx). `weightScratch` holds weightCount values.
+    /// several convolutions into one dx). `weightScratch` holds 2 * weightCount values.
     public func pullback<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?,
         n: Int, params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>,
@@ -62,7 +64,8 @@ public struct PeriodicConv: Sendable {
                 }
             }
             ConvKernel.apply(dy, cin: cout, dx, cout: cin, weight: UnsafePointer(weightScratch), bias: nil,
-                             accumulate: true, neighbour: nb, taps: taps, sites: n * V, volume: V)
+                             accumulate: true, neighbour: nb, taps: taps, sites: n * V, volume: V,
+                             transposedScratch: weightScratch + weightCount)
         }
     }
 }

@@ -1,0 +1,89 @@
+import Dispatch
+import Foundation
+
+/// Times training steps and flow sampling on the standard cases: medians over
+/// repetitions after a warm-up, with convolution FLOP rates.
+public enum Benchmark {
+    public struct Case {
+        public var name: String
+        public var spec: ModelSpec
+        public var batch: Int
+    }
+
+    public struct Result {
+        public var name: String
+        public var batch: Int
+        public var parameters: Int
+        public var trainMs: Double
+        public var trainGFLOPs: Double
+        public var sampleMs: Double
+        public var samplesPerSecond: Double
+        public var sampleGFLOPs: Double
+        public var reps: Int
+    }
+
+    public static func standardCases() -> [Case] {
+        func spec(_ L: Int, _ d: Int, k: Int? = nil) -> ModelSpec {
+            ModelSpec(L: L, d: d, nLayers: 16, hiddenSizes: [8, 8], kernelSize: 3, convAxes: k, useFinalTanh: true)
+        }
+        return [
+            Case(name: "example2d L=8 d=2", spec: spec(8, 2), batch: 64),
+            Case(name: "L=16 d=2", spec: spec(16, 2), batch: 64),
+            Case(name: "L=32 d=2", spec: spec(32, 2), batch: 64),
+            Case(name: "L=8 d=3", spec: spec(8, 3), batch: 64),
+            Case(name: "L=6 d=4 (4C2)", spec: spec(6, 4, k: 2), batch: 64),
+        ]
+    }
+
+    static func seconds(_ body: () -> Void) -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+
+    static func median(_ x: [Double]) -> Double {
+        let s = x.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : 0.5 * (s[s.count / 2 - 1] + s[s.count / 2])
+    }
+
+    /// Runs one case: `warmup` untimed repetitions, then at least `minReps` and
+    /// until `minSeconds` have passed (at most `maxReps`).
+    public static func run(_ c: Case, threads: Int, warmup: Int = 2, minReps: Int = 5, maxReps: Int = 50,
+                           minSeconds: Double = 2) -> Result {
+        let flow = Flow<Float>(spec: c.spec)
+        let action = Phi4Action(lattice: flow.lattice, m2: -4, lam: 8)
+        let runner = BatchRunner(flow: flow, action: action, batchSize: c.batch, threads: threads)
+        var adam = Adam(parameterCount: flow.parameters.count, lr: 1e-4)
+        var rng = Xoshiro256(seed: 1)
+        var z = [Float](repeating: 0, count: c.batch * flow.lattice.volume)
+        func draw() { z.withUnsafeMutableBufferPointer { runner.prior.sample(into: $0.baseAddress!, count: c.batch, rng: &rng) } }
+        func trainStep() {
+            draw()
+            z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: true, training: true) }
+            adam.update(&flow.parameters, gradient: runner.gradient)
+        }
+        func sampleBatch() {
+            draw()
+            z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
+        }
+        func measure(_ body: () -> Void) -> (Double, Int) {
+            for _ in 0..<warmup { body() }
+            var times: [Double] = []
+            var total = 0.0
+            while times.count < minReps || (total < minSeconds && times.count < maxReps) {
+                let t = seconds(body)
+                times.append(t)
+                total += t
+            }
+            return (median(times), times.count)
+        }
+        let (train, reps) = measure(trainStep)
+        let (sample, _) = measure(sampleBatch)
+        let fwd = flow.architecture.forwardFLOPs * Double(c.batch)
+        // Backward = weight gradient + input gradient, each as many FLOPs as forward.
+        return Result(name: c.name, batch: c.batch, parameters: flow.parameters.count,
+                      trainMs: train * 1e3, trainGFLOPs: 3 * fwd / train * 1e-9,
+                      sampleMs: sample * 1e3, samplesPerSecond: Double(c.batch) / sample,
+                      sampleGFLOPs: fwd / sample * 1e-9, reps: reps)
+    }
+}
