@@ -19,29 +19,64 @@ enum ConvKernel {
             }
             transposed = buf
         }
+        @inline(__always) func start(_ ys: UnsafeMutablePointer<T>, _ c0: Int) -> SIMD8<T> {
+            if accumulate { return UnsafeRawPointer(ys + c0).loadUnaligned(as: SIMD8<T>.self) }
+            if let bias { return UnsafeRawPointer(bias + c0).loadUnaligned(as: SIMD8<T>.self) }
+            return .zero
+        }
+        // Site s of the batch is site v = s mod V of configuration s / V; the
+        // division is done once per site, outside the tap loops.
+        @inline(__always) func split(_ s: Int) -> (x: UnsafePointer<T>, nb: UnsafePointer<Int32>) {
+            let v = s % V
+            return (x + (s - v) * cin, nb + v)
+        }
+        // Four sites at a time: four independent accumulator chains hide the
+        // add latency, and each weight load serves four multiply-adds.
+        let quads = blocks > 0 ? sites / 4 : 0
+        for q in 0..<quads {
+            let s = 4 * q
+            for blk in 0..<blocks {
+                let c0 = blk * 8
+                let y0 = y + s * cout, y1 = y0 + cout, y2 = y1 + cout, y3 = y2 + cout
+                var a0 = start(y0, c0), a1 = start(y1, c0), a2 = start(y2, c0), a3 = start(y3, c0)
+                let p0 = split(s), p1 = split(s + 1), p2 = split(s + 2), p3 = split(s + 3)
+                for t in 0..<taps {
+                    let o = t * V
+                    let x0 = p0.x + Int(p0.nb[o]) * cin, x1 = p1.x + Int(p1.nb[o]) * cin
+                    let x2 = p2.x + Int(p2.nb[o]) * cin, x3 = p3.x + Int(p3.nb[o]) * cin
+                    let wt = W + t * cin * cout + c0
+                    for ci in 0..<cin {
+                        let w = UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self)
+                        a0 += w * x0[ci]
+                        a1 += w * x1[ci]
+                        a2 += w * x2[ci]
+                        a3 += w * x3[ci]
+                    }
+                }
+                UnsafeMutableRawPointer(y0 + c0).storeBytes(of: a0, as: SIMD8<T>.self)
+                UnsafeMutableRawPointer(y1 + c0).storeBytes(of: a1, as: SIMD8<T>.self)
+                UnsafeMutableRawPointer(y2 + c0).storeBytes(of: a2, as: SIMD8<T>.self)
+                UnsafeMutableRawPointer(y3 + c0).storeBytes(of: a3, as: SIMD8<T>.self)
+            }
+        }
         for s in 0..<sites {
             let base = s - s % V   // first site of this configuration
             let v = s - base
             let ys = y + s * cout
-            for blk in 0..<blocks {
-                let c0 = blk * 8
-                var acc: SIMD8<T>
-                if accumulate {
-                    acc = UnsafeRawPointer(ys + c0).loadUnaligned(as: SIMD8<T>.self)
-                } else if let bias {
-                    acc = UnsafeRawPointer(bias + c0).loadUnaligned(as: SIMD8<T>.self)
-                } else {
-                    acc = .zero
-                }
-                for t in 0..<taps {
-                    let xu = x + (base + Int(nb[t * V + v])) * cin
-                    let wt = W + t * cin * cout + c0
-                    for ci in 0..<cin {
-                        let w = UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self)
-                        acc += w * xu[ci]
+            if s >= 4 * quads {
+                for blk in 0..<blocks {
+                    let c0 = blk * 8
+                    var acc = start(ys, c0)
+                    let p = split(s)
+                    for t in 0..<taps {
+                        let xu = p.x + Int(p.nb[t * V]) * cin
+                        let wt = W + t * cin * cout + c0
+                        for ci in 0..<cin {
+                            acc += UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self) * xu[ci]
+                        }
                     }
+                    UnsafeMutableRawPointer(ys + c0).storeBytes(of: acc, as: SIMD8<T>.self)
                 }
-                UnsafeMutableRawPointer(ys + c0).storeBytes(of: acc, as: SIMD8<T>.self)
             }
             if cout % 8 == 0 { continue }
             if transposed != nil {
@@ -94,15 +129,25 @@ enum ConvKernel {
             for t in 0..<taps {
                 let nbt = nb + t * V
                 for ci in 0..<cin {
-                    var acc = SIMD8<T>.zero
+                    // Four partial sums break the add-latency chain over sites.
+                    var acc0 = SIMD8<T>.zero, acc1 = SIMD8<T>.zero, acc2 = SIMD8<T>.zero, acc3 = SIMD8<T>.zero
                     for b in 0..<n {
                         let xb = x + b * V * cin + ci
                         let dyb = dy + b * V * cout + c0
-                        for v in 0..<V {
-                            let g = UnsafeRawPointer(dyb + v * cout).loadUnaligned(as: SIMD8<T>.self)
-                            acc += g * xb[Int(nbt[v]) * cin]
+                        var v = 0
+                        while v + 4 <= V {
+                            acc0 += UnsafeRawPointer(dyb + v * cout).loadUnaligned(as: SIMD8<T>.self) * xb[Int(nbt[v]) * cin]
+                            acc1 += UnsafeRawPointer(dyb + (v + 1) * cout).loadUnaligned(as: SIMD8<T>.self) * xb[Int(nbt[v + 1]) * cin]
+                            acc2 += UnsafeRawPointer(dyb + (v + 2) * cout).loadUnaligned(as: SIMD8<T>.self) * xb[Int(nbt[v + 2]) * cin]
+                            acc3 += UnsafeRawPointer(dyb + (v + 3) * cout).loadUnaligned(as: SIMD8<T>.self) * xb[Int(nbt[v + 3]) * cin]
+                            v += 4
+                        }
+                        while v < V {
+                            acc0 += UnsafeRawPointer(dyb + v * cout).loadUnaligned(as: SIMD8<T>.self) * xb[Int(nbt[v]) * cin]
+                            v += 1
                         }
                     }
+                    let acc = (acc0 + acc1) + (acc2 + acc3)
                     let p = UnsafeMutableRawPointer(dW + (t * cin + ci) * cout + c0)
                     p.storeBytes(of: p.loadUnaligned(as: SIMD8<T>.self) + acc, as: SIMD8<T>.self)
                 }
@@ -117,14 +162,21 @@ enum ConvKernel {
                 for t in 0..<taps {
                     let nbt = nb + t * V
                     for c0 in stride(from: 0, to: cin, by: 8) {
-                        var acc = SIMD8<T>.zero
+                        var acc0 = SIMD8<T>.zero, acc1 = SIMD8<T>.zero
                         for b in 0..<n {
                             let xb = x + b * V * cin + c0
                             let dyb = dy + b * V * cout + co
-                            for v in 0..<V {
-                                acc += UnsafeRawPointer(xb + Int(nbt[v]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v * cout]
+                            var v = 0
+                            while v + 2 <= V {
+                                acc0 += UnsafeRawPointer(xb + Int(nbt[v]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v * cout]
+                                acc1 += UnsafeRawPointer(xb + Int(nbt[v + 1]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[(v + 1) * cout]
+                                v += 2
+                            }
+                            if v < V {
+                                acc0 += UnsafeRawPointer(xb + Int(nbt[v]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v * cout]
                             }
                         }
+                        let acc = acc0 + acc1
                         for l in 0..<8 { dW[(t * cin + c0 + l) * cout + co] += acc[l] }
                     }
                 }
