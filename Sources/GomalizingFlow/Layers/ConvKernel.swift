@@ -79,22 +79,27 @@ enum ConvKernel {
                 }
             }
             if cout % 8 == 0 { continue }
-            if transposed != nil {
+            if let tr = transposed {
                 // Few output channels from many input channels (the s,t layer, and
-                // the input gradient of the first layer): SIMD dot products over cin.
-                for co in (blocks * 8)..<cout {
-                    var vacc = SIMD8<T>.zero
+                // the input gradient of the first layer): SIMD dot products over cin,
+                // two output channels at a time for independent accumulator chains.
+                var co = blocks * 8
+                while co < cout {
+                    let pair = co + 1 < cout
+                    var acc0 = SIMD8<T>.zero, acc1 = SIMD8<T>.zero
+                    let w0 = tr + co * taps * cin
+                    let w1 = pair ? w0 + taps * cin : w0
                     for t in 0..<taps {
                         let xu = x + (base + Int(nb[t * V + v])) * cin
-                        let wt = transposed! + (co * taps + t) * cin
                         for c0 in stride(from: 0, to: cin, by: 8) {
                             let xv = UnsafeRawPointer(xu + c0).loadUnaligned(as: SIMD8<T>.self)
-                            let wv = UnsafeRawPointer(wt + c0).loadUnaligned(as: SIMD8<T>.self)
-                            vacc += xv * wv
+                            acc0 += xv * UnsafeRawPointer(w0 + t * cin + c0).loadUnaligned(as: SIMD8<T>.self)
+                            acc1 += xv * UnsafeRawPointer(w1 + t * cin + c0).loadUnaligned(as: SIMD8<T>.self)
                         }
                     }
-                    let start: T = accumulate ? ys[co] : (bias?[co] ?? 0)
-                    ys[co] = start + vacc.sum()
+                    ys[co] = (accumulate ? ys[co] : (bias?[co] ?? 0)) + acc0.sum()
+                    if pair { ys[co + 1] = (accumulate ? ys[co + 1] : (bias?[co + 1] ?? 0)) + acc1.sum() }
+                    co += 2
                 }
                 continue
             }
