@@ -47,10 +47,20 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// Convolution of net layer j: into the pre-norm buffer with a batch norm,
     /// else (activation included) into the layer output.
     func convForward(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>) {
-        let layer = architecture.couplings[i].net[j]
+        let coupling = architecture.couplings[i]
+        let layer = coupling.net[j]
         let out = layer.norm == nil ? tape.outputs[i][j] : tape.preNorm[i][j]
-        layer.conv.forward(layerInput(i, j, tape: tape), out, branches: tape.branches[i][j], n: n, params: params,
-                           weightScratch: tape.weightScratch)
+        coupling.activeSites.withUnsafeBufferPointer { active in
+            layer.conv.forward(layerInput(i, j, tape: tape), out, branches: tape.branches[i][j], n: n, params: params,
+                               weightScratch: tape.weightScratch, subset: onlyActive(i, j) ? active : nil)
+        }
+    }
+
+    /// The s,t layer's output is used on active sites only (y = m x + (1-m)(...)),
+    /// so it is computed only there, unless a batch norm needs statistics over all sites.
+    func onlyActive(_ i: Int, _ j: Int) -> Bool {
+        let net = architecture.couplings[i].net
+        return j == net.count - 1 && net[j].norm == nil
     }
 
     func normForward(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>, stats: BatchNorm.Statistics) {
@@ -205,9 +215,12 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let hasNorm = layer.norm != nil
         let dy = hasNorm ? UnsafePointer(tape.normGrad) : UnsafePointer(outputGradient(i, j, tape: tape))
         let y = hasNorm ? UnsafePointer(tape.preNorm[i][j]) : UnsafePointer(tape.outputs[i][j])
-        layer.conv.pullback(layerInput(i, j, tape: tape), output: y, branches: tape.branches[i][j], dy,
-                            dx: wantInput ? dIn : nil, n: n, params: params, grads: grads,
-                            scratch: tape.scratch, weightScratch: tape.weightScratch)
+        architecture.couplings[i].activeSites.withUnsafeBufferPointer { active in
+            layer.conv.pullback(layerInput(i, j, tape: tape), output: y, branches: tape.branches[i][j], dy,
+                                dx: wantInput ? dIn : nil, n: n, params: params, grads: grads,
+                                scratch: tape.scratch, weightScratch: tape.weightScratch,
+                                subset: onlyActive(i, j) ? active : nil)
+        }
     }
 
     /// The net saw m x: its input gradient reaches the frozen sites only.

@@ -13,6 +13,8 @@ public struct FlowArchitecture: Sendable {
     public struct Coupling: Sendable {
         /// frozen[v] is true where the site is passed through and fed to the net.
         public let frozen: [Bool]
+        /// Sites that are transformed; the s,t layer is computed there only.
+        public let activeSites: [Int32]
         public let net: [NetLayer]
     }
 
@@ -89,7 +91,9 @@ public struct FlowArchitecture: Sendable {
                 let conv = CombinationalConv(convs: convs, activation: norm == nil ? act : .identity, cin: cin, cout: cout)
                 net.append(NetLayer(conv: conv, norm: norm))
             }
-            couplings.append(Coupling(frozen: lattice.checkerboard(parity: i % 2), net: net))
+            let frozen = lattice.checkerboard(parity: i % 2)
+            let active = (0..<lattice.volume).filter { !frozen[$0] }.map { Int32($0) }
+            couplings.append(Coupling(frozen: frozen, activeSites: active, net: net))
         }
         self.couplings = couplings
         self.tensors = tensors

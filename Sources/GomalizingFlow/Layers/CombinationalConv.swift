@@ -28,19 +28,20 @@ public struct CombinationalConv: Sendable {
     /// `weightScratch` twice one convolution's weights.
     public func forward<T: Real & BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, branches: UnsafeMutablePointer<T>,
-        n: Int, params: UnsafePointer<T>, weightScratch: UnsafeMutablePointer<T>
+        n: Int, params: UnsafePointer<T>, weightScratch: UnsafeMutablePointer<T>,
+        subset: UnsafeBufferPointer<Int32>? = nil
     ) {
         let size = n * convs[0].stencil.volume * cout
         if convs.count == 1 {
-            convs[0].forward(x, y, n: n, params: params, weightScratch: weightScratch)
-            activation.apply(y, count: size)
+            convs[0].forward(x, y, n: n, params: params, weightScratch: weightScratch, subset: subset)
+            applyActivation(y, n: n, subset: subset)
             return
         }
         let inv = 1 / T(convs.count)
         for c in convs.indices {
             let yc = branches + c * size
-            convs[c].forward(x, yc, n: n, params: params, weightScratch: weightScratch)
-            activation.apply(yc, count: size)
+            convs[c].forward(x, yc, n: n, params: params, weightScratch: weightScratch, subset: subset)
+            applyActivation(yc, n: n, subset: subset)
             if c == 0 {
                 for i in 0..<size { y[i] = inv * yc[i] }
             } else {
@@ -49,19 +50,33 @@ public struct CombinationalConv: Sendable {
         }
     }
 
+    /// The activation on every site, or on the subset's sites of each configuration.
+    private func applyActivation<T: Real & BinaryFloatingPoint>(_ y: UnsafeMutablePointer<T>, n: Int,
+                                                                subset: UnsafeBufferPointer<Int32>?) {
+        let V = convs[0].stencil.volume
+        guard let subset else {
+            activation.apply(y, count: n * V * cout)
+            return
+        }
+        for b in 0..<n {
+            for v in subset { activation.apply(y + (b * V + Int(v)) * cout, count: cout) }
+        }
+    }
+
     /// `scratch` holds n * V * cout values, `weightScratch` one conv's weights; `dx`, when given, is accumulated into.
     public func pullback<T: Real & BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, output y: UnsafePointer<T>, branches: UnsafePointer<T>,
         _ dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?, n: Int,
         params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>,
-        weightScratch: UnsafeMutablePointer<T>
+        weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil
     ) {
         let size = n * convs[0].stencil.volume * cout
         let scale = 1 / T(convs.count)
         for c in convs.indices {
             let yc = convs.count == 1 ? y : branches + c * size
             activation.pullback(output: yc, dy, into: scratch, count: size, scale: scale)
-            convs[c].pullback(x, scratch, dx: dx, n: n, params: params, grads: grads, weightScratch: weightScratch)
+            convs[c].pullback(x, scratch, dx: dx, n: n, params: params, grads: grads, weightScratch: weightScratch,
+                              subset: subset)
         }
     }
 }

@@ -7,9 +7,17 @@ enum ConvKernel {
         _ x: UnsafePointer<T>, cin: Int, _ y: UnsafeMutablePointer<T>, cout: Int,
         weight W: UnsafePointer<T>, bias: UnsafePointer<T>?, accumulate: Bool,
         neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int,
-        transposedScratch: UnsafeMutablePointer<T>? = nil
+        transposedScratch: UnsafeMutablePointer<T>? = nil, subset: UnsafeBufferPointer<Int32>? = nil
     ) {
         let blocks = cout / 8
+        // With a subset, only those sites of every configuration are computed
+        // (the s,t layer needs its output on the active sites alone).
+        let count = subset.map { (sites / V) * $0.count } ?? sites
+        @inline(__always) func site(_ i: Int) -> Int {
+            guard let sub = subset else { return i }
+            let m = sub.count
+            return (i / m) * V + Int(sub[i % m])
+        }
         // Leftover output channels with cin a multiple of 8 read the weights as
         // [co][t][ci], so that ci is contiguous; built once per call.
         var transposed: UnsafeMutablePointer<T>? = nil
@@ -32,14 +40,14 @@ enum ConvKernel {
         }
         // Four sites at a time: four independent accumulator chains hide the
         // add latency, and each weight load serves four multiply-adds.
-        let quads = blocks > 0 ? sites / 4 : 0
+        let quads = blocks > 0 ? count / 4 : 0
         for q in 0..<quads {
-            let s = 4 * q
+            let s0 = site(4 * q), s1 = site(4 * q + 1), s2 = site(4 * q + 2), s3 = site(4 * q + 3)
             for blk in 0..<blocks {
                 let c0 = blk * 8
-                let y0 = y + s * cout, y1 = y0 + cout, y2 = y1 + cout, y3 = y2 + cout
+                let y0 = y + s0 * cout, y1 = y + s1 * cout, y2 = y + s2 * cout, y3 = y + s3 * cout
                 var a0 = start(y0, c0), a1 = start(y1, c0), a2 = start(y2, c0), a3 = start(y3, c0)
-                let p0 = split(s), p1 = split(s + 1), p2 = split(s + 2), p3 = split(s + 3)
+                let p0 = split(s0), p1 = split(s1), p2 = split(s2), p3 = split(s3)
                 for t in 0..<taps {
                     let o = t * V
                     let x0 = p0.x + Int(p0.nb[o]) * cin, x1 = p1.x + Int(p1.nb[o]) * cin
@@ -59,11 +67,12 @@ enum ConvKernel {
                 UnsafeMutableRawPointer(y3 + c0).storeBytes(of: a3, as: SIMD8<T>.self)
             }
         }
-        for s in 0..<sites {
+        for i in 0..<count {
+            let s = site(i)
             let base = s - s % V   // first site of this configuration
             let v = s - base
             let ys = y + s * cout
-            if s >= 4 * quads {
+            if i >= 4 * quads {
                 for blk in 0..<blocks {
                     let c0 = blk * 8
                     var acc = start(ys, c0)
@@ -120,8 +129,14 @@ enum ConvKernel {
     static func weightGradient<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, cin: Int, _ dy: UnsafePointer<T>, cout: Int,
         dW: UnsafeMutablePointer<T>, dB: UnsafeMutablePointer<T>,
-        neighbour nb: UnsafePointer<Int32>, taps: Int, n: Int, volume V: Int
+        neighbour nb: UnsafePointer<Int32>, taps: Int, n: Int, volume V: Int,
+        subset: UnsafeBufferPointer<Int32>? = nil
     ) {
+        // Sites of each configuration that carry gradient: all, or the subset
+        // (dy must vanish elsewhere; only the leftover-channel loop, the s,t
+        // layer's, uses it, the others stay correct by summing zeros).
+        let m = subset?.count ?? V
+        @inline(__always) func vAt(_ k: Int) -> Int { subset.map { Int($0[k]) } ?? k }
         let blocks = cout / 8
         for blk in 0..<blocks {
             let c0 = blk * 8
@@ -171,14 +186,16 @@ enum ConvKernel {
                         for b in 0..<n {
                             let xb = x + b * V * cin + c0
                             let dyb = dy + b * V * cout + co
-                            var v = 0
-                            while v + 2 <= V {
-                                acc0 += UnsafeRawPointer(xb + Int(nbt[v]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v * cout]
-                                acc1 += UnsafeRawPointer(xb + Int(nbt[v + 1]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[(v + 1) * cout]
-                                v += 2
+                            var k = 0
+                            while k + 2 <= m {
+                                let v0 = vAt(k), v1 = vAt(k + 1)
+                                acc0 += UnsafeRawPointer(xb + Int(nbt[v0]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v0 * cout]
+                                acc1 += UnsafeRawPointer(xb + Int(nbt[v1]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v1 * cout]
+                                k += 2
                             }
-                            if v < V {
-                                acc0 += UnsafeRawPointer(xb + Int(nbt[v]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v * cout]
+                            if k < m {
+                                let v0 = vAt(k)
+                                acc0 += UnsafeRawPointer(xb + Int(nbt[v0]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v0 * cout]
                             }
                         }
                         let acc = acc0 + acc1

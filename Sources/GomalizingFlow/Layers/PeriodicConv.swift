@@ -25,33 +25,35 @@ public struct PeriodicConv: Sendable {
     public var macsPerSite: Int { stencil.tapCount * cin * cout }
 
     /// y = b + sum_t W_t x(v + offset_t) for n configurations. `weightScratch`
-    /// holds 2 * weightCount values (for rearranged weights).
+    /// holds 2 * weightCount values (for rearranged weights). With `subset`, only
+    /// those sites of each configuration are written.
     public func forward<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, n: Int, params: UnsafePointer<T>,
-        weightScratch: UnsafeMutablePointer<T>
+        weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil
     ) {
         stencil.neighbour.withUnsafeBufferPointer { nb in
             ConvKernel.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset,
                              bias: params + biasOffset, accumulate: false,
                              neighbour: nb.baseAddress!, taps: stencil.tapCount, sites: n * stencil.volume,
-                             volume: stencil.volume, transposedScratch: weightScratch)
+                             volume: stencil.volume, transposedScratch: weightScratch, subset: subset)
         }
     }
 
     /// Given dL/dy, accumulates dL/dW and dL/db into `grads` and, when `dx` is
     /// given, adds dL/dx into it (the caller zeroes it; combinational layers sum
     /// several convolutions into one dx). `weightScratch` holds 2 * weightCount values.
+    /// With `subset`, dy must vanish off those sites and the weight gradient skips them.
     public func pullback<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?,
         n: Int, params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>,
-        weightScratch: UnsafeMutablePointer<T>
+        weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil
     ) {
         let V = stencil.volume, taps = stencil.tapCount
         let cin = self.cin, cout = self.cout
         stencil.neighbour.withUnsafeBufferPointer { nbBuf in
             let nb = nbBuf.baseAddress!
             ConvKernel.weightGradient(x, cin: cin, dy, cout: cout, dW: grads + weightOffset, dB: grads + biasOffset,
-                                      neighbour: nb, taps: taps, n: n, volume: V)
+                                      neighbour: nb, taps: taps, n: n, volume: V, subset: subset)
             guard let dx else { return }
             // dL/dx is the convolution of dL/dy with the mirrored, transposed
             // kernel: site u receives from v = u - offset_t = u + offset_(T-1-t).
