@@ -20,15 +20,23 @@ struct Bench: ParsableCommand {
         let t = threads ?? defaultThreadCount()
         print("machine: \(peak.cpuName), \(t) threads")
         print("FP32 peak: \(peak.derivation)")
-        print("FLOPs: convolutions only, 2 per multiply-add; a training step counts forward + weight gradient + input gradient = 3x forward")
+        print("FLOPs: dense convolution count of the model, 2 per multiply-add; a training step counts forward + weight")
+        print("gradient + input gradient = 3x forward. The s,t layer is evaluated on active sites only, so the")
+        print("arithmetic actually done is about 9% less than counted (GFLOP/s are dense-equivalent rates).")
         print("")
-        print(String(format: "%-20@ %5@ %9@ %9@ %7@ %9@ %11@ %9@ %5@", "case" as NSString, "batch" as NSString,
-                     "params" as NSString, "train ms" as NSString, "GFLOP/s" as NSString, "% peak" as NSString,
-                     "samples/s" as NSString, "GFLOP/s" as NSString, "reps" as NSString))
+        func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, n - s.count))
+            return left ? s + fill : fill + s
+        }
+        print([pad("case", 20, left: true), pad("batch", 5), pad("params", 9), pad("train ms", 9), pad("GFLOP/s", 8),
+               pad("% peak", 7), pad("samples/s", 10), pad("GFLOP/s", 8), pad("reps", 5)].joined(separator: " "))
         for c in Benchmark.standardCases() where filter.map({ c.name.contains($0) }) ?? true {
             let r = Benchmark.run(c, threads: t, minSeconds: seconds)
-            print(String(format: "%-20@ %5d %9d %9.2f %7.2f %8.1f%% %11.0f %9.2f %5d", r.name as NSString, r.batch, r.parameters,
-                         r.trainMs, r.trainGFLOPs, 100 * r.trainGFLOPs / peak.gflops, r.samplesPerSecond, r.sampleGFLOPs, r.reps))
+            print([pad(r.name, 20, left: true), pad("\(r.batch)", 5), pad("\(r.parameters)", 9),
+                   pad(String(format: "%.2f", r.trainMs), 9), pad(String(format: "%.2f", r.trainGFLOPs), 8),
+                   pad(String(format: "%.1f%%", 100 * r.trainGFLOPs / peak.gflops), 7),
+                   pad(String(format: "%.0f", r.samplesPerSecond), 10), pad(String(format: "%.2f", r.sampleGFLOPs), 8),
+                   pad("\(r.reps)", 5)].joined(separator: " "))
             fflush(stdout)
         }
     }

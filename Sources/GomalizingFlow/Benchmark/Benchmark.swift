@@ -8,6 +8,11 @@ public enum Benchmark {
         public var name: String
         public var spec: ModelSpec
         public var batch: Int
+        public init(name: String, spec: ModelSpec, batch: Int) {
+            self.name = name
+            self.spec = spec
+            self.batch = batch
+        }
     }
 
     public struct Result {
