@@ -83,26 +83,8 @@ final class AnalysisTests: XCTestCase {
     func testFlowChainReproducesTheFreePropagator() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        var c = try Config.parse("""
-        [training]
-        seed = 3
-        batchsize = 32
-        epochs = 1
-        iterations = 1000
-        base_lr = 0.002
-        eval_samples = 512
-        result = "\(dir.path)"
-        [physical]
-        L = 4
-        Nd = 2
-        M2 = 0.5
-        lam = 0.0
-        [model]
-        n_layers = 4
-        hidden_sizes = [8]
-        kernel_size = 3
-        """, file: "free.toml", name: "free")
-        c.threads = 2
+        let c = try testConfig(name: "free", result: dir, L: 4, M2: 0.5, lam: 0, batch: 32, iterations: 1000,
+                               lr: 0.002, layers: 4, hidden: [8], evalSamples: 512, seed: 3)
         let trainer = try Trainer(config: c)
         try trainer.train()
         let sampler = FlowSampler(flow: trainer.flow, action: c.action, batchSize: 256, seed: 5, threads: 2)
@@ -152,26 +134,8 @@ final class InteractingComparisonTests: XCTestCase {
     func testFlowAndHMCAgreeOnE1() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        var c = try Config.parse("""
-        [training]
-        seed = 4
-        batchsize = 64
-        epochs = 1
-        iterations = 1500
-        base_lr = 0.002
-        eval_samples = 512
-        result = "\(dir.path)"
-        [physical]
-        L = 6
-        Nd = 2
-        M2 = -4.0
-        lam = 6.975
-        [model]
-        n_layers = 8
-        hidden_sizes = [8, 8]
-        kernel_size = 3
-        """, file: "e1.toml", name: "e1")
-        c.threads = 2
+        let c = try testConfig(name: "e1", result: dir, L: 6, M2: -4, lam: 6.975, batch: 64, iterations: 1500,
+                               lr: 0.002, layers: 8, hidden: [8, 8], evalSamples: 512, seed: 4)
         let trainer = try Trainer(config: c)
         try trainer.train()
         let sampler = FlowSampler(flow: trainer.flow, action: c.action, batchSize: 256, seed: 9, threads: 2)

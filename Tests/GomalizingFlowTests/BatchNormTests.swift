@@ -36,15 +36,8 @@ final class BatchNormTests: XCTestCase {
             let grads = runner.gradient
             XCTAssertNotEqual(flow.buffers, before, "a training step updates the running statistics")
             flow.buffers = before
-            let h = 1e-6
-            var analytic: [Double] = [], numeric: [Double] = []
-            for i in Swift.stride(from: 0, to: flow.parameters.count, by: max(1, flow.parameters.count / 150)) {
-                let keep = flow.parameters[i]
-                flow.parameters[i] = keep + h; let lp = runner.run(z: z, withGradient: false, training: true)
-                flow.parameters[i] = keep - h; let lm = runner.run(z: z, withGradient: false, training: true)
-                flow.parameters[i] = keep
-                analytic.append(grads[i])
-                numeric.append((lp - lm) / (2 * h))
+            let (analytic, numeric) = parameterGradientPairs(flow, analytic: grads) {
+                runner.run(z: z, withGradient: false, training: true)
             }
             XCTAssertEqual(flow.buffers, before, "loss evaluations without a gradient leave the running statistics alone")
             assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-4, floor: 0.05, "BN training \(spec.convName)")
@@ -94,15 +87,7 @@ final class BatchNormTests: XCTestCase {
             for i in 0..<V { s += r[i] * p[i] }
             return s
         }
-        var analytic: [Double] = [], numeric: [Double] = []
-        for i in Swift.stride(from: 0, to: flow.parameters.count, by: max(1, flow.parameters.count / 150)) {
-            let keep = flow.parameters[i]
-            flow.parameters[i] = keep + h; let lp = loss()
-            flow.parameters[i] = keep - h; let lm = loss()
-            flow.parameters[i] = keep
-            analytic.append(grads[i])
-            numeric.append((lp - lm) / (2 * h))
-        }
+        let (analytic, numeric) = parameterGradientPairs(flow, analytic: grads, h: h, loss)
         assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-4, floor: 1e-4, "BN sampling mode")
     }
 

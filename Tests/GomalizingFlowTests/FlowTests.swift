@@ -96,16 +96,7 @@ final class FlowTests: XCTestCase {
 
             let h = 1e-6
             // About 150 parameters spread over all tensors (every layer) keep this fast.
-            let stride = max(1, flow.parameters.count / 150)
-            var analytic: [Double] = [], numeric: [Double] = []
-            for i in Swift.stride(from: 0, to: flow.parameters.count, by: stride) {
-                let keep = flow.parameters[i]
-                flow.parameters[i] = keep + h; let lp = loss()
-                flow.parameters[i] = keep - h; let lm = loss()
-                flow.parameters[i] = keep
-                analytic.append(grads[i])
-                numeric.append((lp - lm) / (2 * h))
-            }
+            let (analytic, numeric) = parameterGradientPairs(flow, analytic: grads, h: h, loss)
             assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-4, floor: 1e-4, "params \(s.convName)")
             XCTAssertGreaterThan(grads.map(abs).max()!, 1e-3)
 
@@ -141,15 +132,8 @@ final class FlowTests: XCTestCase {
             expected += (logq0 - logJ[0] + action.action(phi)) / Double(B)
         }
         XCTAssertEqual(loss0, expected, accuracy: 1e-9 * abs(expected))
-        let h = 1e-6
-        var analytic: [Double] = [], numeric: [Double] = []
-        for i in Swift.stride(from: 0, to: flow.parameters.count, by: 3) {
-            let keep = flow.parameters[i]
-            flow.parameters[i] = keep + h; let lp = runner.run(z: z, withGradient: false)
-            flow.parameters[i] = keep - h; let lm = runner.run(z: z, withGradient: false)
-            flow.parameters[i] = keep
-            analytic.append(grads[i])
-            numeric.append((lp - lm) / (2 * h))
+        let (analytic, numeric) = parameterGradientPairs(flow, analytic: grads, samples: 300) {
+            runner.run(z: z, withGradient: false)
         }
         assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-4, floor: 1e-3, "reverse KL")
     }

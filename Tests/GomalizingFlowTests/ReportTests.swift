@@ -48,24 +48,8 @@ final class ReportTests: XCTestCase {
     func testReportCombinesTrainingAndAnalyses() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let cfg = try Config.parse("""
-        [training]
-        batchsize = 8
-        epochs = 2
-        iterations = 3
-        base_lr = 0.001
-        eval_samples = 16
-        result = "\(dir.path)"
-        [physical]
-        L = 4
-        Nd = 2
-        M2 = 0.5
-        lam = 0.0
-        [model]
-        n_layers = 2
-        hidden_sizes = [4]
-        kernel_size = 3
-        """, file: "r.toml", name: "r")
+        let cfg = try testConfig(name: "r", result: dir, L: 4, M2: 0.5, lam: 0, batch: 8, iterations: 3, epochs: 2,
+                                 lr: 0.001, layers: 2, hidden: [4], evalSamples: 16)
         let trainer = try Trainer(config: cfg, configText: "# the config\n")
         try trainer.train()
         var hmc = HMC(action: cfg.action, stepSize: 0.2, steps: 5, seed: 1)

@@ -59,3 +59,48 @@ func logAbsDet(_ a: [[Double]]) -> Double {
     return s
 }
 
+
+/// Central differences of `loss` with respect to about `samples` parameters of
+/// `flow` spread over every tensor, paired with the analytic gradient there.
+func parameterGradientPairs(_ flow: Flow<Double>, analytic grads: [Double], samples: Int = 150, h: Double = 1e-6,
+                            _ loss: () -> Double) -> (analytic: [Double], numeric: [Double]) {
+    var analytic: [Double] = [], numeric: [Double] = []
+    for i in stride(from: 0, to: flow.parameters.count, by: max(1, flow.parameters.count / samples)) {
+        let keep = flow.parameters[i]
+        flow.parameters[i] = keep + h
+        let lp = loss()
+        flow.parameters[i] = keep - h
+        let lm = loss()
+        flow.parameters[i] = keep
+        analytic.append(grads[i])
+        numeric.append((lp - lm) / (2 * h))
+    }
+    return (analytic, numeric)
+}
+
+/// A training config for tests, written as TOML so the parser is exercised too.
+func testConfig(name: String, result: URL, L: Int, Nd: Int = 2, M2: Double, lam: Double, batch: Int,
+                iterations: Int, epochs: Int = 1, lr: Double, layers: Int, hidden: [Int],
+                evalSamples: Int, seed: Int = 1, threads: Int? = 2) throws -> Config {
+    var c = try Config.parse("""
+    [training]
+    seed = \(seed)
+    batchsize = \(batch)
+    epochs = \(epochs)
+    iterations = \(iterations)
+    base_lr = \(lr)
+    eval_samples = \(evalSamples)
+    result = "\(result.path)"
+    [physical]
+    L = \(L)
+    Nd = \(Nd)
+    M2 = \(M2)
+    lam = \(lam)
+    [model]
+    n_layers = \(layers)
+    hidden_sizes = \(hidden)
+    kernel_size = 3
+    """, file: "\(name).toml", name: name)
+    c.threads = threads
+    return c
+}

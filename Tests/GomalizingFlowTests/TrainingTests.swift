@@ -4,27 +4,8 @@ import XCTest
 
 final class TrainingTests: XCTestCase {
     func tinyConfig(result: URL, epochs: Int = 4) throws -> Config {
-        var c = try Config.parse("""
-        [training]
-        seed = 7
-        batchsize = 32
-        epochs = \(epochs)
-        iterations = 300
-        base_lr = 0.001
-        eval_samples = 1024
-        result = "\(result.path)"
-        [physical]
-        L = 4
-        Nd = 2
-        M2 = -1.0
-        lam = 1.0
-        [model]
-        n_layers = 4
-        hidden_sizes = [8, 8]
-        kernel_size = 3
-        """, file: "tiny.toml", name: "tiny")
-        c.threads = 2
-        return c
+        try testConfig(name: "tiny", result: result, L: 4, M2: -1, lam: 1, batch: 32, iterations: 300, epochs: epochs,
+                       lr: 0.001, layers: 4, hidden: [8, 8], evalSamples: 1024, seed: 7)
     }
 
     /// A short run on a 4x4 lattice: the loss must fall and the Metropolis-Hastings
