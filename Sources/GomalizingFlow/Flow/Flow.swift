@@ -13,6 +13,9 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     public var parameters: [T]
     /// Running batch-norm statistics (empty without `use_bn`).
     public var buffers: [T]
+    /// The all-nil statistics table of a flow without batch norms, built once so
+    /// the hot passes do not allocate it.
+    private let noStatistics: [[BatchNorm.Statistics?]]
 
     public init(architecture: FlowArchitecture, parameters: [T]? = nil, buffers: [T]? = nil) {
         precondition(parameters == nil || parameters!.count == architecture.parameterCount)
@@ -20,6 +23,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         self.architecture = architecture
         self.parameters = parameters ?? architecture.initialParameters()
         self.buffers = buffers ?? architecture.initialBuffers()
+        self.noStatistics = architecture.couplings.map { c in c.net.map { _ in nil } }
     }
 
     public convenience init(spec: ModelSpec) {
@@ -92,7 +96,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
 
     /// Running statistics of every batch norm, for passes outside training.
     func runningStatistics() -> [[BatchNorm.Statistics?]] {
-        buffers.withUnsafeBufferPointer { bb in
+        guard architecture.usesBatchNorm else { return noStatistics }
+        return buffers.withUnsafeBufferPointer { bb in
             architecture.couplings.map { c in c.net.map { $0.norm?.runningStatistics(buffers: bb.baseAddress!) } }
         }
     }
@@ -242,7 +247,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                          grads: UnsafeMutablePointer<T>, dZ: UnsafeMutablePointer<T>? = nil) {
         tape.gradField.update(from: dPhi, count: n * lattice.volume)
         let stats = runningStatistics()
-        var sums = [Double](repeating: 0, count: 2 * architecture.maxChannels)
+        var sums = [Double](repeating: 0, count: architecture.usesBatchNorm ? 2 * architecture.maxChannels : 0)
         parameters.withUnsafeBufferPointer { pb in
             let params = pb.baseAddress!
             for i in architecture.couplings.indices.reversed() {
