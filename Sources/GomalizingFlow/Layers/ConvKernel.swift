@@ -1,5 +1,7 @@
 /// The two loops every convolution reduces to, written for SIMD: output
-/// channels are processed eight at a time in registers, leftovers one by one.
+/// channels eight at a time in registers; leftover channels as SIMD dot
+/// products over the input channels when there are a multiple of 8 of them,
+/// else one by one.
 enum ConvKernel {
     /// y[s][:] (=|+=) bias + sum_t sum_ci x[nb(t, s)][ci] W[t][ci][:], s over n*V sites.
     @inline(__always)
@@ -173,12 +175,15 @@ enum ConvKernel {
                 }
             }
         }
+        // Bias gradient of the leftover output channels, shared by both loops below.
+        for co in (blocks * 8)..<cout {
+            var accB: T = 0
+            for s in 0..<(n * V) { accB += dy[s * cout + co] }
+            dB[co] += accB
+        }
         if cout % 8 != 0 && cin % 8 == 0 {
             // Leftover output channels: accumulate over sites with ci as SIMD lanes.
             for co in (blocks * 8)..<cout {
-                var accB: T = 0
-                for s in 0..<(n * V) { accB += dy[s * cout + co] }
-                dB[co] += accB
                 for t in 0..<taps {
                     let nbt = nb + t * V
                     for c0 in stride(from: 0, to: cin, by: 8) {
@@ -206,9 +211,6 @@ enum ConvKernel {
             return
         }
         for co in (blocks * 8)..<cout {
-            var accB: T = 0
-            for s in 0..<(n * V) { accB += dy[s * cout + co] }
-            dB[co] += accB
             for t in 0..<taps {
                 let nbt = nb + t * V
                 for ci in 0..<cin {
