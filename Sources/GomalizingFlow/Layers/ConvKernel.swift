@@ -12,14 +12,11 @@ enum ConvKernel {
         transposedScratch: UnsafeMutablePointer<T>? = nil, subset: UnsafeBufferPointer<Int32>? = nil
     ) {
         let blocks = cout / 8
+        let n = sites / V
         // With a subset, only those sites of every configuration are computed
         // (the s,t layer needs its output on the active sites alone).
-        let count = subset.map { (sites / V) * $0.count } ?? sites
-        @inline(__always) func site(_ i: Int) -> Int {
-            guard let sub = subset else { return i }
-            let m = sub.count
-            return (i / m) * V + Int(sub[i % m])
-        }
+        let m = subset?.count ?? V
+        @inline(__always) func vAt(_ k: Int) -> Int { subset.map { Int($0[k]) } ?? k }
         // Leftover output channels with cin a multiple of 8 read the weights as
         // [co][t][ci], so that ci is contiguous; built once per call.
         var transposed: UnsafeMutablePointer<T>? = nil
@@ -34,53 +31,50 @@ enum ConvKernel {
             if let bias { return UnsafeRawPointer(bias + c0).loadUnaligned(as: SIMD8<T>.self) }
             return .zero
         }
-        // Site s of the batch is site v = s mod V of configuration s / V; the
-        // division is done once per site, outside the tap loops.
-        @inline(__always) func split(_ s: Int) -> (x: UnsafePointer<T>, nb: UnsafePointer<Int32>) {
-            let v = s % V
-            return (x + (s - v) * cin, nb + v)
+        @inline(__always) func initial(_ ys: UnsafeMutablePointer<T>, _ co: Int) -> T {
+            accumulate ? ys[co] : (bias?[co] ?? 0)
         }
-        // Four sites at a time: four independent accumulator chains hide the
-        // add latency, and each weight load serves four multiply-adds.
-        let quads = blocks > 0 ? count / 4 : 0
-        for q in 0..<quads {
-            let s0 = site(4 * q), s1 = site(4 * q + 1), s2 = site(4 * q + 2), s3 = site(4 * q + 3)
-            for blk in 0..<blocks {
-                let c0 = blk * 8
-                let y0 = y + s0 * cout, y1 = y + s1 * cout, y2 = y + s2 * cout, y3 = y + s3 * cout
-                var a0 = start(y0, c0), a1 = start(y1, c0), a2 = start(y2, c0), a3 = start(y3, c0)
-                let p0 = split(s0), p1 = split(s1), p2 = split(s2), p3 = split(s3)
-                for t in 0..<taps {
-                    let o = t * V
-                    let x0 = p0.x + Int(p0.nb[o]) * cin, x1 = p1.x + Int(p1.nb[o]) * cin
-                    let x2 = p2.x + Int(p2.nb[o]) * cin, x3 = p3.x + Int(p3.nb[o]) * cin
-                    let wt = W + t * cin * cout + c0
-                    for ci in 0..<cin {
-                        let w = UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self)
-                        a0 += w * x0[ci]
-                        a1 += w * x1[ci]
-                        a2 += w * x2[ci]
-                        a3 += w * x3[ci]
+        // One configuration at a time, so that a site's neighbours are found
+        // without integer division.
+        for b in 0..<n {
+            let xb = x + b * V * cin, yb = y + b * V * cout
+            // Four sites at a time: four independent accumulator chains hide the
+            // add latency, and each weight load serves four multiply-adds.
+            let quads = blocks > 0 ? m / 4 : 0
+            for q in 0..<quads {
+                let v0 = vAt(4 * q), v1 = vAt(4 * q + 1), v2 = vAt(4 * q + 2), v3 = vAt(4 * q + 3)
+                let y0 = yb + v0 * cout, y1 = yb + v1 * cout, y2 = yb + v2 * cout, y3 = yb + v3 * cout
+                for blk in 0..<blocks {
+                    let c0 = blk * 8
+                    var a0 = start(y0, c0), a1 = start(y1, c0), a2 = start(y2, c0), a3 = start(y3, c0)
+                    for t in 0..<taps {
+                        let nbt = nb + t * V
+                        let x0 = xb + Int(nbt[v0]) * cin, x1 = xb + Int(nbt[v1]) * cin
+                        let x2 = xb + Int(nbt[v2]) * cin, x3 = xb + Int(nbt[v3]) * cin
+                        let wt = W + t * cin * cout + c0
+                        for ci in 0..<cin {
+                            let w = UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self)
+                            a0 += w * x0[ci]
+                            a1 += w * x1[ci]
+                            a2 += w * x2[ci]
+                            a3 += w * x3[ci]
+                        }
                     }
+                    UnsafeMutableRawPointer(y0 + c0).storeBytes(of: a0, as: SIMD8<T>.self)
+                    UnsafeMutableRawPointer(y1 + c0).storeBytes(of: a1, as: SIMD8<T>.self)
+                    UnsafeMutableRawPointer(y2 + c0).storeBytes(of: a2, as: SIMD8<T>.self)
+                    UnsafeMutableRawPointer(y3 + c0).storeBytes(of: a3, as: SIMD8<T>.self)
                 }
-                UnsafeMutableRawPointer(y0 + c0).storeBytes(of: a0, as: SIMD8<T>.self)
-                UnsafeMutableRawPointer(y1 + c0).storeBytes(of: a1, as: SIMD8<T>.self)
-                UnsafeMutableRawPointer(y2 + c0).storeBytes(of: a2, as: SIMD8<T>.self)
-                UnsafeMutableRawPointer(y3 + c0).storeBytes(of: a3, as: SIMD8<T>.self)
             }
-        }
-        for i in 0..<count {
-            let s = site(i)
-            let base = s - s % V   // first site of this configuration
-            let v = s - base
-            let ys = y + s * cout
-            if i >= 4 * quads {
+            // Sites left over from the quads.
+            for k in (4 * quads)..<(blocks > 0 ? m : 0) {
+                let v = vAt(k)
+                let ys = yb + v * cout
                 for blk in 0..<blocks {
                     let c0 = blk * 8
                     var acc = start(ys, c0)
-                    let p = split(s)
                     for t in 0..<taps {
-                        let xu = p.x + Int(p.nb[t * V]) * cin
+                        let xu = xb + Int(nb[t * V + v]) * cin
                         let wt = W + t * cin * cout + c0
                         for ci in 0..<cin {
                             acc += UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self) * xu[ci]
@@ -93,35 +87,56 @@ enum ConvKernel {
             if let tr = transposed {
                 // Few output channels from many input channels (the s,t layer, and
                 // the input gradient of the first layer): SIMD dot products over cin,
-                // two output channels at a time for independent accumulator chains.
+                // two output channels of two sites at a time for four independent
+                // accumulator chains.
                 var co = blocks * 8
                 while co < cout {
                     let pair = co + 1 < cout
-                    var acc0 = SIMD8<T>.zero, acc1 = SIMD8<T>.zero
                     let w0 = tr + co * taps * cin
                     let w1 = pair ? w0 + taps * cin : w0
-                    for t in 0..<taps {
-                        let xu = x + (base + Int(nb[t * V + v])) * cin
-                        for c0 in stride(from: 0, to: cin, by: 8) {
-                            let xv = UnsafeRawPointer(xu + c0).loadUnaligned(as: SIMD8<T>.self)
-                            acc0 += xv * UnsafeRawPointer(w0 + t * cin + c0).loadUnaligned(as: SIMD8<T>.self)
-                            acc1 += xv * UnsafeRawPointer(w1 + t * cin + c0).loadUnaligned(as: SIMD8<T>.self)
+                    var k = 0
+                    while k < m {
+                        let twoSites = k + 1 < m
+                        let va = vAt(k), vb = twoSites ? vAt(k + 1) : va
+                        var a0 = SIMD8<T>.zero, a1 = SIMD8<T>.zero, b0 = SIMD8<T>.zero, b1 = SIMD8<T>.zero
+                        for t in 0..<taps {
+                            let xa = xb + Int(nb[t * V + va]) * cin, xbb = xb + Int(nb[t * V + vb]) * cin
+                            for c0 in stride(from: 0, to: cin, by: 8) {
+                                let wa = UnsafeRawPointer(w0 + t * cin + c0).loadUnaligned(as: SIMD8<T>.self)
+                                let wb = UnsafeRawPointer(w1 + t * cin + c0).loadUnaligned(as: SIMD8<T>.self)
+                                let xva = UnsafeRawPointer(xa + c0).loadUnaligned(as: SIMD8<T>.self)
+                                let xvb = UnsafeRawPointer(xbb + c0).loadUnaligned(as: SIMD8<T>.self)
+                                a0 += xva * wa
+                                a1 += xva * wb
+                                b0 += xvb * wa
+                                b1 += xvb * wb
+                            }
                         }
+                        let ya = yb + va * cout, yv = yb + vb * cout
+                        ya[co] = initial(ya, co) + a0.sum()
+                        if pair { ya[co + 1] = initial(ya, co + 1) + a1.sum() }
+                        if twoSites {
+                            yv[co] = initial(yv, co) + b0.sum()
+                            if pair { yv[co + 1] = initial(yv, co + 1) + b1.sum() }
+                        }
+                        k += 2
                     }
-                    ys[co] = (accumulate ? ys[co] : (bias?[co] ?? 0)) + acc0.sum()
-                    if pair { ys[co + 1] = (accumulate ? ys[co + 1] : (bias?[co + 1] ?? 0)) + acc1.sum() }
                     co += 2
                 }
                 continue
             }
-            for co in (blocks * 8)..<cout {
-                var acc: T = accumulate ? ys[co] : (bias?[co] ?? 0)
-                for t in 0..<taps {
-                    let xu = x + (base + Int(nb[t * V + v])) * cin
-                    let wt = W + t * cin * cout + co
-                    for ci in 0..<cin { acc += xu[ci] * wt[ci * cout] }
+            for k in 0..<m {
+                let v = vAt(k)
+                let ys = yb + v * cout
+                for co in (blocks * 8)..<cout {
+                    var acc: T = initial(ys, co)
+                    for t in 0..<taps {
+                        let xu = xb + Int(nb[t * V + v]) * cin
+                        let wt = W + t * cin * cout + co
+                        for ci in 0..<cin { acc += xu[ci] * wt[ci * cout] }
+                    }
+                    ys[co] = acc
                 }
-                ys[co] = acc
             }
         }
     }
