@@ -55,8 +55,10 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let layer = coupling.net[j]
         let out = layer.norm == nil ? tape.outputs[i][j] : tape.preNorm[i][j]
         coupling.activeSites.withUnsafeBufferPointer { active in
+            let sparse = onlyActive(i, j)
             layer.conv.forward(layerInput(i, j, tape: tape), out, branches: tape.branches[i][j], n: n, params: params,
-                               weightScratch: tape.weightScratch, subset: onlyActive(i, j) ? active : nil)
+                               weightScratch: tape.weightScratch, subset: sparse ? active : nil,
+                               groups: j == 0 && !sparse ? coupling.inputTapGroups : nil)
         }
     }
 
@@ -77,21 +79,9 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let V = lattice.volume
         let x = tape.inputs[i], y = tape.inputs[i + 1]
         let st = tape.outputs[i][architecture.couplings[i].net.count - 1]
-        let frozen = architecture.couplings[i].frozen
-        for b in 0..<n {
-            var logJ: T = 0
-            for v in 0..<V {
-                let k = b * V + v
-                if frozen[v] {
-                    y[k] = x[k]
-                } else {
-                    let s = st[2 * k], t = st[2 * k + 1]
-                    y[k] = x[k] * T.exp(s) + t
-                    logJ += s
-                }
-            }
-            tape.logJ[b] += logJ
-        }
+        let coupling = architecture.couplings[i]
+        AffineUpdate.forward(x: x, y: y, st: st, n: n, volume: V, frozen: coupling.frozen,
+                             active: coupling.activeSites, logJ: tape.logJ)
     }
 
     /// Running statistics of every batch norm, for passes outside training.

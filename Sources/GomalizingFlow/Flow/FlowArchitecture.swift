@@ -16,6 +16,9 @@ public struct FlowArchitecture: Sendable {
         /// Sites that are transformed; the s,t layer is computed there only.
         public let activeSites: [Int32]
         public let net: [NetLayer]
+        /// For the first net layer, whose input vanishes off the frozen sites:
+        /// per branch, the sites grouped by the taps that read frozen sites.
+        public let inputTapGroups: [[TapGroup]]
     }
 
     /// A named tensor. `shape` is the PyTorch layout used in files: weights
@@ -93,7 +96,8 @@ public struct FlowArchitecture: Sendable {
             }
             let frozen = lattice.checkerboard(parity: i % 2)
             let active = (0..<lattice.volume).filter { !frozen[$0] }.map { Int32($0) }
-            couplings.append(Coupling(frozen: frozen, activeSites: active, net: net))
+            let groups = net[0].conv.convs.map { $0.stencil.tapGroups(support: frozen) }
+            couplings.append(Coupling(frozen: frozen, activeSites: active, net: net, inputTapGroups: groups))
         }
         self.couplings = couplings
         self.tensors = tensors

@@ -17,7 +17,11 @@ public enum Activation: String, Sendable, Codable {
             let a = T(Activation.leakySlope)
             for i in 0..<count { y[i] = Swift.max(y[i], a * y[i]) }
         case .tanh:
-            for i in 0..<count { y[i] = T.tanh(y[i]) }
+            if T.self == Float.self {
+                VectorMath.applyTanh(UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: count)
+            } else {
+                for i in 0..<count { y[i] = T.tanh(y[i]) }
+            }
         case .identity:
             break
         }

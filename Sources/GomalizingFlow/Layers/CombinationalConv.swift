@@ -29,18 +29,20 @@ public struct CombinationalConv: Sendable {
     public func forward<T: Real & BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, branches: UnsafeMutablePointer<T>,
         n: Int, params: UnsafePointer<T>, weightScratch: UnsafeMutablePointer<T>,
-        subset: UnsafeBufferPointer<Int32>? = nil
+        subset: UnsafeBufferPointer<Int32>? = nil, groups: [[TapGroup]]? = nil
     ) {
         let size = n * convs[0].stencil.volume * cout
         if convs.count == 1 {
-            convs[0].forward(x, y, n: n, params: params, weightScratch: weightScratch, subset: subset)
+            convs[0].forward(x, y, n: n, params: params, weightScratch: weightScratch, subset: subset,
+                             groups: groups?[0])
             applyActivation(y, n: n, subset: subset)
             return
         }
         let inv = 1 / T(convs.count)
         for c in convs.indices {
             let yc = branches + c * size
-            convs[c].forward(x, yc, n: n, params: params, weightScratch: weightScratch, subset: subset)
+            convs[c].forward(x, yc, n: n, params: params, weightScratch: weightScratch, subset: subset,
+                             groups: groups?[c])
             applyActivation(yc, n: n, subset: subset)
             if c == 0 {
                 for i in 0..<size { y[i] = inv * yc[i] }
@@ -58,8 +60,24 @@ public struct CombinationalConv: Sendable {
             activation.apply(y, count: n * V * cout)
             return
         }
-        for b in 0..<n {
-            for v in subset { activation.apply(y + (b * V + Int(v)) * cout, count: cout) }
+        // Gathered into a contiguous buffer so that the activation runs on
+        // SIMD vectors rather than on cout values at a time.
+        let cout = self.cout
+        let perConfig = subset.count * cout
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: perConfig) { index in
+            let idx = index.baseAddress!
+            for (k, v) in subset.enumerated() {
+                for c in 0..<cout { idx[k * cout + c] = Int(v) * cout + c }
+            }
+            withUnsafeTemporaryAllocation(of: T.self, capacity: perConfig) { buf in
+                let g = buf.baseAddress!
+                for b in 0..<n {
+                    let yb = y + b * V * cout
+                    for j in 0..<perConfig { g[j] = yb[idx[j]] }
+                    activation.apply(g, count: perConfig)
+                    for j in 0..<perConfig { yb[idx[j]] = g[j] }
+                }
+            }
         }
     }
 

@@ -9,9 +9,34 @@ enum ConvKernel {
         _ x: UnsafePointer<T>, cin: Int, _ y: UnsafeMutablePointer<T>, cout: Int,
         weight W: UnsafePointer<T>, bias: UnsafePointer<T>?, accumulate: Bool,
         neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int,
-        transposedScratch: UnsafeMutablePointer<T>? = nil, subset: UnsafeBufferPointer<Int32>? = nil
+        transposedScratch: UnsafeMutablePointer<T>? = nil, subset: UnsafeBufferPointer<Int32>? = nil,
+        tapList: UnsafeBufferPointer<Int32>? = nil
+    ) {
+        if let tapList {
+            apply(x, cin: cin, y, cout: cout, weight: W, bias: bias, accumulate: accumulate, neighbour: nb, taps: taps,
+                  sites: sites, volume: V, transposedScratch: transposedScratch, subset: subset, tapList: tapList)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: taps) { all in
+            for t in 0..<taps { all[t] = Int32(t) }
+            apply(x, cin: cin, y, cout: cout, weight: W, bias: bias, accumulate: accumulate, neighbour: nb, taps: taps,
+                  sites: sites, volume: V, transposedScratch: transposedScratch, subset: subset,
+                  tapList: UnsafeBufferPointer(all))
+        }
+    }
+
+    /// `apply` summing only the taps in `tapList` (the others read zeros).
+    @inline(__always)
+    static func apply<T: BinaryFloatingPoint & SIMDScalar>(
+        _ x: UnsafePointer<T>, cin: Int, _ y: UnsafeMutablePointer<T>, cout: Int,
+        weight W: UnsafePointer<T>, bias: UnsafePointer<T>?, accumulate: Bool,
+        neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int,
+        transposedScratch: UnsafeMutablePointer<T>?, subset: UnsafeBufferPointer<Int32>?,
+        tapList: UnsafeBufferPointer<Int32>
     ) {
         let blocks = cout / 8
+        let tapN = tapList.count
+        @inline(__always) func tap(_ i: Int) -> Int { Int(tapList[i]) }
         let n = sites / V
         // With a subset, only those sites of every configuration are computed
         // (the s,t layer needs its output on the active sites alone).
@@ -47,7 +72,8 @@ enum ConvKernel {
                 for blk in 0..<blocks {
                     let c0 = blk * 8
                     var a0 = start(y0, c0), a1 = start(y1, c0), a2 = start(y2, c0), a3 = start(y3, c0)
-                    for t in 0..<taps {
+                    for ti in 0..<tapN {
+                        let t = tap(ti)
                         let nbt = nb + t * V
                         let x0 = xb + Int(nbt[v0]) * cin, x1 = xb + Int(nbt[v1]) * cin
                         let x2 = xb + Int(nbt[v2]) * cin, x3 = xb + Int(nbt[v3]) * cin
@@ -73,7 +99,8 @@ enum ConvKernel {
                 for blk in 0..<blocks {
                     let c0 = blk * 8
                     var acc = start(ys, c0)
-                    for t in 0..<taps {
+                    for ti in 0..<tapN {
+                        let t = tap(ti)
                         let xu = xb + Int(nb[t * V + v]) * cin
                         let wt = W + t * cin * cout + c0
                         for ci in 0..<cin {
@@ -86,9 +113,10 @@ enum ConvKernel {
             if cout % 8 == 0 { continue }
             if let tr = transposed {
                 // Few output channels from many input channels (the s,t layer, and
-                // the input gradient of the first layer): SIMD dot products over cin,
-                // two output channels of two sites at a time for four independent
-                // accumulator chains.
+                // the input gradient of the first layer): dot products over cin with
+                // ci in SIMD lanes, two output channels of four sites at a time.
+                // The two halves of each 8-channel product go into one 4-lane
+                // accumulator, so the eight accumulators fit in registers.
                 var co = blocks * 8
                 while co < cout {
                     let pair = co + 1 < cout
@@ -96,30 +124,39 @@ enum ConvKernel {
                     let w1 = pair ? w0 + taps * cin : w0
                     var k = 0
                     while k < m {
-                        let twoSites = k + 1 < m
-                        let va = vAt(k), vb = twoSites ? vAt(k + 1) : va
-                        var a0 = SIMD8<T>.zero, a1 = SIMD8<T>.zero, b0 = SIMD8<T>.zero, b1 = SIMD8<T>.zero
-                        for t in 0..<taps {
-                            let xa = xb + Int(nb[t * V + va]) * cin, xbb = xb + Int(nb[t * V + vb]) * cin
-                            for c0 in stride(from: 0, to: cin, by: 8) {
-                                let wa = UnsafeRawPointer(w0 + t * cin + c0).loadUnaligned(as: SIMD8<T>.self)
-                                let wb = UnsafeRawPointer(w1 + t * cin + c0).loadUnaligned(as: SIMD8<T>.self)
-                                let xva = UnsafeRawPointer(xa + c0).loadUnaligned(as: SIMD8<T>.self)
-                                let xvb = UnsafeRawPointer(xbb + c0).loadUnaligned(as: SIMD8<T>.self)
-                                a0 += xva * wa
-                                a1 += xva * wb
-                                b0 += xvb * wa
-                                b1 += xvb * wb
+                        let live = Swift.min(4, m - k)
+                        let v0 = vAt(k), v1 = live > 1 ? vAt(k + 1) : v0
+                        let v2 = live > 2 ? vAt(k + 2) : v0, v3 = live > 3 ? vAt(k + 3) : v0
+                        var a0 = SIMD4<T>.zero, a1 = SIMD4<T>.zero, a2 = SIMD4<T>.zero, a3 = SIMD4<T>.zero
+                        var b0 = SIMD4<T>.zero, b1 = SIMD4<T>.zero, b2 = SIMD4<T>.zero, b3 = SIMD4<T>.zero
+                        for ti in 0..<tapN {
+                            let t = tap(ti)
+                            let nbt = nb + t * V
+                            let x0 = xb + Int(nbt[v0]) * cin, x1 = xb + Int(nbt[v1]) * cin
+                            let x2 = xb + Int(nbt[v2]) * cin, x3 = xb + Int(nbt[v3]) * cin
+                            for c0 in stride(from: 0, to: cin, by: 4) {
+                                let wa = UnsafeRawPointer(w0 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
+                                let wb = UnsafeRawPointer(w1 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
+                                let u0 = UnsafeRawPointer(x0 + c0).loadUnaligned(as: SIMD4<T>.self)
+                                let u1 = UnsafeRawPointer(x1 + c0).loadUnaligned(as: SIMD4<T>.self)
+                                let u2 = UnsafeRawPointer(x2 + c0).loadUnaligned(as: SIMD4<T>.self)
+                                let u3 = UnsafeRawPointer(x3 + c0).loadUnaligned(as: SIMD4<T>.self)
+                                a0 += u0 * wa; b0 += u0 * wb
+                                a1 += u1 * wa; b1 += u1 * wb
+                                a2 += u2 * wa; b2 += u2 * wb
+                                a3 += u3 * wa; b3 += u3 * wb
                             }
                         }
-                        let ya = yb + va * cout, yv = yb + vb * cout
-                        ya[co] = initial(ya, co) + a0.sum()
-                        if pair { ya[co + 1] = initial(ya, co + 1) + a1.sum() }
-                        if twoSites {
-                            yv[co] = initial(yv, co) + b0.sum()
-                            if pair { yv[co + 1] = initial(yv, co + 1) + b1.sum() }
+                        @inline(__always) func store(_ v: Int, _ sa: SIMD4<T>, _ sb: SIMD4<T>) {
+                            let ys = yb + v * cout
+                            ys[co] = initial(ys, co) + sa.sum()
+                            if pair { ys[co + 1] = initial(ys, co + 1) + sb.sum() }
                         }
-                        k += 2
+                        store(v0, a0, b0)
+                        if live > 1 { store(v1, a1, b1) }
+                        if live > 2 { store(v2, a2, b2) }
+                        if live > 3 { store(v3, a3, b3) }
+                        k += 4
                     }
                     co += 2
                 }
@@ -130,7 +167,8 @@ enum ConvKernel {
                 let ys = yb + v * cout
                 for co in (blocks * 8)..<cout {
                     var acc: T = initial(ys, co)
-                    for t in 0..<taps {
+                    for ti in 0..<tapN {
+                        let t = tap(ti)
                         let xu = xb + Int(nb[t * V + v]) * cin
                         let wt = W + t * cin * cout + co
                         for ci in 0..<cin { acc += xu[ci] * wt[ci * cout] }

@@ -26,12 +26,29 @@ public struct PeriodicConv: Sendable {
 
     /// y = b + sum_t W_t x(v + offset_t) for n configurations. `weightScratch`
     /// holds 2 * weightCount values (for rearranged weights). With `subset`, only
-    /// those sites of each configuration are written.
+    /// those sites of each configuration are written. With `groups` (from
+    /// `stencil.tapGroups(support:)`, x vanishing off the support), each group's
+    /// sites sum only its taps; `subset` is then ignored.
     public func forward<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, n: Int, params: UnsafePointer<T>,
-        weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil
+        weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil,
+        groups: [TapGroup]? = nil
     ) {
         stencil.neighbour.withUnsafeBufferPointer { nb in
+            if let groups {
+                for g in groups {
+                    g.sites.withUnsafeBufferPointer { sites in
+                        g.taps.withUnsafeBufferPointer { taps in
+                            ConvKernel.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset,
+                                             bias: params + biasOffset, accumulate: false,
+                                             neighbour: nb.baseAddress!, taps: stencil.tapCount,
+                                             sites: n * stencil.volume, volume: stencil.volume,
+                                             transposedScratch: weightScratch, subset: sites, tapList: taps)
+                        }
+                    }
+                }
+                return
+            }
             ConvKernel.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset,
                              bias: params + biasOffset, accumulate: false,
                              neighbour: nb.baseAddress!, taps: stencil.tapCount, sites: n * stencil.volume,
