@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -7,17 +7,28 @@ let package = Package(
         .library(name: "GomalizingFlow", targets: ["GomalizingFlow"]),
         .executable(name: "gomalizing", targets: ["gomalizing"]),
     ],
+    // Opt-in: `swift build --traits MPI` links the system MPI (Open MPI from
+    // Debian's libopenmpi-dev) for data-parallel training and sampling.
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training and sampling over MPI (needs libopenmpi-dev)."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(
             name: "GomalizingFlow",
             dependencies: [
                 .product(name: "Numerics", package: "swift-numerics"),
                 "TOMLKit",
+                .target(name: "CMPI", condition: .when(traits: ["MPI"])),
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),

@@ -12,22 +12,26 @@ struct Gomalizing: ParsableCommand {
 }
 
 /// Runs `body`, turning the project's input and training errors into one line
-/// on stderr and a non-zero exit instead of a trap or a stack trace.
-func reportingErrors(_ body: () throws -> Void) throws {
+/// on stderr and a non-zero exit instead of a trap or a stack trace. Under MPI
+/// an input error (the same on every rank) is printed by rank 0 only, other
+/// errors with their rank.
+func reportingErrors(communicator: Communicator? = nil, _ body: () throws -> Void) throws {
+    let rank = communicator?.rank ?? 0, ranks = communicator?.size ?? 1
+    let prefix = ranks > 1 && rank > 0 ? "error (rank \(rank)): " : "error: "
     do {
         try body()
     } catch let e as InputError {
-        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+        if rank == 0 { FileHandle.standardError.write(Data("error: \(e.description)\n".utf8)) }
         throw ExitCode(2)
     } catch let e as TrainingError {
-        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+        FileHandle.standardError.write(Data("\(prefix)\(e.description)\n".utf8))
         throw ExitCode(3)
     } catch let e as ExitCode {
         throw e
     } catch {
         // File-system and other system errors: still one line, no trace.
         let text = "\(error.localizedDescription)".replacingOccurrences(of: "\n", with: " ")
-        FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+        FileHandle.standardError.write(Data("\(prefix)\(text)\n".utf8))
         throw ExitCode(1)
     }
 }

@@ -34,16 +34,22 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        let world = worldCommunicator()
+        try reportingErrors(communicator: world) {
             let dir = URL(fileURLWithPath: resultFolder)
             let cfg = try Config.load(path: dir.appendingPathComponent("config.toml").path)
             let arch = FlowArchitecture(spec: cfg.model)
             let state = try ModelFile.load(arch, from: dir.appendingPathComponent("model_\(model).safetensors").path)
             let flow = Flow<Float>(architecture: arch, parameters: state.parameters, buffers: state.buffers)
+            // With N ranks each draws `batch` proposals a round (N * batch in all).
             let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,
-                                      threads: threads ?? cfg.threads ?? defaultThreadCount())
+                                      threads: threads ?? cfg.threads ?? defaultThreadCount(), communicator: world)
             let npyURL = out.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("samples_\(model).npy")
             let tableURL = npyURL.deletingPathExtension().appendingPathExtension("csv")
+            guard world.isRoot else {
+                try sampler.run(steps: n) { _, _, _, _ in }
+                return
+            }
             let npy = try NpyWriter(url: npyURL, shape: [n] + cfg.lattice.shape)
             let table = try TextStreamWriter(url: tableURL, header: "step,log_p,log_q,accepted")
             var step = 0
@@ -54,8 +60,10 @@ struct Sample: ParsableCommand {
             }
             try npy.finish()
             try table.finish()
-            print(String(format: "%d steps, acceptance %.2f%%; wrote %@ and %@", n, sampler.chain.acceptanceRate,
-                         npyURL.path, tableURL.path))
+            let ranks = world.size > 1 ? " (\(world.size) MPI ranks)" : ""
+            print(String(format: "%d steps, acceptance %.2f%%%@; wrote %@ and %@", n, sampler.chain.acceptanceRate,
+                         ranks, npyURL.path, tableURL.path))
         }
+        finalizeWorld()
     }
 }

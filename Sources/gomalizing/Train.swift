@@ -27,22 +27,33 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
+        let world = worldCommunicator()
+        try reportingErrors(communicator: world) {
             var cfg = try Config.load(path: config)
             if let epochs { cfg.training.epochs = epochs }
             if let result { cfg.training.result = result }
             let text = try String(contentsOfFile: config, encoding: .utf8)
-            let trainer = try Trainer(config: cfg, configText: text, threads: threads)
+            let trainer = try Trainer(config: cfg, configText: text, threads: threads, communicator: world)
+            let root = world.isRoot
             let printer = ProgressPrinter(epochs: cfg.training.epochs, quiet: quiet)
-            trainer.observer = printer
+            if root { trainer.observer = printer }
             let arch = trainer.flow.architecture
-            print("training \(cfg.name): L=\(cfg.physical.L) Nd=\(cfg.physical.Nd) M2=\(cfg.physical.M2) lam=\(cfg.physical.lam); "
-                + "\(arch.spec.nLayers) couplings, conv \(arch.spec.convName), \(arch.parameterCount) parameters; "
-                + "batch \(cfg.training.batchSize), \(cfg.training.epochs) epochs x \(cfg.training.iterations) iterations")
-            print("writing \(trainer.resultDirectory.path)")
+            let ranks = world.size > 1
+                ? "batch \(cfg.training.batchSize) per rank x \(world.size) MPI ranks"
+                : "batch \(cfg.training.batchSize)"
+            if root {
+                print("training \(cfg.name): L=\(cfg.physical.L) Nd=\(cfg.physical.Nd) M2=\(cfg.physical.M2) lam=\(cfg.physical.lam); "
+                    + "\(arch.spec.nLayers) couplings, conv \(arch.spec.convName), \(arch.parameterCount) parameters; "
+                    + "\(ranks), \(cfg.training.epochs) epochs x \(cfg.training.iterations) iterations")
+                print("writing \(trainer.resultDirectory.path)")
+            }
             try trainer.train()
-            print("done: best acceptance \(String(format: "%.2f", trainer.bestAcceptance))%, models in \(trainer.resultDirectory.path)")
+            withExtendedLifetime(printer) {}
+            if root {
+                print("done: best acceptance \(String(format: "%.2f", trainer.bestAcceptance))%, models in \(trainer.resultDirectory.path)")
+            }
         }
+        finalizeWorld()
     }
 }
 

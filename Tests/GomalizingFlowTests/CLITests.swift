@@ -4,31 +4,11 @@ import XCTest
 
 /// Runs the built `gomalizing` executable as a user would.
 final class CLITests: XCTestCase {
-    var executable: URL? {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = ["release", "debug"].map { root.appendingPathComponent(".build/\($0)/gomalizing") }
-            .filter { FileManager.default.isExecutableFile(atPath: $0.path) }
-        // The one built with this test run is the newest.
-        return candidates.max { a, b in
-            let da = (try? a.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
-            let db = (try? b.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
-            return da < db
-        }
-    }
+    var executable: URL? { builtExecutable() }
 
     func run(_ args: [String]) throws -> (code: Int32, out: String, err: String) {
         guard let exe = executable else { throw XCTSkip("gomalizing executable not built") }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        return try runProcess(exe, args)
     }
 
     func testBadInputsGiveOneLineErrors() throws {

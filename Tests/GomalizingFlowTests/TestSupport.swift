@@ -104,3 +104,41 @@ func testConfig(name: String, result: URL, L: Int, Nd: Int = 2, M2: Double, lam:
     c.threads = threads
     return c
 }
+
+/// The repository root, from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// The `gomalizing` built with this test run (the newer of release and debug).
+func builtExecutable() -> URL? {
+    let candidates = ["release", "debug"].map { repositoryRoot.appendingPathComponent(".build/\($0)/gomalizing") }
+        .filter { FileManager.default.isExecutableFile(atPath: $0.path) }
+    return candidates.max { a, b in
+        let da = (try? a.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
+        let db = (try? b.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
+        return da < db
+    }
+}
+
+/// Runs a program to completion; returns its exit code, stdout and stderr.
+func runProcess(_ exe: URL, _ args: [String]) throws -> (code: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // stderr is read on another thread so that neither pipe can fill and block the child.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let e = Box()
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        e.data = err.fileHandleForReading.readDataToEndOfFile()
+        done.signal()
+    }
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    done.wait()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e.data, as: UTF8.self))
+}

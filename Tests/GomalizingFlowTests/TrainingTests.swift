@@ -14,7 +14,7 @@ final class TrainingTests: XCTestCase {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let trainer = try Trainer(config: tinyConfig(result: dir), configText: "# tiny\n")
-        let before = trainer.evaluate(count: 1024)
+        let before = trainer.evaluate(count: 1024, round: 0)
         try trainer.train()
         let h = trainer.history.records
         XCTAssertEqual(h.count, 4)

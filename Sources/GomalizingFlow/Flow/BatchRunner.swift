@@ -127,6 +127,11 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
         return loss
     }
 
+    /// Lets `body` rewrite the summed gradient in place (an allreduce over ranks).
+    public func reduceGradient(_ body: (UnsafeMutablePointer<T>, Int) -> Void) {
+        gradient.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+    }
+
     struct ChunkOutputs {
         let phi: UnsafeMutablePointer<T>
         let logQ: UnsafeMutablePointer<Double>

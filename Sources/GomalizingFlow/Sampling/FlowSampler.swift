@@ -5,44 +5,95 @@ import Numerics
 /// (in parallel), and an independence Metropolis-Hastings chain runs over them
 /// in order. Every step reports the chain's current configuration, so the
 /// output is a correct (autocorrelated) sample of exp(-S).
+///
+/// Proposal k is the flow applied to prior draw k of the seed's sampling
+/// stream, whatever the batch size, thread count or number of MPI ranks. With
+/// N ranks each round's N * batchSize proposals are shared out, gathered on
+/// rank 0 in order, and the chain (with its own uniform stream) runs there:
+/// the accept/reject sequence is that of one process over the same proposals.
 public final class FlowSampler {
     public let flow: Flow<Float>
     public let runner: BatchRunner<Float>
+    public let communicator: Communicator
     public private(set) var chain = IndependenceMH()
-    private var rng: Xoshiro256
+    private let draws: PriorDraws
+    private var uniforms: Xoshiro256
     private var z: [Float]
     private var current: [Float]
     private var currentLogP = 0.0
     private var currentLogQ = 0.0
+    /// Rank 0's gathered round: fields, log p and log q of N * batchSize proposals.
+    private var roundPhi: [Float] = []
+    private var roundLogP: [Double] = []
+    private var roundLogQ: [Double] = []
+    private var proposalsDrawn = 0
 
-    public init(flow: Flow<Float>, action: Phi4Action, batchSize: Int, seed: UInt64, threads: Int = defaultThreadCount()) {
+    public init(flow: Flow<Float>, action: Phi4Action, batchSize: Int, seed: UInt64, threads: Int = defaultThreadCount(),
+                communicator: Communicator = SerialCommunicator()) {
         self.flow = flow
+        self.communicator = communicator
         runner = BatchRunner(flow: flow, action: action, batchSize: batchSize, threads: threads)
-        rng = Xoshiro256(seed: seed)
+        draws = PriorDraws(seed: seed, purpose: .sampling, volume: flow.lattice.volume)
+        uniforms = PriorDraws(seed: seed, purpose: .acceptance, volume: 1).generator(step: 0, index: 0)
         z = [Float](repeating: 0, count: batchSize * flow.lattice.volume)
         current = [Float](repeating: 0, count: flow.lattice.volume)
+        if communicator.isRoot {
+            let G = communicator.size * batchSize
+            roundPhi = [Float](repeating: 0, count: G * flow.lattice.volume)
+            roundLogP = [Double](repeating: 0, count: G)
+            roundLogQ = [Double](repeating: 0, count: G)
+        }
     }
 
-    /// Runs `count` chain steps, calling `body(phi, logP, logQ, accepted)` for each
-    /// with the chain's configuration after the step and its log p and log q.
+    /// Runs `count` chain steps, calling `body(phi, logP, logQ, accepted)` on
+    /// rank 0 for each, with the chain's configuration after the step and its
+    /// log p and log q. Every rank must call it with the same count.
     public func run(steps count: Int, _ body: (UnsafePointer<Float>, Double, Double, Bool) throws -> Void) rethrows {
         let B = runner.batchSize, V = flow.lattice.volume
+        let N = communicator.size, G = N * B
         var done = 0
         while done < count {
-            z.withUnsafeMutableBufferPointer { runner.prior.sample(into: $0.baseAddress!, count: B, rng: &rng) }
+            z.withUnsafeMutableBufferPointer {
+                draws.fill($0.baseAddress!, step: 0, first: proposalsDrawn + communicator.rank * B, count: B)
+            }
+            proposalsDrawn += G
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
-            for b in 0..<min(B, count - done) {
-                let lp = runner.logP[b], lq = runner.logQ[b]
-                let accepted = chain.offer(logWeight: lp - lq, uniform: rng.uniform())
+            gatherRound()
+            let take = min(G, count - done)
+            done += take
+            guard communicator.isRoot else { continue }
+            for b in 0..<take {
+                let lp = roundLogP[b], lq = roundLogQ[b]
+                let accepted = chain.offer(logWeight: lp - lq, uniform: uniforms.uniform())
                 if accepted {
-                    runner.phi.withUnsafeBufferPointer { src in
+                    roundPhi.withUnsafeBufferPointer { src in
                         current.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + b * V, count: V) }
                     }
                     currentLogP = lp
                     currentLogQ = lq
                 }
                 try current.withUnsafeBufferPointer { try body($0.baseAddress!, currentLogP, currentLogQ, accepted) }
-                done += 1
+            }
+        }
+    }
+
+    /// This rank's batch into rank 0's round buffers, in rank order.
+    private func gatherRound() {
+        let B = runner.batchSize, V = flow.lattice.volume
+        let root = communicator.isRoot
+        runner.phi.withUnsafeBufferPointer { src in
+            roundPhi.withUnsafeMutableBufferPointer { dst in
+                communicator.gather(src.baseAddress!, count: B * V, into: root ? dst.baseAddress! : nil, root: 0)
+            }
+        }
+        runner.logP.withUnsafeBufferPointer { src in
+            roundLogP.withUnsafeMutableBufferPointer { dst in
+                communicator.gather(src.baseAddress!, count: B, into: root ? dst.baseAddress! : nil, root: 0)
+            }
+        }
+        runner.logQ.withUnsafeBufferPointer { src in
+            roundLogQ.withUnsafeMutableBufferPointer { dst in
+                communicator.gather(src.baseAddress!, count: B, into: root ? dst.baseAddress! : nil, root: 0)
             }
         }
     }

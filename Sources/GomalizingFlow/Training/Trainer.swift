@@ -9,23 +9,35 @@ public protocol TrainingObserver: AnyObject {
 
 public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(epoch: Int, iteration: Int, what: String)
+    case ranksDiverged(epoch: Int)
     public var description: String {
         switch self {
         case let .nonFinite(e, i, what):
             return "training stopped: \(what) is not finite at epoch \(e), iteration \(i); the last good checkpoint is kept"
+        case let .ranksDiverged(e):
+            return "training stopped: the MPI ranks hold different parameters after epoch \(e) (mixed builds or hardware?)"
         }
     }
 }
 
 /// Reverse-KL training of a flow for a `Config`, writing into the result folder:
 /// config.toml, history.csv, model_last.safetensors, model_best.safetensors.
+///
+/// Data parallel over a `Communicator`: with N ranks each draws `batchsize`
+/// configurations of a global batch of N * batchsize (prior draws are addressed
+/// by step and index, see `PriorDraws`), gradients are summed with an
+/// allreduce, and every rank applies the same Adam step. Only rank 0 writes.
 public final class Trainer {
     public let config: Config
     public let flow: Flow<Float>
     public private(set) var adam: Adam
     public private(set) var history: History
     public private(set) var bestAcceptance = -1.0
-    private var rng: Xoshiro256
+    public let communicator: Communicator
+    /// Optimisation steps taken so far: the address of the next batch's draws.
+    public private(set) var stepsDone = 0
+    private let trainingDraws: PriorDraws
+    private let evaluationDraws: PriorDraws
     private let runner: BatchRunner<Float>
     private let action: Phi4Action
     /// Prior draws of the current batch, reused every step.
@@ -33,8 +45,10 @@ public final class Trainer {
     public weak var observer: TrainingObserver?
     public let resultDirectory: URL
 
-    public init(config: Config, configText: String? = nil, threads: Int? = nil) throws {
+    public init(config: Config, configText: String? = nil, threads: Int? = nil,
+                communicator: Communicator = SerialCommunicator()) throws {
         self.config = config
+        self.communicator = communicator
         let arch = FlowArchitecture(spec: config.model)
         // Refuse configs whose activation tapes cannot fit, instead of dying in malloc.
         let bytes = Double(FlowTape<Float>.valueCount(architecture: arch, capacity: config.training.batchSize)) * 4
@@ -51,12 +65,18 @@ public final class Trainer {
         flow = Flow<Float>(architecture: arch, parameters: start?.parameters, buffers: start?.buffers)
         action = config.action
         adam = Adam(parameterCount: arch.parameterCount, lr: config.training.baseLR)
-        rng = Xoshiro256(seed: config.training.seed)
+        trainingDraws = PriorDraws(seed: config.training.seed, purpose: .training, volume: arch.lattice.volume)
+        evaluationDraws = PriorDraws(seed: config.training.seed, purpose: .evaluation, volume: arch.lattice.volume)
+        if arch.usesBatchNorm && communicator.size > 1 {
+            throw InputError(file: config.sourcePath, field: "[model] use_bn",
+                             "batch norm is not supported with more than one MPI rank (its batch statistics would differ per rank)")
+        }
         runner = BatchRunner(flow: flow, action: action, batchSize: config.training.batchSize,
                              threads: threads ?? config.threads ?? defaultThreadCount())
         z = [Float](repeating: 0, count: config.training.batchSize * arch.lattice.volume)
         resultDirectory = config.resultDirectory
         history = History(url: resultDirectory.appendingPathComponent("history.csv"))
+        guard communicator.isRoot else { return }
         do {
             try FileManager.default.createDirectory(at: resultDirectory, withIntermediateDirectories: true)
         } catch {
@@ -70,30 +90,57 @@ public final class Trainer {
     public var lastModelURL: URL { resultDirectory.appendingPathComponent("model_last.safetensors") }
     public var bestModelURL: URL { resultDirectory.appendingPathComponent("model_best.safetensors") }
 
-    /// One optimisation step on a fresh batch from the prior; returns the loss.
+    /// The gradient of the last step, averaged over ranks.
+    public var gradient: [Float] { runner.gradient }
+
+    /// One optimisation step on a fresh batch from the prior; returns the loss
+    /// (the mean over the global batch).
     public func step() -> Double {
         let B = config.training.batchSize
-        z.withUnsafeMutableBufferPointer { runner.prior.sample(into: $0.baseAddress!, count: B, rng: &rng) }
-        let loss = z.withUnsafeBufferPointer { runner.run(z: $0.baseAddress!, withGradient: true, training: true) }
+        let N = communicator.size
+        z.withUnsafeMutableBufferPointer {
+            trainingDraws.fill($0.baseAddress!, step: stepsDone, first: communicator.rank * B, count: B)
+        }
+        var loss = z.withUnsafeBufferPointer { runner.run(z: $0.baseAddress!, withGradient: true, training: true) }
+        stepsDone += 1
+        if N > 1 {
+            // Each rank's gradient is its mean over B; the global mean is their average.
+            runner.reduceGradient { g, count in
+                communicator.allreduceSum(g, count: count)
+                let inv = 1 / Float(N)
+                for i in 0..<count { g[i] *= inv }
+            }
+            var l = [loss / Double(N)]
+            communicator.allreduceSum(&l)
+            loss = l[0]
+        }
         if loss.isFinite && runner.gradient.allSatisfy({ $0.isFinite }) {
             adam.update(&flow.parameters, gradient: runner.gradient)
         }
         return loss
     }
 
-    /// Draws `count` proposals from the flow, runs the independence MH chain over
-    /// them and returns (acceptance rate in percent, ESS).
-    public func evaluate(count: Int) -> (acceptance: Double, ess: Double) {
+    /// Draws `count` proposals from the flow (draw `round` of the evaluation
+    /// stream, shared out over ranks), runs the independence MH chain over them
+    /// and returns (acceptance rate in percent, ESS), the same on every rank.
+    public func evaluate(count: Int, round: Int) -> (acceptance: Double, ess: Double) {
         let B = config.training.batchSize
-        var logW: [Double] = []
-        logW.reserveCapacity(count)
-        while logW.count < count {
-            z.withUnsafeMutableBufferPointer { runner.prior.sample(into: $0.baseAddress!, count: B, rng: &rng) }
+        let N = communicator.size, r = communicator.rank
+        let mine = (r * count / N)..<((r + 1) * count / N)
+        var logW = [Double](repeating: 0, count: count)
+        var next = mine.lowerBound
+        while next < mine.upperBound {
+            let n = min(B, mine.upperBound - next)
+            z.withUnsafeMutableBufferPointer { evaluationDraws.fill($0.baseAddress!, step: round, first: next, count: n) }
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
-            for b in 0..<min(B, count - logW.count) { logW.append(runner.logP[b] - runner.logQ[b]) }
+            for b in 0..<n { logW[next + b] = runner.logP[b] - runner.logQ[b] }
+            next += n
         }
+        communicator.allreduceSum(&logW)
         var chain = IndependenceMH()
-        for w in logW { _ = chain.offer(logWeight: w, uniform: rng.uniform()) }
+        var uniforms = PriorDraws(seed: config.training.seed, purpose: .acceptance, volume: 1)
+            .generator(step: UInt64(round), index: 0)
+        for w in logW { _ = chain.offer(logWeight: w, uniform: uniforms.uniform()) }
         return (chain.acceptanceRate, effectiveSampleSize(logWeights: logW))
     }
 
@@ -114,7 +161,8 @@ public final class Trainer {
                 observer?.iterationFinished(epoch: epoch, iteration: it, of: tc.iterations, loss: loss)
             }
             let t1 = Date()
-            let (acc, ess) = evaluate(count: tc.evalSamples)
+            let (acc, ess) = evaluate(count: tc.evalSamples, round: epoch)
+            guard communicator.agree(on: flow.parameters) else { throw TrainingError.ranksDiverged(epoch: epoch) }
             let t2 = Date()
             let n = Double(tc.iterations)
             let mean = sum / n
@@ -125,12 +173,15 @@ public final class Trainer {
                 acceptanceRate: acc, ess: ess, bestAcceptanceRate: bestAcceptance, lr: adam.lr,
                 trainSeconds: t1.timeIntervalSince(t0), evalSeconds: t2.timeIntervalSince(t1),
                 totalSeconds: t2.timeIntervalSince(start))
-            let meta = ["epoch": "\(epoch)", "acceptance_rate": "\(acc)", "ess": "\(ess)", "config": config.name]
-            if improved {
-                try ModelFile.save(flow, to: bestModelURL, extra: meta)
+            let meta = ["epoch": "\(epoch)", "acceptance_rate": "\(acc)", "ess": "\(ess)", "config": config.name,
+                        "ranks": "\(communicator.size)"]
+            if communicator.isRoot {
+                if improved {
+                    try ModelFile.save(flow, to: bestModelURL, extra: meta)
+                }
+                try ModelFile.save(flow, to: lastModelURL, extra: meta)
+                try history.append(record)
             }
-            try ModelFile.save(flow, to: lastModelURL, extra: meta)
-            try history.append(record)
             observer?.epochFinished(record, improved: improved)
         }
     }
