@@ -59,37 +59,49 @@ enum ConvKernel {
         @inline(__always) func initial(_ ys: UnsafeMutablePointer<T>, _ co: Int) -> T {
             accumulate ? ys[co] : (bias?[co] ?? 0)
         }
+        let quads = blocks > 0 ? m / 4 : 0
+        // Every input value splatted to four lanes once per configuration: each
+        // is read by every tap of several output sites, and SSE has no
+        // broadcast from memory, so this saves a shuffle per multiply-add pair.
+        withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: quads > 0 ? V * cin : 1) { splatBuffer in
+        let splat = splatBuffer.baseAddress!
         // One configuration at a time, so that a site's neighbours are found
         // without integer division.
         for b in 0..<n {
             let xb = x + b * V * cin, yb = y + b * V * cout
+            if quads > 0 {
+                for i in 0..<(V * cin) { splat[i] = SIMD4(repeating: xb[i]) }
+            }
             // Four sites at a time: four independent accumulator chains hide the
-            // add latency, and each weight load serves four multiply-adds.
-            let quads = blocks > 0 ? m / 4 : 0
+            // add latency, and each weight load serves four multiply-adds. The
+            // eight output channels are two 4-lane halves.
             for q in 0..<quads {
                 let v0 = vAt(4 * q), v1 = vAt(4 * q + 1), v2 = vAt(4 * q + 2), v3 = vAt(4 * q + 3)
                 let y0 = yb + v0 * cout, y1 = yb + v1 * cout, y2 = yb + v2 * cout, y3 = yb + v3 * cout
                 for blk in 0..<blocks {
                     let c0 = blk * 8
-                    var a0 = start(y0, c0), a1 = start(y1, c0), a2 = start(y2, c0), a3 = start(y3, c0)
+                    let i0 = start(y0, c0), i1 = start(y1, c0), i2 = start(y2, c0), i3 = start(y3, c0)
+                    var l0 = i0.lowHalf, h0 = i0.highHalf, l1 = i1.lowHalf, h1 = i1.highHalf
+                    var l2 = i2.lowHalf, h2 = i2.highHalf, l3 = i3.lowHalf, h3 = i3.highHalf
                     for ti in 0..<tapN {
                         let t = tap(ti)
                         let nbt = nb + t * V
-                        let x0 = xb + Int(nbt[v0]) * cin, x1 = xb + Int(nbt[v1]) * cin
-                        let x2 = xb + Int(nbt[v2]) * cin, x3 = xb + Int(nbt[v3]) * cin
+                        let x0 = splat + Int(nbt[v0]) * cin, x1 = splat + Int(nbt[v1]) * cin
+                        let x2 = splat + Int(nbt[v2]) * cin, x3 = splat + Int(nbt[v3]) * cin
                         let wt = W + t * cin * cout + c0
                         for ci in 0..<cin {
-                            let w = UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self)
-                            a0 += w * x0[ci]
-                            a1 += w * x1[ci]
-                            a2 += w * x2[ci]
-                            a3 += w * x3[ci]
+                            let wl = UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD4<T>.self)
+                            let wh = UnsafeRawPointer(wt + ci * cout + 4).loadUnaligned(as: SIMD4<T>.self)
+                            l0 += wl * x0[ci]; h0 += wh * x0[ci]
+                            l1 += wl * x1[ci]; h1 += wh * x1[ci]
+                            l2 += wl * x2[ci]; h2 += wh * x2[ci]
+                            l3 += wl * x3[ci]; h3 += wh * x3[ci]
                         }
                     }
-                    UnsafeMutableRawPointer(y0 + c0).storeBytes(of: a0, as: SIMD8<T>.self)
-                    UnsafeMutableRawPointer(y1 + c0).storeBytes(of: a1, as: SIMD8<T>.self)
-                    UnsafeMutableRawPointer(y2 + c0).storeBytes(of: a2, as: SIMD8<T>.self)
-                    UnsafeMutableRawPointer(y3 + c0).storeBytes(of: a3, as: SIMD8<T>.self)
+                    UnsafeMutableRawPointer(y0 + c0).storeBytes(of: SIMD8(lowHalf: l0, highHalf: h0), as: SIMD8<T>.self)
+                    UnsafeMutableRawPointer(y1 + c0).storeBytes(of: SIMD8(lowHalf: l1, highHalf: h1), as: SIMD8<T>.self)
+                    UnsafeMutableRawPointer(y2 + c0).storeBytes(of: SIMD8(lowHalf: l2, highHalf: h2), as: SIMD8<T>.self)
+                    UnsafeMutableRawPointer(y3 + c0).storeBytes(of: SIMD8(lowHalf: l3, highHalf: h3), as: SIMD8<T>.self)
                 }
             }
             // Sites left over from the quads.
@@ -176,6 +188,7 @@ enum ConvKernel {
                     ys[co] = acc
                 }
             }
+        }
         }
     }
 
