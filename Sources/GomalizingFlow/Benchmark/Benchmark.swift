@@ -59,9 +59,14 @@ public enum Benchmark {
         let action = Phi4Action(lattice: flow.lattice, m2: -4, lam: 8)
         let runner = BatchRunner(flow: flow, action: action, batchSize: c.batch, threads: threads)
         var adam = Adam(parameterCount: flow.parameters.count, lr: 1e-4)
-        var rng = Xoshiro256(seed: 1)
+        // Prior draws as the trainer and the sampler make them.
+        let draws = PriorDraws(seed: 1, purpose: .training, volume: flow.lattice.volume)
+        var step = 0
         var z = [Float](repeating: 0, count: c.batch * flow.lattice.volume)
-        func draw() { z.withUnsafeMutableBufferPointer { runner.prior.sample(into: $0.baseAddress!, count: c.batch, rng: &rng) } }
+        func draw() {
+            z.withUnsafeMutableBufferPointer { draws.fill($0.baseAddress!, step: step, first: 0, count: c.batch, threads: threads) }
+            step += 1
+        }
         func trainStep() {
             draw()
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: true, training: true) }

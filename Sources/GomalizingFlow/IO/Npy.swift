@@ -34,10 +34,16 @@ public final class NpyWriter {
 
     /// Appends one row (a configuration) of shape.dropFirst() values.
     public func append<T: BinaryFloatingPoint>(_ row: UnsafePointer<T>) throws {
+        let values = (0..<rowSize).map { Float(row[$0]) }
+        try values.withUnsafeBufferPointer { try append($0.baseAddress!) }
+    }
+
+    /// Float rows as they are: the sampler's, without a generic conversion per value.
+    public func append(_ row: UnsafePointer<Float>) throws {
         precondition(rowsWritten < shape[0], "more rows than the declared shape")
         var bytes = [UInt8](repeating: 0, count: 4 * rowSize)
         for i in 0..<rowSize {
-            let bits = Float(row[i]).bitPattern
+            let bits = row[i].bitPattern
             for k in 0..<4 { bytes[4 * i + k] = UInt8(truncatingIfNeeded: bits >> (8 * k)) }
         }
         try file.write(bytes: bytes)

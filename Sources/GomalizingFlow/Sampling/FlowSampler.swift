@@ -54,7 +54,8 @@ public final class FlowSampler {
         var done = 0
         while done < count {
             z.withUnsafeMutableBufferPointer {
-                draws.fill($0.baseAddress!, step: 0, first: proposalsDrawn + communicator.rank * B, count: B)
+                draws.fill($0.baseAddress!, step: 0, first: proposalsDrawn + communicator.rank * B, count: B,
+                           threads: runner.threads)
             }
             proposalsDrawn += G
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }

@@ -29,12 +29,17 @@ public struct PriorDraws: Sendable {
         return Xoshiro256(seed: key)
     }
 
-    /// Configurations first..<first+count of draw `step`, into z ([count][V]).
-    public func fill<T: BinaryFloatingPoint>(_ z: UnsafeMutablePointer<T>, step: Int, first: Int, count: Int) {
+    /// Configurations first..<first+count of draw `step`, into z ([count][V]),
+    /// in parallel over `threads` (the result does not depend on it).
+    public func fill<T: BinaryFloatingPoint>(_ z: UnsafeMutablePointer<T>, step: Int, first: Int, count: Int,
+                                             threads: Int = 1) {
         let V = prior.volume
-        for k in 0..<count {
-            var rng = generator(step: UInt64(step), index: UInt64(first + k))
-            prior.sample(into: z + k * V, count: 1, rng: &rng)
+        let blocks = min(count, 8 * max(1, threads))
+        parallelFor(blocks, threads: threads) { blk in
+            for k in (blk * count / blocks)..<((blk + 1) * count / blocks) {
+                var rng = generator(step: UInt64(step), index: UInt64(first + k))
+                prior.sample(into: z + k * V, count: 1, rng: &rng)
+            }
         }
     }
 

@@ -99,7 +99,8 @@ public final class Trainer {
         let B = config.training.batchSize
         let N = communicator.size
         z.withUnsafeMutableBufferPointer {
-            trainingDraws.fill($0.baseAddress!, step: stepsDone, first: communicator.rank * B, count: B)
+            trainingDraws.fill($0.baseAddress!, step: stepsDone, first: communicator.rank * B, count: B,
+                               threads: runner.threads)
         }
         var loss = z.withUnsafeBufferPointer { runner.run(z: $0.baseAddress!, withGradient: true, training: true) }
         stepsDone += 1
@@ -131,7 +132,9 @@ public final class Trainer {
         var next = mine.lowerBound
         while next < mine.upperBound {
             let n = min(B, mine.upperBound - next)
-            z.withUnsafeMutableBufferPointer { evaluationDraws.fill($0.baseAddress!, step: round, first: next, count: n) }
+            z.withUnsafeMutableBufferPointer {
+                evaluationDraws.fill($0.baseAddress!, step: round, first: next, count: n, threads: runner.threads)
+            }
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
             for b in 0..<n { logW[next + b] = runner.logP[b] - runner.logQ[b] }
             next += n
