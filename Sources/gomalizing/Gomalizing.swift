@@ -24,6 +24,10 @@ func reportingErrors(communicator: Communicator? = nil, _ body: () throws -> Voi
         if rank == 0 { FileHandle.standardError.write(Data("error: \(e.description)\n".utf8)) }
         throw ExitCode(2)
     } catch let e as TrainingError {
+        if case .interrupted = e {
+            if rank == 0 { FileHandle.standardError.write(Data("\(e.description)\n".utf8)) }
+            throw ExitCode(130)
+        }
         FileHandle.standardError.write(Data("\(prefix)\(e.description)\n".utf8))
         throw ExitCode(3)
     } catch let e as ExitCode {
@@ -33,5 +37,22 @@ func reportingErrors(communicator: Communicator? = nil, _ body: () throws -> Voi
         let text = "\(error.localizedDescription)".replacingOccurrences(of: "\n", with: " ")
         FileHandle.standardError.write(Data("\(prefix)\(text)\n".utf8))
         throw ExitCode(1)
+    }
+}
+
+/// Set by SIGINT (Ctrl-C); training polls it after every step.
+nonisolated(unsafe) var interruptRequested: sig_atomic_t = 0
+
+/// Routes Ctrl-C to `interruptRequested` instead of killing the process.
+func catchInterrupts() {
+    signal(SIGINT) { _ in interruptRequested = 1 }
+}
+
+/// `--device`: this build computes on the CPU; asking for anything else is an
+/// error rather than a silent fallback.
+func checkDevice(_ device: String) throws {
+    guard device.lowercased() == "cpu" else {
+        throw InputError(file: "command line", field: "--device \(device)",
+                         "this build runs on the CPU only (no GPU backend is built); use --device cpu")
     }
 }

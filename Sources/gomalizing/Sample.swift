@@ -27,6 +27,9 @@ struct Sample: ParsableCommand {
     @Option(help: "Worker threads (default: one per core).")
     var threads: Int?
 
+    @Option(help: "Where to compute: cpu (the only device of this build).")
+    var device = "cpu"
+
     func validate() throws {
         if n < 1 { throw ValidationError("--n must be >= 1") }
         if batch < 1 { throw ValidationError("--batch must be >= 1") }
@@ -36,6 +39,7 @@ struct Sample: ParsableCommand {
     func run() throws {
         let world = worldCommunicator()
         try reportingErrors(communicator: world) {
+            try checkDevice(device)
             let dir = URL(fileURLWithPath: resultFolder)
             let cfg = try Config.load(path: dir.appendingPathComponent("config.toml").path)
             let arch = FlowArchitecture(spec: cfg.model)
@@ -47,7 +51,7 @@ struct Sample: ParsableCommand {
             let npyURL = out.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("samples_\(model).npy")
             let tableURL = npyURL.deletingPathExtension().appendingPathExtension("csv")
             guard world.isRoot else {
-                try sampler.run(steps: n) { _, _, _, _ in }
+                sampler.run(steps: n) { _, _, _, _ in }
                 return
             }
             let npy = try NpyWriter(url: npyURL, shape: [n] + cfg.lattice.shape)

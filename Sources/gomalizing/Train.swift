@@ -21,6 +21,12 @@ struct Train: ParsableCommand {
     @Flag(help: "Print only the per-epoch lines, no progress bar.")
     var quiet = false
 
+    @Flag(help: "Continue from the result folder's checkpoint.safetensors (same config; more epochs allowed).")
+    var resume = false
+
+    @Option(help: "Where to compute: cpu (the only device of this build).")
+    var device = "cpu"
+
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be >= 1") }
         if let e = epochs, e < 1 { throw ValidationError("--epochs must be >= 1") }
@@ -29,11 +35,15 @@ struct Train: ParsableCommand {
     func run() throws {
         let world = worldCommunicator()
         try reportingErrors(communicator: world) {
+            try checkDevice(device)
             var cfg = try Config.load(path: config)
             if let epochs { cfg.training.epochs = epochs }
             if let result { cfg.training.result = result }
             let text = try String(contentsOfFile: config, encoding: .utf8)
             let trainer = try Trainer(config: cfg, configText: text, threads: threads, communicator: world)
+            if resume { try trainer.resume() }
+            catchInterrupts()
+            trainer.stopRequested = { interruptRequested != 0 }
             let root = world.isRoot
             let printer = ProgressPrinter(epochs: cfg.training.epochs, quiet: quiet)
             if root { trainer.observer = printer }
@@ -46,6 +56,7 @@ struct Train: ParsableCommand {
                     + "\(arch.spec.nLayers) couplings, conv \(arch.spec.convName), \(arch.parameterCount) parameters; "
                     + "\(ranks), \(cfg.training.epochs) epochs x \(cfg.training.iterations) iterations")
                 print("writing \(trainer.resultDirectory.path)")
+                if resume { print("resuming after epoch \(trainer.epochsDone) (\(trainer.stepsDone) steps)") }
             }
             try trainer.train()
             withExtendedLifetime(printer) {}

@@ -32,8 +32,21 @@ public struct History {
 
     public init(url: URL) { self.url = url }
 
+    /// Replaces the records (those of a checkpoint being resumed) and rewrites the file.
+    public mutating func restore(_ rs: [EpochRecord], write: Bool) throws {
+        records = rs
+        if write { try rewrite() }
+    }
+
     public mutating func append(_ r: EpochRecord) throws {
         records.append(r)
+        try rewrite()
+    }
+
+    /// Appends without writing (ranks other than 0 keep the history in memory only).
+    public mutating func appendInMemory(_ r: EpochRecord) { records.append(r) }
+
+    private func rewrite() throws {
         let text = ([EpochRecord.header] + records.map(\.csvLine)).joined(separator: "\n") + "\n"
         try AtomicFile.write(text, to: url)
     }

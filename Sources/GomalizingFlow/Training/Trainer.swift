@@ -10,8 +10,11 @@ public protocol TrainingObserver: AnyObject {
 public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(epoch: Int, iteration: Int, what: String)
     case ranksDiverged(epoch: Int)
+    case interrupted(epoch: Int, iteration: Int)
     public var description: String {
         switch self {
+        case let .interrupted(e, i):
+            return "interrupted at epoch \(e), iteration \(i); the checkpoint of epoch \(e - 1) is kept: continue with --resume"
         case let .nonFinite(e, i, what):
             return "training stopped: \(what) is not finite at epoch \(e), iteration \(i); the last good checkpoint is kept"
         case let .ranksDiverged(e):
@@ -36,6 +39,11 @@ public final class Trainer {
     public let communicator: Communicator
     /// Optimisation steps taken so far: the address of the next batch's draws.
     public private(set) var stepsDone = 0
+    /// Epochs already done (by a resumed run's checkpoint).
+    public private(set) var epochsDone = 0
+    /// Polled after every step; true stops training with `TrainingError.interrupted`
+    /// (the CLI sets it from SIGINT).
+    public var stopRequested: () -> Bool = { false }
     private let trainingDraws: PriorDraws
     private let evaluationDraws: PriorDraws
     private let runner: BatchRunner<Float>
@@ -88,6 +96,29 @@ public final class Trainer {
     }
 
     public var lastModelURL: URL { resultDirectory.appendingPathComponent("model_last.safetensors") }
+    public var checkpointURL: URL { resultDirectory.appendingPathComponent(Checkpoint.fileName) }
+
+    /// Continues from the result folder's checkpoint: model, Adam state, step
+    /// counter, best acceptance and history, so that the rest of the run is the
+    /// one an uninterrupted run would have made. history.csv is cut back to the
+    /// checkpoint's epochs (a kill may have come between the two writes).
+    public func resume() throws {
+        guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+            throw InputError(file: checkpointURL.path, "no checkpoint to resume from (train without --resume first)")
+        }
+        let c = try Checkpoint.load(flow.architecture, from: checkpointURL.path)
+        guard c.stepsDone == c.epoch * config.training.iterations else {
+            throw InputError(file: checkpointURL.path, field: "[training] iterations",
+                             "the checkpoint made \(c.stepsDone) steps in \(c.epoch) epochs; the config has \(config.training.iterations) per epoch")
+        }
+        flow.parameters = c.parameters
+        flow.buffers = c.buffers
+        adam = c.adam
+        stepsDone = c.stepsDone
+        epochsDone = c.epoch
+        bestAcceptance = c.bestAcceptance
+        try history.restore(c.history, write: communicator.isRoot)
+    }
     public var bestModelURL: URL { resultDirectory.appendingPathComponent("model_best.safetensors") }
 
     /// The gradient of the last step, averaged over ranks.
@@ -149,8 +180,10 @@ public final class Trainer {
 
     public func train() throws {
         let tc = config.training
-        let start = Date()
-        for epoch in 1...tc.epochs {
+        // Wall time continues from the resumed history.
+        let start = Date(timeIntervalSinceNow: -(history.records.last?.totalSeconds ?? 0))
+        guard epochsDone < tc.epochs else { return }
+        for epoch in (epochsDone + 1)...tc.epochs {
             let t0 = Date()
             var sum = 0.0, sum2 = 0.0
             for it in 1...tc.iterations {
@@ -159,6 +192,10 @@ public final class Trainer {
                 guard runner.gradient.allSatisfy({ $0.isFinite }) else {
                     throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "the gradient")
                 }
+                guard flow.parameters.allSatisfy({ $0.isFinite }) else {
+                    throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "a parameter after the Adam step")
+                }
+                if stopRequested() { throw TrainingError.interrupted(epoch: epoch, iteration: it) }
                 sum += loss
                 sum2 += loss * loss
                 observer?.iterationFinished(epoch: epoch, iteration: it, of: tc.iterations, loss: loss)
@@ -178,12 +215,20 @@ public final class Trainer {
                 totalSeconds: t2.timeIntervalSince(start))
             let meta = ["epoch": "\(epoch)", "acceptance_rate": "\(acc)", "ess": "\(ess)", "config": config.name,
                         "ranks": "\(communicator.size)"]
+            epochsDone = epoch
+            // The checkpoint goes last: it is what --resume trusts, and it holds
+            // the history, so a kill between these writes loses nothing.
             if communicator.isRoot {
                 if improved {
                     try ModelFile.save(flow, to: bestModelURL, extra: meta)
                 }
                 try ModelFile.save(flow, to: lastModelURL, extra: meta)
                 try history.append(record)
+                try Checkpoint(epoch: epoch, stepsDone: stepsDone, parameters: flow.parameters, buffers: flow.buffers,
+                               adam: adam, bestAcceptance: bestAcceptance, history: history.records)
+                    .save(flow.architecture, to: checkpointURL)
+            } else {
+                history.appendInMemory(record)
             }
             observer?.epochFinished(record, improved: improved)
         }

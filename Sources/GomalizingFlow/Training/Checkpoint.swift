@@ -1,0 +1,82 @@
+import Foundation
+
+/// Everything training needs to continue exactly where it stopped: the model,
+/// Adam's moments and step, the optimisation step counter (the address of the
+/// next prior draws), the best acceptance so far and the history. One
+/// .safetensors file, written atomically after every epoch.
+public struct Checkpoint {
+    public var epoch: Int
+    public var stepsDone: Int
+    public var parameters: [Float]
+    public var buffers: [Float]
+    public var adam: Adam
+    public var bestAcceptance: Double
+    public var history: [EpochRecord]
+
+    public static let fileName = "checkpoint.safetensors"
+
+    public func save(_ arch: FlowArchitecture, to url: URL) throws {
+        var tensors = ModelFile.tensors(of: arch, parameters: parameters, buffers: buffers)
+        tensors.append(("adam.m", SafeTensors.Tensor(shape: [adam.m.count], values: adam.m)))
+        tensors.append(("adam.v", SafeTensors.Tensor(shape: [adam.v.count], values: adam.v)))
+        let meta = ModelFile.metadata(of: arch, extra: [
+            "checkpoint_epoch": "\(epoch)", "steps_done": "\(stepsDone)", "adam_step": "\(adam.step)",
+            "adam_lr": "\(adam.lr)", "best_acceptance": "\(bestAcceptance)",
+            "history": history.map(\.csvLine).joined(separator: "\n"),
+        ])
+        try AtomicFile.write(SafeTensors.encode(tensors, metadata: meta), to: url)
+    }
+
+    /// Reads a checkpoint for `arch`; any missing, malformed or mismatched part
+    /// is an InputError naming the file and the part.
+    public static func load(_ arch: FlowArchitecture, from path: String) throws -> Checkpoint {
+        let (tensors, meta) = try SafeTensors.load(path: path)
+        let state = try ModelFile.state(for: arch, from: tensors, file: path)
+        func integer(_ key: String) throws -> Int {
+            guard let s = meta[key], let v = Int(s), v >= 0 else {
+                throw InputError(file: path, field: "metadata \(key)", "missing or not a non-negative integer")
+            }
+            return v
+        }
+        func number(_ key: String) throws -> Double {
+            guard let s = meta[key], let v = Double(s), v.isFinite || key == "best_acceptance" else {
+                throw InputError(file: path, field: "metadata \(key)", "missing or not a number")
+            }
+            return v
+        }
+        func moments(_ name: String) throws -> [Float] {
+            guard let t = tensors[name], t.shape == [arch.parameterCount] else {
+                throw InputError(file: path, field: name, "missing, or not of shape [\(arch.parameterCount)]")
+            }
+            guard t.values.allSatisfy({ $0.isFinite }) else { throw InputError(file: path, field: name, "contains a non-finite value") }
+            return t.values
+        }
+        let epoch = try integer("checkpoint_epoch")
+        let lines = (meta["history"] ?? "").split(separator: "\n").map(String.init)
+        let history = try lines.enumerated().map { i, line -> EpochRecord in
+            guard let r = EpochRecord(csvLine: line) else {
+                throw InputError(file: path, field: "metadata history, line \(i + 1)", "not a history record: \(line)")
+            }
+            return r
+        }
+        guard history.count == epoch, history.last?.epoch ?? 0 == epoch else {
+            throw InputError(file: path, field: "metadata history", "holds \(history.count) epochs, the checkpoint is of epoch \(epoch)")
+        }
+        let adam = Adam(lr: try number("adam_lr"), step: try integer("adam_step"), m: try moments("adam.m"), v: try moments("adam.v"))
+        return Checkpoint(epoch: epoch, stepsDone: try integer("steps_done"), parameters: state.parameters,
+                          buffers: state.buffers, adam: adam, bestAcceptance: try number("best_acceptance"), history: history)
+    }
+}
+
+extension EpochRecord {
+    /// Parses a line written by `csvLine`.
+    public init?(csvLine: String) {
+        let f = csvLine.split(separator: ",", omittingEmptySubsequences: false)
+        guard f.count == 10, let epoch = Int(f[0]) else { return nil }
+        let v = f.dropFirst().map { Double($0) }
+        guard v.allSatisfy({ $0 != nil }) else { return nil }
+        let d = v.map { $0! }
+        self.init(epoch: epoch, loss: d[0], lossStd: d[1], acceptanceRate: d[2], ess: d[3], bestAcceptanceRate: d[4],
+                  lr: d[5], trainSeconds: d[6], evalSeconds: d[7], totalSeconds: d[8])
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import GomalizingFlow
+import XCTest
+
+/// Nothing lost: a training run killed with SIGKILL at random moments leaves
+/// loadable files every time, and resuming gives the history and the model of
+/// an uninterrupted run.
+final class ResumeTests: XCTestCase {
+    func writeConfig(_ dir: URL, epochs: Int = 30) throws -> URL {
+        let url = dir.appendingPathComponent("kill.toml")
+        try """
+        [device]
+        threads = 1
+        [training]
+        seed = 5
+        batchsize = 16
+        epochs = \(epochs)
+        iterations = 1500
+        base_lr = 0.002
+        eval_samples = 256
+        [physical]
+        L = 4
+        Nd = 2
+        M2 = -1.0
+        lam = 0.5
+        [model]
+        n_layers = 4
+        hidden_sizes = [8]
+        kernel_size = 3
+        """.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    /// The history without its timing columns.
+    func physics(_ table: [String: [Double]]) -> [[Double]] {
+        ["epoch", "loss", "loss_std", "acceptance_rate", "ess", "best_acceptance_rate", "lr"].map { table[$0]! }
+    }
+
+    func testKilledAtRandomMomentsAndResumedLosesNothing() throws {
+        guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = try writeConfig(dir)
+        let reference = try runProcess(exe, ["train", cfg.path, "--quiet", "--result", dir.appendingPathComponent("ref").path])
+        XCTAssertEqual(reference.code, 0, reference.err)
+
+        let out = dir.appendingPathComponent("killed")
+        let folder = out.appendingPathComponent("kill")
+        let arch = FlowArchitecture(spec: try Config.load(path: cfg.path).model)
+        var rng = Xoshiro256(seed: 99)
+        var kills = 0, finished = false
+        while kills < 20 && !finished {
+            let p = Process()
+            p.executableURL = exe
+            let started = FileManager.default.fileExists(atPath: folder.appendingPathComponent(Checkpoint.fileName).path)
+            p.arguments = ["train", cfg.path, "--quiet", "--result", out.path] + (started ? ["--resume"] : [])
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(UInt32(50_000 + rng.uniform() * 500_000))
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            p.waitUntilExit()
+            finished = p.terminationReason == .exit
+            // Whatever moment it died at, what is on disk is complete and consistent.
+            let ckpt = folder.appendingPathComponent(Checkpoint.fileName).path
+            guard FileManager.default.fileExists(atPath: ckpt) else { continue }
+            let c = try Checkpoint.load(arch, from: ckpt)
+            let h = try History.read(path: folder.appendingPathComponent("history.csv").path)
+            XCTAssertGreaterThanOrEqual(h["epoch"]!.count, c.epoch, "history.csv has every checkpointed epoch")
+            XCTAssertNoThrow(try ModelFile.load(arch, from: folder.appendingPathComponent("model_last.safetensors").path))
+            XCTAssertNoThrow(try ModelFile.load(arch, from: folder.appendingPathComponent("model_best.safetensors").path))
+        }
+        XCTAssertGreaterThanOrEqual(kills, 20, "the run finished before 20 kills")
+        let last = try runProcess(exe, ["train", cfg.path, "--quiet", "--result", out.path, "--resume"])
+        XCTAssertEqual(last.code, 0, last.err)
+
+        let ref = dir.appendingPathComponent("ref/kill")
+        XCTAssertEqual(physics(try History.read(path: folder.appendingPathComponent("history.csv").path)),
+                       physics(try History.read(path: ref.appendingPathComponent("history.csv").path)))
+        for f in ["model_last.safetensors", "model_best.safetensors"] {
+            XCTAssertEqual(try ModelFile.load(arch, from: folder.appendingPathComponent(f).path),
+                           try ModelFile.load(arch, from: ref.appendingPathComponent(f).path), f)
+        }
+    }
+
+    func testResumeNeedsACheckpointAndMatchingIterations() throws {
+        guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = try writeConfig(dir, epochs: 1)
+        let none = try runProcess(exe, ["train", cfg.path, "--quiet", "--resume", "--result", dir.path])
+        XCTAssertEqual(none.code, 2)
+        XCTAssertTrue(none.err.contains("no checkpoint to resume from"), none.err)
+        XCTAssertEqual(none.err.split(separator: "\n").count, 1, none.err)
+
+        XCTAssertEqual(try runProcess(exe, ["train", cfg.path, "--quiet", "--result", dir.path]).code, 0)
+        // More epochs continue the run.
+        let more = try runProcess(exe, ["train", cfg.path, "--quiet", "--resume", "--epochs", "2", "--result", dir.path])
+        XCTAssertEqual(more.code, 0, more.err)
+        XCTAssertEqual(try History.read(path: dir.appendingPathComponent("kill/history.csv").path)["epoch"]!, [1, 2])
+        // A different number of iterations per epoch cannot continue the same run.
+        let text = try String(contentsOf: cfg, encoding: .utf8).replacingOccurrences(of: "iterations = 1500", with: "iterations = 1000")
+        try text.write(to: cfg, atomically: true, encoding: .utf8)
+        let bad = try runProcess(exe, ["train", cfg.path, "--quiet", "--resume", "--epochs", "3", "--result", dir.path])
+        XCTAssertEqual(bad.code, 2)
+        XCTAssertTrue(bad.err.contains("[training] iterations"), bad.err)
+
+        let gpu = try runProcess(exe, ["train", cfg.path, "--device", "gpu"])
+        XCTAssertEqual(gpu.code, 2)
+        XCTAssertEqual(gpu.err.split(separator: "\n").count, 1, gpu.err)
+        XCTAssertTrue(gpu.err.contains("--device gpu"), gpu.err)
+    }
+
+    /// SIGINT stops after the current step with exit code 130 and one line;
+    /// the checkpoint on disk is the last complete epoch's and resumes.
+    func testCtrlCStopsCleanly() throws {
+        guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = try writeConfig(dir, epochs: 30)
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = ["train", cfg.path, "--quiet", "--result", dir.path]
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        // Wait for the first checkpoint, then interrupt.
+        let ckpt = dir.appendingPathComponent("kill/\(Checkpoint.fileName)").path
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: ckpt) { usleep(50_000) }
+        kill(p.processIdentifier, SIGINT)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130, text)
+        XCTAssertTrue(text.hasPrefix("interrupted at epoch"), text)
+        XCTAssertEqual(text.split(separator: "\n").count, 1, text)
+        let arch = FlowArchitecture(spec: try Config.load(path: cfg.path).model)
+        XCTAssertNoThrow(try Checkpoint.load(arch, from: ckpt))
+    }
+}
