@@ -38,7 +38,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.out.contains("epoch    2"), r.out)
         let out = dir.appendingPathComponent("res/mini")
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-        XCTAssertEqual(files, ["config.toml", "history.csv", "model_best.safetensors", "model_last.safetensors"])
+        XCTAssertEqual(files, ["checkpoint.safetensors", "config.toml", "history.csv", "model_best.safetensors", "model_last.safetensors"])
         XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("config.toml"), encoding: .utf8),
                        try String(contentsOf: cfg, encoding: .utf8))
     }
