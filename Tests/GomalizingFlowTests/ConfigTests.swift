@@ -119,4 +119,42 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(e1.physical.L, 6)
         XCTAssertEqual(e1.physical.lam, 6.975)
     }
+
+    /// Inputs on which TOMLKit's toml++ would assert and abort are refused first;
+    /// the same characters inside strings and comments are left alone.
+    func testInputsThatWouldAbortTheTOMLParserAreErrors() throws {
+        let cases: [(String, String)] = [
+            (Self.valid.replacingOccurrences(of: "[training]", with: "[%raining]"), "line 3, column 2"),
+            (Self.valid.replacingOccurrences(of: "[training]", with: "[\u{0C}training]"), "table header"),
+            (Self.valid.replacingOccurrences(of: "[training]", with: "[[\n"), "table header"),
+            (Self.valid.replacingOccurrences(of: "[8, 8]", with: "[}8, 8]"), "expected a value before '}'"),
+            (Self.valid.replacingOccurrences(of: "[8, 8]", with: "[8,\n # c\n }"), "expected a value before '}'"),
+            (Self.valid.replacingOccurrences(of: "[8, 8]", with: "[8, \u{2028}8]"), "U+2028"),
+        ]
+        for (text, part) in cases { assertError(text, mentions: ["invalid TOML", part]) }
+        let harmless = Self.valid.replacingOccurrences(of: "[device]", with: "# [%x] [} \u{2028}\n[config]\nversion = \"\"\"\n[%x]\n[}\"\"\"\n[device]")
+        XCTAssertEqual(try parse(harmless).version, "[%x]\n[}")
+    }
+
+    /// Sizes are checked from the spec before anything is allocated.
+    func testImpossibleSizesAreRefusedBeforeAllocation() {
+        assertError(mutate("hidden_sizes", "hidden_sizes = [100000, 100000, 100000]"), mentions: ["[model] hidden_sizes", "parameters"])
+        assertError(mutate("kernel_size", "kernel_size = 999999999"), mentions: ["[model] hidden_sizes", "parameters"])
+        assertError(mutate("batchsize", "batchsize = 4000000000"), mentions: ["[training] batchsize", "GiB"])
+        assertError(mutate("L", "L = 100000"), mentions: ["[physical] L", "2^28"])
+        assertError(mutate("base_lr", "base_lr = 0.001\neval_samples = 1000000000"), mentions: ["[training] eval_samples"])
+    }
+
+    /// The footprint estimate agrees with the sizes the architecture and tapes really have.
+    func testFootprintMatchesTheArchitecture() {
+        for spec in [ModelSpec(L: 6, d: 2, nLayers: 3, hiddenSizes: [5, 7], kernelSize: 3),
+                     ModelSpec(L: 4, d: 4, nLayers: 2, hiddenSizes: [4], kernelSize: 3, convAxes: 2, useBN: true),
+                     ModelSpec(L: 4, d: 3, nLayers: 1, hiddenSizes: [], kernelSize: 5, convAxes: 1, useFinalTanh: false)] {
+            let fp = ModelFootprint(spec: spec)
+            let arch = FlowArchitecture(spec: spec)
+            XCTAssertEqual(fp.parameters, Double(arch.parameterCount), "\(spec)")
+            XCTAssertEqual(fp.tapeValuesPerConfiguration, Double(FlowTape<Float>.valueCount(architecture: arch, capacity: 1)), "\(spec)")
+            XCTAssertEqual(fp.sites, Double(arch.lattice.volume))
+        }
+    }
 }

@@ -55,6 +55,9 @@ public struct Measurements {
         var row: [Double] = []
         for r in skip..<npy.rowCount {
             npy.row(r, into: &row)
+            guard row.allSatisfy({ $0.isFinite }) else {
+                throw InputError(file: npy.path, field: "configuration \(r)", "holds a NaN or infinite value")
+            }
             m.add(row)
         }
         return m

@@ -50,7 +50,8 @@ public struct Observables: Codable {
         let gammaC = slice.map { GammaMethod($0) }
         let gammaG = m.correlation.map { GammaMethod($0) }
         let tauMax = ([gammaChi, gammaE, gammaAbs] + gammaC).map(\.tauInt).max() ?? 0.5
-        let b = max(1, min(Int((4 * tauMax).rounded(.up)), N / 20))
+        // Overflowing data (|phi| ~ 1e20 squares to inf) gives a NaN tau: fall back to unit blocks.
+        let b = tauMax.isFinite ? max(1, min(Int((4 * tauMax).rounded(.up)), N / 20)) : 1
         blockSize = b
         configurations = N
         func est(_ g: GammaMethod, _ series: [[Double]], _ f: ([Double]) -> Double) -> Estimate {

@@ -54,6 +54,9 @@ public struct Config: Equatable, Sendable {
     }
 
     public static func parse(_ text: String, file: String, name: String) throws -> Config {
+        if let (line, column, problem) = TOMLAssertGuard.firstProblem(in: text) {
+            throw InputError(file: file, "line \(line), column \(column): invalid TOML: \(problem)")
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -97,8 +100,8 @@ public struct Config: Equatable, Sendable {
         let M2 = try phys.double("M2", "a finite number")
         let lam = try phys.double("lam", "a finite number >= 0 (lam < 0 has no ground state)") { $0.isFinite && $0 >= 0 }
         try phys.finish()
-        if Nd * Int(Foundation.log2(Double(L))) > 40 {
-            throw phys.fail("L", "L^Nd = \(L)^\(Nd) sites is too large")
+        if Foundation.pow(Double(L), Double(Nd)) > Config.maxSites {
+            throw phys.fail("L", "L^Nd = \(L)^\(Nd) sites is too large; at most 2^28 sites are supported")
         }
 
         var tr = try section("training", required: true)
@@ -108,7 +111,9 @@ public struct Config: Equatable, Sendable {
         training.epochs = try tr.int("epochs", "a positive integer") { $0 >= 1 }
         training.iterations = try tr.int("iterations", "a positive integer") { $0 >= 1 }
         training.baseLR = try tr.double("base_lr", "a positive finite number") { $0.isFinite && $0 > 0 }
-        training.evalSamples = try tr.int("eval_samples", default: 4096, "an integer >= 2") { $0 >= 2 }
+        training.evalSamples = try tr.int("eval_samples", default: 4096, "an integer in 2...\(Config.maxEvalSamples)") {
+            (2...Config.maxEvalSamples).contains($0)
+        }
         let opt = try tr.string("opt", default: "Adam", "\"Adam\"")
         if opt.lowercased() != "adam" { throw tr.fail("opt", "expected \"Adam\" (the only optimizer), got \"\(opt)\"") }
         let prior = try tr.string("prior", default: "Normal", "\"Normal\" or \"Normal{Float32}(0.f0, 1.f0)\"")
@@ -142,6 +147,7 @@ public struct Config: Equatable, Sendable {
         c.deviceID = deviceID
         c.threads = threadsRaw == 0 ? nil : threadsRaw
         c.training = training
+        try c.checkFootprint(threads: c.threads ?? defaultThreadCount())
         return c
     }
 

@@ -11,8 +11,19 @@ public struct InputError: Error, CustomStringConvertible, Equatable {
         self.message = message
     }
 
+    /// Always one line: control characters quoted from a bad file (a newline in
+    /// a TOML parser's message, say) are escaped.
     public var description: String {
-        if let field { return "\(file): \(field): \(message)" }
-        return "\(file): \(message)"
+        let text = field.map { "\(file): \($0): \(message)" } ?? "\(file): \(message)"
+        return String(text.unicodeScalars.map { c -> String in
+            switch c {
+            case "\n": return "\\n"
+            case "\r": return "\\r"
+            case "\t": return "\\t"
+            default:
+                return c.value < 0x20 || c.value == 0x7F || c == "\u{85}" || c == "\u{2028}" || c == "\u{2029}"
+                    ? "\\u{\(String(c.value, radix: 16))}" : String(c)
+            }
+        }.joined())
     }
 }

@@ -120,8 +120,9 @@ public struct NpyFile {
             guard !o else { throw InputError(file: path, field: "shape", "too large") }
             count = p
         }
-        guard d.count - offset >= count * (isDouble ? 8 : 4) else {
-            throw InputError(file: path, "truncated: shape \(shape) needs \(count * (isDouble ? 8 : 4)) data bytes, the file has \(d.count - offset)")
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: isDouble ? 8 : 4)
+        guard !overflow, d.count - offset >= bytes else {
+            throw InputError(file: path, "truncated: shape \(shape) needs \(overflow ? "more than 2^63" : "\(bytes)") data bytes, the file has \(d.count - offset)")
         }
     }
 

@@ -15,6 +15,17 @@ public struct Checkpoint {
 
     public static let fileName = "checkpoint.safetensors"
 
+    public init(epoch: Int, stepsDone: Int, parameters: [Float], buffers: [Float], adam: Adam,
+                bestAcceptance: Double, history: [EpochRecord]) {
+        self.epoch = epoch
+        self.stepsDone = stepsDone
+        self.parameters = parameters
+        self.buffers = buffers
+        self.adam = adam
+        self.bestAcceptance = bestAcceptance
+        self.history = history
+    }
+
     public func save(_ arch: FlowArchitecture, to url: URL) throws {
         var tensors = ModelFile.tensors(of: arch, parameters: parameters, buffers: buffers)
         tensors.append(("adam.m", SafeTensors.Tensor(shape: [adam.m.count], values: adam.m)))

@@ -58,7 +58,8 @@ public struct History {
         }
         let lines = text.split(whereSeparator: \.isNewline)
         guard let head = lines.first else { throw InputError(file: path, "empty file; expected a CSV header") }
-        let cols = head.split(separator: ",").map(String.init)
+        let cols = head.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard Set(cols).count == cols.count else { throw InputError(file: path, field: "header", "repeats a column name") }
         var table = [String: [Double]](uniqueKeysWithValues: cols.map { ($0, []) })
         for (i, line) in lines.dropFirst().enumerated() {
             let cells = line.split(separator: ",", omittingEmptySubsequences: false)

@@ -57,15 +57,9 @@ public final class Trainer {
                 communicator: Communicator = SerialCommunicator()) throws {
         self.config = config
         self.communicator = communicator
+        // Refuse configs that cannot fit before allocating anything.
+        try config.checkFootprint(threads: threads ?? config.threads ?? defaultThreadCount())
         let arch = FlowArchitecture(spec: config.model)
-        // Refuse configs whose activation tapes cannot fit, instead of dying in malloc.
-        let bytes = Double(FlowTape<Float>.valueCount(architecture: arch, capacity: config.training.batchSize)) * 4
-        let memory = Double(ProcessInfo.processInfo.physicalMemory)
-        if bytes > 0.8 * memory {
-            throw InputError(file: config.sourcePath, field: "[training] batchsize",
-                             String(format: "batch %d on %d^%d sites needs about %.1f GiB for the training tapes; this machine has %.1f GiB",
-                                    config.training.batchSize, config.physical.L, config.physical.Nd, bytes / 1_073_741_824, memory / 1_073_741_824))
-        }
         var start: ModelFile.State? = nil
         if !config.training.pretrained.isEmpty {
             start = try ModelFile.load(arch, from: config.training.pretrained)

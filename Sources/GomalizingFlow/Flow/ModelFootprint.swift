@@ -1,0 +1,52 @@
+import Foundation
+
+/// Sizes a `ModelSpec` implies, computed in floating point from the spec alone,
+/// before anything is allocated: a config asking for 10^30 parameters must be
+/// refused with a message, not overflow an Int or die in malloc.
+public struct ModelFootprint: Sendable {
+    public let sites: Double
+    public let parameters: Double
+    /// Neighbour tables, masks and site lists held by the architecture.
+    public let structureBytes: Double
+    /// Floats one configuration occupies on a training tape (see `FlowTape.valueCount`).
+    public let tapeValuesPerConfiguration: Double
+
+    public init(spec: ModelSpec) {
+        let V = Foundation.pow(Double(spec.L), Double(spec.d))
+        let taps = Foundation.pow(Double(spec.kernelSize), Double(spec.convAxes))
+        let branches = Double(ConvStencil.binomial(spec.d, spec.convAxes))
+        let channels = [1] + spec.hiddenSizes + [2]
+        let layers = Double(spec.nLayers)
+        var perCoupling = 0.0, tapePerCoupling = 0.0
+        for j in 0..<(channels.count - 1) {
+            let cin = Double(channels[j]), cout = Double(channels[j + 1])
+            perCoupling += branches * (taps * cin * cout + cout) + (spec.useBN ? 2 * cout : 0)
+            let extra = (branches > 1 ? branches : 0) + (spec.useBN ? 1 : 0)
+            tapePerCoupling += V * cout * (1 + extra)
+        }
+        sites = V
+        parameters = layers * perCoupling
+        // Int32 neighbour table per branch, plus per coupling a mask, the active
+        // sites and the first layer's tap groups (a few words per site).
+        structureBytes = branches * taps * V * 4 + layers * V * 16
+        let widest = Double(channels.max() ?? 2)
+        tapeValuesPerConfiguration = (2 * layers + 1) * V + layers * tapePerCoupling
+            + V * widest * (spec.useBN ? 4 : 3) + V + 1
+    }
+
+    /// Bytes training needs with `batch` configurations per step: the tapes,
+    /// and the parameters with their gradient, Adam moments and a copy per thread.
+    public func trainingBytes(batch: Int, threads: Int) -> Double {
+        Double(batch) * tapeValuesPerConfiguration * 4 + parameters * 4 * Double(4 + threads) + structureBytes
+    }
+}
+
+extension ConvStencil {
+    /// n choose k, the number of branches of a "nCk" combinational convolution.
+    public static func binomial(_ n: Int, _ k: Int) -> Int {
+        guard k >= 0, k <= n else { return 0 }
+        var r = 1
+        for i in 0..<k { r = r * (n - i) / (i + 1) }
+        return r
+    }
+}

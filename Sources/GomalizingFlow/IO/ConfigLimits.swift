@@ -1,0 +1,33 @@
+import Foundation
+
+/// Sizes a config may ask for. They are checked from the spec in floating point
+/// before anything is allocated, so an absurd value is a one-line error.
+extension Config {
+    /// Neighbour tables index sites with Int32; 2^28 sites is already 1 GiB per field of a batch of 4.
+    public static let maxSites = Double(1 << 28)
+    public static let maxParameters = Double(Int32.max)
+    public static let maxEvalSamples = 1 << 26
+
+    /// Refuses a model or batch that cannot fit in this machine's memory with
+    /// `threads` workers, naming the key to change.
+    public func checkFootprint(threads: Int) throws {
+        let fp = ModelFootprint(spec: model)
+        if fp.sites > Config.maxSites {
+            throw InputError(file: sourcePath, field: "[physical] L",
+                             String(format: "L^Nd = %d^%d = %.3g sites; at most 2^28 are supported", physical.L, physical.Nd, fp.sites))
+        }
+        if fp.parameters > Config.maxParameters {
+            throw InputError(file: sourcePath, field: "[model] hidden_sizes",
+                             String(format: "n_layers, hidden_sizes, kernel_size and conv give %.3g parameters; at most 2^31 are supported", fp.parameters))
+        }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        let tapes = Double(training.batchSize) * fp.tapeValuesPerConfiguration * 4
+        let total = fp.trainingBytes(batch: training.batchSize, threads: threads)
+        guard total > 0.8 * memory else { return }
+        let gib = 1_073_741_824.0
+        let field = tapes > total / 2 ? "[training] batchsize" : "[model] hidden_sizes"
+        throw InputError(file: sourcePath, field: field,
+                         String(format: "training needs about %.1f GiB (%.1f GiB of tapes for batch %d on %d^%d sites, %.3g parameters); this machine has %.1f GiB",
+                                total / gib, tapes / gib, training.batchSize, physical.L, physical.Nd, fp.parameters, memory / gib))
+    }
+}
