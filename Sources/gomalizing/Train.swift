@@ -21,6 +21,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Print only the per-epoch lines, no progress bar.")
     var quiet = false
 
+    @Flag(help: "Machine-readable log: one JSON object per line on stdout (events start, epoch, done) instead of text.")
+    var json = false
+
     @Flag(help: "Continue from the result folder's checkpoint.safetensors (same config; more epochs allowed).")
     var resume = false
 
@@ -45,22 +48,34 @@ struct Train: ParsableCommand {
             catchInterrupts()
             trainer.stopRequested = { interruptRequested != 0 }
             let root = world.isRoot
-            let printer = ProgressPrinter(epochs: cfg.training.epochs, quiet: quiet)
+            let printer = ProgressPrinter(epochs: cfg.training.epochs, quiet: quiet || json, json: json)
             if root { trainer.observer = printer }
             let arch = trainer.flow.architecture
-            let ranks = world.size > 1
-                ? "batch \(cfg.training.batchSize) per rank x \(world.size) MPI ranks"
-                : "batch \(cfg.training.batchSize)"
-            if root {
+            if root && json {
+                print(JSONLine.encode([
+                    ("event", "start"), ("config", cfg.name), ("L", cfg.physical.L), ("Nd", cfg.physical.Nd),
+                    ("M2", cfg.physical.M2), ("lam", cfg.physical.lam), ("conv", arch.spec.convName),
+                    ("parameters", arch.parameterCount), ("batchsize", cfg.training.batchSize), ("ranks", world.size),
+                    ("epochs", cfg.training.epochs), ("iterations", cfg.training.iterations),
+                    ("result", trainer.resultDirectory.path), ("resumed_after_epoch", trainer.epochsDone),
+                ]))
+            } else if root {
+                let ranks = world.size > 1
+                    ? "batch \(cfg.training.batchSize) per rank x \(world.size) MPI ranks"
+                    : "batch \(cfg.training.batchSize)"
                 print("training \(cfg.name): L=\(cfg.physical.L) Nd=\(cfg.physical.Nd) M2=\(cfg.physical.M2) lam=\(cfg.physical.lam); "
                     + "\(arch.spec.nLayers) couplings, conv \(arch.spec.convName), \(arch.parameterCount) parameters; "
                     + "\(ranks), \(cfg.training.epochs) epochs x \(cfg.training.iterations) iterations")
                 print("writing \(trainer.resultDirectory.path)")
                 if resume { print("resuming after epoch \(trainer.epochsDone) (\(trainer.stepsDone) steps)") }
             }
+            fflush(stdout)
             try trainer.train()
             withExtendedLifetime(printer) {}
-            if root {
+            if root && json {
+                print(JSONLine.encode([("event", "done"), ("best_acceptance_rate", trainer.bestAcceptance),
+                                       ("result", trainer.resultDirectory.path)]))
+            } else if root {
                 print("done: best acceptance \(String(format: "%.2f", trainer.bestAcceptance))%, models in \(trainer.resultDirectory.path)")
             }
         }
@@ -73,11 +88,13 @@ struct Train: ParsableCommand {
 final class ProgressPrinter: TrainingObserver {
     let epochs: Int
     let showBar: Bool
+    let json: Bool
     var epochStart = Date()
 
-    init(epochs: Int, quiet: Bool) {
+    init(epochs: Int, quiet: Bool, json: Bool = false) {
         self.epochs = epochs
         self.showBar = !quiet && isatty(STDERR_FILENO) == 1
+        self.json = json
     }
 
     func iterationFinished(epoch: Int, iteration: Int, of total: Int, loss: Double) {
@@ -94,8 +111,17 @@ final class ProgressPrinter: TrainingObserver {
 
     func epochFinished(_ r: EpochRecord, improved: Bool) {
         if showBar { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        print(String(format: "epoch %4d  loss %9.4f ± %.4f  acceptance %6.2f%%  ESS %.4f  train %.1fs  eval %.1fs%@",
-                     r.epoch, r.loss, r.lossStd, r.acceptanceRate, r.ess, r.trainSeconds, r.evalSeconds, improved ? "  *best" : ""))
+        if json {
+            print(JSONLine.encode([
+                ("event", "epoch"), ("epoch", r.epoch), ("loss", r.loss), ("loss_std", r.lossStd),
+                ("acceptance_rate", r.acceptanceRate), ("ess", r.ess), ("best_acceptance_rate", r.bestAcceptanceRate),
+                ("lr", r.lr), ("train_seconds", r.trainSeconds), ("eval_seconds", r.evalSeconds),
+                ("total_seconds", r.totalSeconds), ("improved", improved),
+            ]))
+        } else {
+            print(String(format: "epoch %4d  loss %9.4f ± %.4f  acceptance %6.2f%%  ESS %.4f  train %.1fs  eval %.1fs%@",
+                         r.epoch, r.loss, r.lossStd, r.acceptanceRate, r.ess, r.trainSeconds, r.evalSeconds, improved ? "  *best" : ""))
+        }
         fflush(stdout)
     }
 }

@@ -88,4 +88,30 @@ extension CLITests {
         XCTAssertEqual(missing.code, 2)
         XCTAssertTrue(missing.err.contains("no such file"), missing.err)
     }
+
+    /// --json: every stdout line is a JSON object; the epoch events carry what history.csv holds.
+    func testJSONLogIsOneObjectPerLine() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = dir.appendingPathComponent("j.toml")
+        try "[training]\nbatchsize = 8\nepochs = 2\niterations = 5\nbase_lr = 0.001\neval_samples = 64\n[physical]\nL = 4\nNd = 2\nM2 = -1\nlam = 0.5\n[model]\nn_layers = 2\nhidden_sizes = [4]\nkernel_size = 3\n"
+            .write(to: cfg, atomically: true, encoding: .utf8)
+        let r = try run(["train", cfg.path, "--result", dir.appendingPathComponent("res").path, "--json"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let events = try r.out.split(separator: "\n").map { line -> [String: Any] in
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8))
+            return try XCTUnwrap(obj as? [String: Any], String(line))
+        }
+        XCTAssertEqual(events.map { $0["event"] as? String }, ["start", "epoch", "epoch", "done"])
+        XCTAssertEqual(events[0]["parameters"] as? Int, FlowArchitecture(spec: try Config.load(path: cfg.path).model).parameterCount)
+        let history = try History.read(path: dir.appendingPathComponent("res/j/history.csv").path)
+        for (k, e) in events[1...2].enumerated() {
+            XCTAssertEqual(e["epoch"] as? Int, k + 1)
+            for key in ["loss", "acceptance_rate", "ess", "lr"] {
+                let v = try XCTUnwrap(e[key] as? Double, key)
+                XCTAssertEqual(v, history[key]![k], accuracy: 1e-5 * max(1, abs(v)), key)
+            }
+        }
+        XCTAssertTrue(r.err.isEmpty, "no progress bar under --json: \(r.err)")
+    }
 }

@@ -114,23 +114,28 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(gpu.err.contains("--device gpu"), gpu.err)
     }
 
-    /// SIGINT stops after the current step with exit code 130 and one line;
-    /// the checkpoint on disk is the last complete epoch's and resumes.
-    func testCtrlCStopsCleanly() throws {
+    /// SIGINT stops after the current step with exit code 130 and one line,
+    /// saving the state inside the epoch; resuming gives the uninterrupted run.
+    func testCtrlCSavesMidEpochAndResumesExactly() throws {
         guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let cfg = try writeConfig(dir, epochs: 30)
+        let cfg = try writeConfig(dir, epochs: 6)
+        let reference = try runProcess(exe, ["train", cfg.path, "--quiet", "--result", dir.appendingPathComponent("ref").path])
+        XCTAssertEqual(reference.code, 0, reference.err)
+
+        let out = dir.appendingPathComponent("int")
         let p = Process()
         p.executableURL = exe
-        p.arguments = ["train", cfg.path, "--quiet", "--result", dir.path]
+        p.arguments = ["train", cfg.path, "--quiet", "--result", out.path]
         let err = Pipe()
         p.standardOutput = FileHandle.nullDevice
         p.standardError = err
         try p.run()
-        // Wait for the first checkpoint, then interrupt.
-        let ckpt = dir.appendingPathComponent("kill/\(Checkpoint.fileName)").path
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: ckpt) { usleep(50_000) }
+        // Wait for the first epoch's checkpoint, then interrupt inside the second epoch.
+        let ckpt = out.appendingPathComponent("kill/\(Checkpoint.fileName)").path
+        for _ in 0..<400 where !FileManager.default.fileExists(atPath: ckpt) { usleep(25_000) }
+        usleep(100_000)
         kill(p.processIdentifier, SIGINT)
         let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
@@ -138,6 +143,16 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("interrupted at epoch"), text)
         XCTAssertEqual(text.split(separator: "\n").count, 1, text)
         let arch = FlowArchitecture(spec: try Config.load(path: cfg.path).model)
-        XCTAssertNoThrow(try Checkpoint.load(arch, from: ckpt))
+        let saved = try Checkpoint.load(arch, from: ckpt)
+        XCTAssertNotNil(saved.partial, "interrupted inside an epoch: \(text)")
+        XCTAssertEqual(saved.stepsDone, saved.epoch * 1500 + (saved.partial?.iterations ?? 0))
+
+        let resumed = try runProcess(exe, ["train", cfg.path, "--quiet", "--result", out.path, "--resume"])
+        XCTAssertEqual(resumed.code, 0, resumed.err)
+        let folder = out.appendingPathComponent("kill"), ref = dir.appendingPathComponent("ref/kill")
+        XCTAssertEqual(physics(try History.read(path: folder.appendingPathComponent("history.csv").path)),
+                       physics(try History.read(path: ref.appendingPathComponent("history.csv").path)))
+        XCTAssertEqual(try ModelFile.load(arch, from: folder.appendingPathComponent("model_last.safetensors").path),
+                       try ModelFile.load(arch, from: ref.appendingPathComponent("model_last.safetensors").path))
     }
 }

@@ -5,6 +5,22 @@ import Foundation
 /// next prior draws), the best acceptance so far and the history. One
 /// .safetensors file, written atomically after every epoch.
 public struct Checkpoint {
+    /// Progress inside an epoch that Ctrl-C interrupted: the steps taken in it
+    /// and the running sums its history line needs.
+    public struct PartialEpoch: Equatable, Sendable {
+        public var iterations: Int
+        public var lossSum: Double
+        public var lossSquareSum: Double
+        public var trainSeconds: Double
+        public init(iterations: Int, lossSum: Double, lossSquareSum: Double, trainSeconds: Double) {
+            self.iterations = iterations
+            self.lossSum = lossSum
+            self.lossSquareSum = lossSquareSum
+            self.trainSeconds = trainSeconds
+        }
+    }
+
+    /// Completed epochs.
     public var epoch: Int
     public var stepsDone: Int
     public var parameters: [Float]
@@ -12,11 +28,12 @@ public struct Checkpoint {
     public var adam: Adam
     public var bestAcceptance: Double
     public var history: [EpochRecord]
+    public var partial: PartialEpoch?
 
     public static let fileName = "checkpoint.safetensors"
 
     public init(epoch: Int, stepsDone: Int, parameters: [Float], buffers: [Float], adam: Adam,
-                bestAcceptance: Double, history: [EpochRecord]) {
+                bestAcceptance: Double, history: [EpochRecord], partial: PartialEpoch? = nil) {
         self.epoch = epoch
         self.stepsDone = stepsDone
         self.parameters = parameters
@@ -24,17 +41,26 @@ public struct Checkpoint {
         self.adam = adam
         self.bestAcceptance = bestAcceptance
         self.history = history
+        self.partial = partial
     }
 
     public func save(_ arch: FlowArchitecture, to url: URL) throws {
         var tensors = ModelFile.tensors(of: arch, parameters: parameters, buffers: buffers)
         tensors.append(("adam.m", SafeTensors.Tensor(shape: [adam.m.count], values: adam.m)))
         tensors.append(("adam.v", SafeTensors.Tensor(shape: [adam.v.count], values: adam.v)))
-        let meta = ModelFile.metadata(of: arch, extra: [
+        var extra = [
             "checkpoint_epoch": "\(epoch)", "steps_done": "\(stepsDone)", "adam_step": "\(adam.step)",
             "adam_lr": "\(adam.lr)", "best_acceptance": "\(bestAcceptance)",
             "history": history.map(\.csvLine).joined(separator: "\n"),
-        ])
+        ]
+        if let p = partial {
+            // Swift's description of a Double reads back to the same bits.
+            extra["partial_iterations"] = "\(p.iterations)"
+            extra["partial_loss_sum"] = "\(p.lossSum)"
+            extra["partial_loss_square_sum"] = "\(p.lossSquareSum)"
+            extra["partial_train_seconds"] = "\(p.trainSeconds)"
+        }
+        let meta = ModelFile.metadata(of: arch, extra: extra)
         try AtomicFile.write(SafeTensors.encode(tensors, metadata: meta), to: url)
     }
 
@@ -74,8 +100,15 @@ public struct Checkpoint {
             throw InputError(file: path, field: "metadata history", "holds \(history.count) epochs, the checkpoint is of epoch \(epoch)")
         }
         let adam = Adam(lr: try number("adam_lr"), step: try integer("adam_step"), m: try moments("adam.m"), v: try moments("adam.v"))
+        var partial: PartialEpoch? = nil
+        if meta["partial_iterations"] != nil {
+            partial = PartialEpoch(iterations: try integer("partial_iterations"), lossSum: try number("partial_loss_sum"),
+                                   lossSquareSum: try number("partial_loss_square_sum"),
+                                   trainSeconds: try number("partial_train_seconds"))
+        }
         return Checkpoint(epoch: epoch, stepsDone: try integer("steps_done"), parameters: state.parameters,
-                          buffers: state.buffers, adam: adam, bestAcceptance: try number("best_acceptance"), history: history)
+                          buffers: state.buffers, adam: adam, bestAcceptance: try number("best_acceptance"), history: history,
+                          partial: partial)
     }
 }
 

@@ -14,7 +14,7 @@ public enum TrainingError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .interrupted(e, i):
-            return "interrupted at epoch \(e), iteration \(i); the checkpoint of epoch \(e - 1) is kept: continue with --resume"
+            return "interrupted at epoch \(e), iteration \(i); saved in \(Checkpoint.fileName): continue with --resume"
         case let .nonFinite(e, i, what):
             return "training stopped: \(what) is not finite at epoch \(e), iteration \(i); the last good checkpoint is kept"
         case let .ranksDiverged(e):
@@ -41,9 +41,14 @@ public final class Trainer {
     public private(set) var stepsDone = 0
     /// Epochs already done (by a resumed run's checkpoint).
     public private(set) var epochsDone = 0
-    /// Polled after every step; true stops training with `TrainingError.interrupted`
-    /// (the CLI sets it from SIGINT).
+    /// Polled after every step; true saves a mid-epoch checkpoint and stops
+    /// training with `TrainingError.interrupted` (the CLI sets it from SIGINT).
+    /// Under MPI the ranks agree on it with the loss allreduce, so all stop at the same step.
     public var stopRequested: () -> Bool = { false }
+    /// Whether some rank asked to stop during the last step.
+    public private(set) var stopAgreed = false
+    /// Steps and loss sums of an epoch that an interrupted run had started.
+    private var partial: Checkpoint.PartialEpoch?
     private let trainingDraws: PriorDraws
     private let evaluationDraws: PriorDraws
     private let runner: BatchRunner<Float>
@@ -101,9 +106,10 @@ public final class Trainer {
             throw InputError(file: checkpointURL.path, "no checkpoint to resume from (train without --resume first)")
         }
         let c = try Checkpoint.load(flow.architecture, from: checkpointURL.path)
-        guard c.stepsDone == c.epoch * config.training.iterations else {
+        let inEpoch = c.partial?.iterations ?? 0
+        guard c.stepsDone == c.epoch * config.training.iterations + inEpoch, inEpoch < config.training.iterations else {
             throw InputError(file: checkpointURL.path, field: "[training] iterations",
-                             "the checkpoint made \(c.stepsDone) steps in \(c.epoch) epochs; the config has \(config.training.iterations) per epoch")
+                             "the checkpoint made \(c.stepsDone) steps in \(c.epoch) epochs (+\(inEpoch)); the config has \(config.training.iterations) per epoch")
         }
         flow.parameters = c.parameters
         flow.buffers = c.buffers
@@ -111,6 +117,7 @@ public final class Trainer {
         stepsDone = c.stepsDone
         epochsDone = c.epoch
         bestAcceptance = c.bestAcceptance
+        partial = c.partial
         try history.restore(c.history, write: communicator.isRoot)
     }
     public var bestModelURL: URL { resultDirectory.appendingPathComponent("model_best.safetensors") }
@@ -129,6 +136,7 @@ public final class Trainer {
         }
         var loss = z.withUnsafeBufferPointer { runner.run(z: $0.baseAddress!, withGradient: true, training: true) }
         stepsDone += 1
+        stopAgreed = stopRequested()
         if N > 1 {
             // Each rank's gradient is its mean over B; the global mean is their average.
             runner.reduceGradient { g, count in
@@ -136,9 +144,10 @@ public final class Trainer {
                 let inv = 1 / Float(N)
                 for i in 0..<count { g[i] *= inv }
             }
-            var l = [loss / Double(N)]
+            var l = [loss / Double(N), stopAgreed ? 1 : 0]
             communicator.allreduceSum(&l)
             loss = l[0]
+            stopAgreed = l[1] > 0
         }
         if loss.isFinite && runner.gradient.allSatisfy({ $0.isFinite }) {
             adam.update(&flow.parameters, gradient: runner.gradient)
@@ -178,9 +187,12 @@ public final class Trainer {
         let start = Date(timeIntervalSinceNow: -(history.records.last?.totalSeconds ?? 0))
         guard epochsDone < tc.epochs else { return }
         for epoch in (epochsDone + 1)...tc.epochs {
-            let t0 = Date()
-            var sum = 0.0, sum2 = 0.0
-            for it in 1...tc.iterations {
+            // A run interrupted inside this epoch continues it: same steps, same sums.
+            let resumed = partial
+            partial = nil
+            let t0 = Date(timeIntervalSinceNow: -(resumed?.trainSeconds ?? 0))
+            var sum = resumed?.lossSum ?? 0, sum2 = resumed?.lossSquareSum ?? 0
+            for it in ((resumed?.iterations ?? 0) + 1)...tc.iterations {
                 let loss = step()
                 guard loss.isFinite else { throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "the loss") }
                 guard runner.gradient.allSatisfy({ $0.isFinite }) else {
@@ -189,10 +201,16 @@ public final class Trainer {
                 guard flow.parameters.allSatisfy({ $0.isFinite }) else {
                     throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "a parameter after the Adam step")
                 }
-                if stopRequested() { throw TrainingError.interrupted(epoch: epoch, iteration: it) }
                 sum += loss
                 sum2 += loss * loss
                 observer?.iterationFinished(epoch: epoch, iteration: it, of: tc.iterations, loss: loss)
+                if stopAgreed && it < tc.iterations {
+                    if communicator.isRoot {
+                        try checkpoint(partial: Checkpoint.PartialEpoch(iterations: it, lossSum: sum, lossSquareSum: sum2,
+                                                                        trainSeconds: Date().timeIntervalSince(t0)))
+                    }
+                    throw TrainingError.interrupted(epoch: epoch, iteration: it)
+                }
             }
             let t1 = Date()
             let (acc, ess) = evaluate(count: tc.evalSamples, round: epoch)
@@ -218,13 +236,22 @@ public final class Trainer {
                 }
                 try ModelFile.save(flow, to: lastModelURL, extra: meta)
                 try history.append(record)
-                try Checkpoint(epoch: epoch, stepsDone: stepsDone, parameters: flow.parameters, buffers: flow.buffers,
-                               adam: adam, bestAcceptance: bestAcceptance, history: history.records)
-                    .save(flow.architecture, to: checkpointURL)
+                try checkpoint(partial: nil)
             } else {
                 history.appendInMemory(record)
             }
             observer?.epochFinished(record, improved: improved)
+            if stopAgreed && epoch < tc.epochs {
+                throw TrainingError.interrupted(epoch: epoch + 1, iteration: 0)
+            }
         }
+    }
+
+    /// Writes checkpoint.safetensors for the state now: after `epochsDone`
+    /// epochs, plus `partial` steps of the next one.
+    private func checkpoint(partial: Checkpoint.PartialEpoch?) throws {
+        try Checkpoint(epoch: epochsDone, stepsDone: stepsDone, parameters: flow.parameters, buffers: flow.buffers,
+                       adam: adam, bestAcceptance: bestAcceptance, history: history.records, partial: partial)
+            .save(flow.architecture, to: checkpointURL)
     }
 }
