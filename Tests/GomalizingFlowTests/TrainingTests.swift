@@ -65,4 +65,30 @@ final class TrainingTests: XCTestCase {
         c2.training.pretrained = dir.appendingPathComponent("missing.safetensors").path
         XCTAssertThrowsError(try Trainer(config: c2)) { XCTAssertTrue("\($0)".contains("no such file")) }
     }
+
+    /// A NaN appearing mid-training stops at that step with its epoch and
+    /// iteration, and the files on disk stay those of the last good epoch.
+    func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
+        final class Poisoner: TrainingObserver {
+            let flow: Flow<Float>
+            init(_ flow: Flow<Float>) { self.flow = flow }
+            func iterationFinished(epoch: Int, iteration: Int, of total: Int, loss: Double) {
+                if epoch == 2 && iteration == 3 { flow.parameters[7] = .nan }
+            }
+            func epochFinished(_ record: EpochRecord, improved: Bool) {}
+        }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t = try Trainer(config: try tinyConfig(result: dir, epochs: 3))
+        let poisoner = Poisoner(t.flow)
+        t.observer = poisoner
+        XCTAssertThrowsError(try t.train()) { e in
+            XCTAssertEqual("\(e)", "training stopped: the loss is not finite at epoch 2, iteration 4; the last good checkpoint is kept")
+        }
+        let c = try Checkpoint.load(t.flow.architecture, from: t.checkpointURL.path)
+        XCTAssertEqual(c.epoch, 1)
+        XCTAssertTrue(c.parameters.allSatisfy { $0.isFinite })
+        XCTAssertEqual(try History.read(path: t.resultDirectory.appendingPathComponent("history.csv").path)["epoch"], [1])
+        XCTAssertNoThrow(try ModelFile.load(t.flow.architecture, from: t.lastModelURL.path))
+    }
 }
