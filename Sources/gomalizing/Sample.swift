@@ -47,7 +47,8 @@ struct Sample: ParsableCommand {
             let flow = Flow<Float>(architecture: arch, parameters: state.parameters, buffers: state.buffers)
             // With N ranks each draws `batch` proposals a round (N * batch in all).
             let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,
-                                      threads: threads ?? cfg.threads ?? defaultThreadCount(), communicator: world)
+                                      threads: threads ?? cfg.threads ?? defaultThreadCount(), communicator: world,
+                                      prior: cfg.training.prior)
             let npyURL = out.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("samples_\(model).npy")
             let tableURL = npyURL.deletingPathExtension().appendingPathExtension("csv")
             guard world.isRoot else {

@@ -8,7 +8,7 @@ import Numerics
 public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     public let flow: Flow<T>
     public let action: Phi4Action
-    public let prior: NormalPrior
+    public let prior: Prior
     public let batchSize: Int
     public let chunkSize: Int
     public var threads: Int
@@ -33,10 +33,10 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     public static func defaultChunkSize(batch: Int) -> Int { max(1, (batch + 7) / 8) }
 
     public init(flow: Flow<T>, action: Phi4Action, batchSize: Int, threads: Int = defaultThreadCount(),
-                chunkSize: Int? = nil) {
+                chunkSize: Int? = nil, prior: PriorSpec = .normal) {
         self.flow = flow
         self.action = action
-        self.prior = NormalPrior(volume: flow.lattice.volume)
+        self.prior = Prior(prior, volume: flow.lattice.volume)
         self.batchSize = batchSize
         self.chunkSize = chunkSize ?? BatchRunner.defaultChunkSize(batch: batchSize)
         self.threads = threads

@@ -13,6 +13,8 @@ public struct Config: Equatable, Sendable {
         /// Proposals drawn after each epoch for the acceptance rate and ESS.
         public var evalSamples = 4096
         public var pretrained = ""
+        public var prior = PriorSpec.normal
+        public var lrSchedule = LRSchedule.constant
         public var result = "result"
     }
 
@@ -84,6 +86,10 @@ public struct Config: Equatable, Sendable {
 
         var cfgSec = try section("config", required: false)
         let version = try cfgSec.string("version", default: "0.1.0", "a version string such as \"0.1.0\"")
+        let numbers = version.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        guard (2...3).contains(numbers.count), numbers.allSatisfy({ $0 != nil && $0! >= 0 }), numbers[0]! <= 1 else {
+            throw cfgSec.fail("version", "expected a config version 0.x.y or 1.x.y such as \"0.1.0\", got \"\(version)\"")
+        }
         try cfgSec.finish()
 
         var dev = try section("device", required: false)
@@ -116,12 +122,8 @@ public struct Config: Equatable, Sendable {
         }
         let opt = try tr.string("opt", default: "Adam", "\"Adam\"")
         if opt.lowercased() != "adam" { throw tr.fail("opt", "expected \"Adam\" (the only optimizer), got \"\(opt)\"") }
-        let prior = try tr.string("prior", default: "Normal", "\"Normal\" or \"Normal{Float32}(0.f0, 1.f0)\"")
-        if !isStandardNormal(prior) {
-            throw tr.fail("prior", "expected the standard normal prior (\"Normal\" or \"Normal{Float32}(0.f0, 1.f0)\"), got \"\(prior)\"")
-        }
-        let sched = try tr.string("lr_scheduler", default: "", "an empty string (no schedule)")
-        if !sched.isEmpty { throw tr.fail("lr_scheduler", "learning-rate schedules are not supported yet; use \"\" (got \"\(sched)\")") }
+        training.prior = try parsePrior(&tr)
+        training.lrSchedule = try parseSchedule(&tr, baseLR: training.baseLR)
         training.pretrained = try tr.string("pretrained", default: "", "a path to a .safetensors file, or \"\"")
         training.result = try tr.string("result", default: "result", "a folder name")
         if training.result.isEmpty { throw tr.fail("result", "expected a non-empty folder name") }

@@ -29,11 +29,11 @@ public final class FlowSampler {
     private var proposalsDrawn = 0
 
     public init(flow: Flow<Float>, action: Phi4Action, batchSize: Int, seed: UInt64, threads: Int = defaultThreadCount(),
-                communicator: Communicator = SerialCommunicator()) {
+                communicator: Communicator = SerialCommunicator(), prior: PriorSpec = .normal) {
         self.flow = flow
         self.communicator = communicator
-        runner = BatchRunner(flow: flow, action: action, batchSize: batchSize, threads: threads)
-        draws = PriorDraws(seed: seed, purpose: .sampling, volume: flow.lattice.volume)
+        runner = BatchRunner(flow: flow, action: action, batchSize: batchSize, threads: threads, prior: prior)
+        draws = PriorDraws(seed: seed, purpose: .sampling, volume: flow.lattice.volume, prior: prior)
         uniforms = PriorDraws(seed: seed, purpose: .acceptance, volume: 1).generator(step: 0, index: 0)
         z = [Float](repeating: 0, count: batchSize * flow.lattice.volume)
         current = [Float](repeating: 0, count: flow.lattice.volume)

@@ -11,12 +11,12 @@ public struct PriorDraws: Sendable {
 
     public let seed: UInt64
     public let purpose: Purpose
-    public let prior: NormalPrior
+    public let prior: Prior
 
-    public init(seed: UInt64, purpose: Purpose, volume: Int) {
+    public init(seed: UInt64, purpose: Purpose, volume: Int, prior: PriorSpec = .normal) {
         self.seed = seed
         self.purpose = purpose
-        self.prior = NormalPrior(volume: volume)
+        self.prior = Prior(prior, volume: volume)
     }
 
     /// The generator of one configuration (or, for `acceptance`, of one chain).

@@ -72,14 +72,16 @@ public final class Trainer {
         flow = Flow<Float>(architecture: arch, parameters: start?.parameters, buffers: start?.buffers)
         action = config.action
         adam = Adam(parameterCount: arch.parameterCount, lr: config.training.baseLR)
-        trainingDraws = PriorDraws(seed: config.training.seed, purpose: .training, volume: arch.lattice.volume)
-        evaluationDraws = PriorDraws(seed: config.training.seed, purpose: .evaluation, volume: arch.lattice.volume)
+        trainingDraws = PriorDraws(seed: config.training.seed, purpose: .training, volume: arch.lattice.volume,
+                                   prior: config.training.prior)
+        evaluationDraws = PriorDraws(seed: config.training.seed, purpose: .evaluation, volume: arch.lattice.volume,
+                                     prior: config.training.prior)
         if arch.usesBatchNorm && communicator.size > 1 {
             throw InputError(file: config.sourcePath, field: "[model] use_bn",
                              "batch norm is not supported with more than one MPI rank (its batch statistics would differ per rank)")
         }
         runner = BatchRunner(flow: flow, action: action, batchSize: config.training.batchSize,
-                             threads: threads ?? config.threads ?? defaultThreadCount())
+                             threads: threads ?? config.threads ?? defaultThreadCount(), prior: config.training.prior)
         z = [Float](repeating: 0, count: config.training.batchSize * arch.lattice.volume)
         resultDirectory = config.resultDirectory
         history = History(url: resultDirectory.appendingPathComponent("history.csv"))
@@ -190,6 +192,7 @@ public final class Trainer {
             // A run interrupted inside this epoch continues it: same steps, same sums.
             let resumed = partial
             partial = nil
+            adam.lr = tc.lrSchedule.rate(base: tc.baseLR, epoch: epoch)
             let t0 = Date(timeIntervalSinceNow: -(resumed?.trainSeconds ?? 0))
             var sum = resumed?.lossSum ?? 0, sum2 = resumed?.lossSquareSum ?? 0
             for it in ((resumed?.iterations ?? 0) + 1)...tc.iterations {

@@ -1,0 +1,48 @@
+/// Which distribution the flow's input z is drawn from ([training] prior).
+public enum PriorSpec: Equatable, Sendable {
+    /// Independent standard normal per site (the default).
+    case normal
+    /// GomalizingFlow.jl's Potential: exp(-(m2 x^2 + lam x^4)) on [xmin, xmax] per site.
+    case potential(m2: Double, lam: Double, xmin: Double, xmax: Double)
+
+    public var description: String {
+        switch self {
+        case .normal: return "normal"
+        case let .potential(m2, lam, xmin, xmax): return "potential(m2=\(m2), lam=\(lam), x in [\(xmin), \(xmax)])"
+        }
+    }
+}
+
+/// The prior of a whole configuration of `volume` sites: log density and exact draws.
+public struct Prior: Sendable {
+    public let volume: Int
+    public let spec: PriorSpec
+    private let normal: NormalPrior
+    private let potential: PotentialPrior?
+
+    public init(_ spec: PriorSpec = .normal, volume: Int) {
+        self.volume = volume
+        self.spec = spec
+        normal = NormalPrior(volume: volume)
+        if case let .potential(m2, lam, xmin, xmax) = spec {
+            potential = PotentialPrior(m2: m2, lam: lam, xmin: xmin, xmax: xmax)
+        } else {
+            potential = nil
+        }
+    }
+
+    public func logDensity<T: BinaryFloatingPoint>(_ z: UnsafePointer<T>) -> Double {
+        guard let potential else { return normal.logDensity(z) }
+        var s = 0.0
+        for i in 0..<volume { s += potential.logDensity(Double(z[i])) }
+        return s
+    }
+
+    /// Fills `count` configurations of `volume` sites.
+    public func sample<T: BinaryFloatingPoint>(into z: UnsafeMutablePointer<T>, count: Int, rng: inout Xoshiro256) {
+        guard let potential else { return normal.sample(into: z, count: count, rng: &rng) }
+        for i in 0..<(count * volume) {
+            z[i] = T(potential.sample(&rng))
+        }
+    }
+}
