@@ -106,18 +106,40 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    /// Every shipped config loads, builds its model, and has the physics its name promises.
     func testShippedConfigsLoad() throws {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("cfgs")
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".toml") }
-        XCTAssertGreaterThanOrEqual(files.count, 8)
+        let dir = repositoryRoot.appendingPathComponent("cfgs")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".toml") }.sorted()
+        var configs: [String: Config] = [:]
         for f in files {
             let c = try Config.load(path: dir.appendingPathComponent(f).path)
-            _ = FlowArchitecture(spec: c.model)
+            XCTAssertEqual(FlowArchitecture(spec: c.model).spec, c.model)
+            XCTAssertEqual(c.deviceID, -1)
+            configs[c.name] = c
         }
-        let e1 = try Config.load(path: dir.appendingPathComponent("example2d_E1.toml").path)
-        XCTAssertEqual(e1.physical.L, 6)
-        XCTAssertEqual(e1.physical.lam, 6.975)
+        // name: (L, Nd, M2, lam)
+        var expected: [String: (Int, Int, Double, Double)] = [
+            "example2d": (8, 2, -4, 8), "example3d": (8, 3, -4, 5.113), "example4d": (4, 4, -4, 5.113),
+            "example3d_broken": (8, 3, -4, 8), "example3d_symmetric": (8, 3, 1, 8),
+            "example2d_prior_potential": (8, 2, -4, 8), "example3d_broken_prior_potential": (8, 3, -4, 8),
+        ]
+        let table1: [(Int, Double)] = [(6, 6.975), (8, 6.008), (10, 5.550), (12, 5.276), (14, 5.113)]
+        for (i, (L, lam)) in table1.enumerated() {
+            expected["example2d_E\(i + 1)"] = (L, 2, -4, lam)
+            expected["example3d_E\(i + 1)"] = (L, 3, -4, i == 4 ? 5.276 : lam)  // GomalizingFlow.jl's 3D E5 value
+        }
+        for d in 2...4 { for L in [4, 8] { expected["example\(d)d_critical_L\(L)"] = (L, d, -4, 5.113) } }
+        XCTAssertEqual(Set(configs.keys), Set(expected.keys))
+        for (name, (L, Nd, M2, lam)) in expected {
+            let p = try XCTUnwrap(configs[name], name).physical
+            XCTAssertEqual([Double(p.L), Double(p.Nd), p.M2, p.lam], [Double(L), Double(Nd), M2, lam], name)
+        }
+        XCTAssertEqual(configs["example4d"]?.model.convAxes, 2)
+        XCTAssertEqual(configs["example4d"]?.model.nLayers, 16)
+        let potential = PriorSpec.potential(m2: -4, lam: 8, xmin: -2, xmax: 2)
+        XCTAssertEqual(configs["example2d_prior_potential"]?.training.prior, potential)
+        XCTAssertEqual(configs["example3d_broken_prior_potential"]?.training.prior, potential)
+        for i in 1...5 { XCTAssertEqual(configs["example3d_E\(i)"]?.training.lrSchedule, .step(decay: 0.1, epochs: [200])) }
     }
 
     /// Inputs on which TOMLKit's toml++ would assert and abort are refused first;
@@ -132,8 +154,9 @@ final class ConfigTests: XCTestCase {
             (Self.valid.replacingOccurrences(of: "[8, 8]", with: "[8, \u{2028}8]"), "U+2028"),
         ]
         for (text, part) in cases { assertError(text, mentions: ["invalid TOML", part]) }
-        let harmless = Self.valid.replacingOccurrences(of: "[device]", with: "# [%x] [} \u{2028}\n[config]\nversion = \"\"\"\n[%x]\n[}\"\"\"\n[device]")
-        XCTAssertEqual(try parse(harmless).version, "[%x]\n[}")
+        let harmless = Self.valid.replacingOccurrences(of: "[device]", with: "# [%x] [} \u{2028}\n[device]")
+            .replacingOccurrences(of: "seed = 1\n", with: "seed = 1\nresult = \"\"\"\n[%x]\n[}\"\"\"\n")
+        XCTAssertEqual(try parse(harmless).training.result, "[%x]\n[}")
     }
 
     /// Sizes are checked from the spec before anything is allocated.

@@ -64,6 +64,16 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(try Trainer(config: c2).flow.parameters, p)
         c2.training.pretrained = dir.appendingPathComponent("missing.safetensors").path
         XCTAssertThrowsError(try Trainer(config: c2)) { XCTAssertTrue("\($0)".contains("no such file")) }
+        // Weights of another model: the first tensor that differs is named, with both shapes.
+        var other = c.model
+        other.hiddenSizes = [8, 4]
+        let otherArch = FlowArchitecture(spec: other)
+        let wrong = dir.appendingPathComponent("other.safetensors")
+        try ModelFile.save(otherArch, parameters: otherArch.initialParameters(), buffers: [], to: wrong)
+        c2.training.pretrained = wrong.path
+        XCTAssertThrowsError(try Trainer(config: c2)) { e in
+            XCTAssertEqual("\(e)", "\(wrong.path): layers.0.net.1.conv.0.weight: shape [4, 8, 3, 3] does not match the model's [8, 8, 3, 3]")
+        }
     }
 
     /// A NaN appearing mid-training stops at that step with its epoch and
