@@ -32,7 +32,10 @@ public enum ModelFile {
     }
 
     public static func metadata(of arch: FlowArchitecture, extra: [String: String] = [:]) -> [String: String] {
-        let spec = String(data: try! JSONEncoder().encode(arch.spec), encoding: .utf8)!
+        // Sorted keys: the same model gives the same bytes on every run.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let spec = String(data: try! encoder.encode(arch.spec), encoding: .utf8)!
         return extra.merging(["format": "gomalizing-flow", "model_spec": spec]) { a, _ in a }
     }
 

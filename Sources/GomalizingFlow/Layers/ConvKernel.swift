@@ -28,167 +28,176 @@ enum ConvKernel {
     /// `apply` summing only the taps in `tapList` (the others read zeros).
     @inline(__always)
     static func apply<T: BinaryFloatingPoint & SIMDScalar>(
-        _ x: UnsafePointer<T>, cin: Int, _ y: UnsafeMutablePointer<T>, cout: Int,
+        _ x: UnsafePointer<T>, cin cinArg: Int, _ y: UnsafeMutablePointer<T>, cout: Int,
         weight W: UnsafePointer<T>, bias: UnsafePointer<T>?, accumulate: Bool,
         neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int,
         transposedScratch: UnsafeMutablePointer<T>?, subset: UnsafeBufferPointer<Int32>?,
         tapList: UnsafeBufferPointer<Int32>
     ) {
-        let blocks = cout / 8
-        let tapN = tapList.count
-        @inline(__always) func tap(_ i: Int) -> Int { Int(tapList[i]) }
-        let n = sites / V
-        // With a subset, only those sites of every configuration are computed
-        // (the s,t layer needs its output on the active sites alone).
-        let m = subset?.count ?? V
-        @inline(__always) func vAt(_ k: Int) -> Int { subset.map { Int($0[k]) } ?? k }
-        // Leftover output channels with cin a multiple of 8 read the weights as
-        // [co][t][ci], so that ci is contiguous; built once per call.
-        var transposed: UnsafeMutablePointer<T>? = nil
-        if cout % 8 != 0 && cin % 8 == 0, let buf = transposedScratch {
-            for co in (blocks * 8)..<cout {
-                for t in 0..<taps { for ci in 0..<cin { buf[(co * taps + t) * cin + ci] = W[(t * cin + ci) * cout + co] } }
-            }
-            transposed = buf
-        }
-        @inline(__always) func start(_ ys: UnsafeMutablePointer<T>, _ c0: Int) -> SIMD8<T> {
-            if accumulate { return UnsafeRawPointer(ys + c0).loadUnaligned(as: SIMD8<T>.self) }
-            if let bias { return UnsafeRawPointer(bias + c0).loadUnaligned(as: SIMD8<T>.self) }
-            return .zero
-        }
-        @inline(__always) func initial(_ ys: UnsafeMutablePointer<T>, _ co: Int) -> T {
-            accumulate ? ys[co] : (bias?[co] ?? 0)
-        }
-        let quads = blocks > 0 ? m / 4 : 0
-        // Every input value splatted to four lanes once per configuration: each
-        // is read by every tap of several output sites, and SSE has no
-        // broadcast from memory, so this saves a shuffle per multiply-add pair.
-        withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: quads > 0 ? V * cin : 1) { splatBuffer in
-        let splat = splatBuffer.baseAddress!
-        // One configuration at a time, so that a site's neighbours are found
-        // without integer division.
-        for b in 0..<n {
-            let xb = x + b * V * cin, yb = y + b * V * cout
-            if quads > 0 {
-                for i in 0..<(V * cin) { splat[i] = SIMD4(repeating: xb[i]) }
-            }
-            // Four sites at a time: four independent accumulator chains hide the
-            // add latency, and each weight load serves four multiply-adds. The
-            // eight output channels are two 4-lane halves.
-            for q in 0..<quads {
-                let v0 = vAt(4 * q), v1 = vAt(4 * q + 1), v2 = vAt(4 * q + 2), v3 = vAt(4 * q + 3)
-                let y0 = yb + v0 * cout, y1 = yb + v1 * cout, y2 = yb + v2 * cout, y3 = yb + v3 * cout
-                for blk in 0..<blocks {
-                    let c0 = blk * 8
-                    let i0 = start(y0, c0), i1 = start(y1, c0), i2 = start(y2, c0), i3 = start(y3, c0)
-                    var l0 = i0.lowHalf, h0 = i0.highHalf, l1 = i1.lowHalf, h1 = i1.highHalf
-                    var l2 = i2.lowHalf, h2 = i2.highHalf, l3 = i3.lowHalf, h3 = i3.highHalf
-                    for ti in 0..<tapN {
-                        let t = tap(ti)
-                        let nbt = nb + t * V
-                        let x0 = splat + Int(nbt[v0]) * cin, x1 = splat + Int(nbt[v1]) * cin
-                        let x2 = splat + Int(nbt[v2]) * cin, x3 = splat + Int(nbt[v3]) * cin
-                        let wt = W + t * cin * cout + c0
-                        for ci in 0..<cin {
-                            let wl = UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD4<T>.self)
-                            let wh = UnsafeRawPointer(wt + ci * cout + 4).loadUnaligned(as: SIMD4<T>.self)
-                            l0 += wl * x0[ci]; h0 += wh * x0[ci]
-                            l1 += wl * x1[ci]; h1 += wh * x1[ci]
-                            l2 += wl * x2[ci]; h2 += wh * x2[ci]
-                            l3 += wl * x3[ci]; h3 += wh * x3[ci]
-                        }
-                    }
-                    UnsafeMutableRawPointer(y0 + c0).storeBytes(of: SIMD8(lowHalf: l0, highHalf: h0), as: SIMD8<T>.self)
-                    UnsafeMutableRawPointer(y1 + c0).storeBytes(of: SIMD8(lowHalf: l1, highHalf: h1), as: SIMD8<T>.self)
-                    UnsafeMutableRawPointer(y2 + c0).storeBytes(of: SIMD8(lowHalf: l2, highHalf: h2), as: SIMD8<T>.self)
-                    UnsafeMutableRawPointer(y3 + c0).storeBytes(of: SIMD8(lowHalf: l3, highHalf: h3), as: SIMD8<T>.self)
+        // Constant copies for the common channel counts: with cin known the
+        // compiler unrolls the ci loop and turns index products into shifts.
+        @inline(__always) func body(_ cin: Int) {
+            let blocks = cout / 8
+            let tapN = tapList.count
+            @inline(__always) func tap(_ i: Int) -> Int { Int(tapList[i]) }
+            let n = sites / V
+            // With a subset, only those sites of every configuration are computed
+            // (the s,t layer needs its output on the active sites alone).
+            let m = subset?.count ?? V
+            @inline(__always) func vAt(_ k: Int) -> Int { subset.map { Int($0[k]) } ?? k }
+            // Leftover output channels with cin a multiple of 8 read the weights as
+            // [co][t][ci], so that ci is contiguous; built once per call.
+            var transposed: UnsafeMutablePointer<T>? = nil
+            if cout % 8 != 0 && cin % 8 == 0, let buf = transposedScratch {
+                for co in (blocks * 8)..<cout {
+                    for t in 0..<taps { for ci in 0..<cin { buf[(co * taps + t) * cin + ci] = W[(t * cin + ci) * cout + co] } }
                 }
+                transposed = buf
             }
-            // Sites left over from the quads.
-            for k in (4 * quads)..<(blocks > 0 ? m : 0) {
-                let v = vAt(k)
-                let ys = yb + v * cout
-                for blk in 0..<blocks {
-                    let c0 = blk * 8
-                    var acc = start(ys, c0)
-                    for ti in 0..<tapN {
-                        let t = tap(ti)
-                        let xu = xb + Int(nb[t * V + v]) * cin
-                        let wt = W + t * cin * cout + c0
-                        for ci in 0..<cin {
-                            acc += UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self) * xu[ci]
-                        }
-                    }
-                    UnsafeMutableRawPointer(ys + c0).storeBytes(of: acc, as: SIMD8<T>.self)
+            @inline(__always) func start(_ ys: UnsafeMutablePointer<T>, _ c0: Int) -> SIMD8<T> {
+                if accumulate { return UnsafeRawPointer(ys + c0).loadUnaligned(as: SIMD8<T>.self) }
+                if let bias { return UnsafeRawPointer(bias + c0).loadUnaligned(as: SIMD8<T>.self) }
+                return .zero
+            }
+            @inline(__always) func initial(_ ys: UnsafeMutablePointer<T>, _ co: Int) -> T {
+                accumulate ? ys[co] : (bias?[co] ?? 0)
+            }
+            let quads = blocks > 0 ? m / 4 : 0
+            // Every input value splatted to four lanes once per configuration: each
+            // is read by every tap of several output sites, and SSE has no
+            // broadcast from memory, so this saves a shuffle per multiply-add pair.
+            withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: quads > 0 ? V * cin : 1) { splatBuffer in
+            let splat = splatBuffer.baseAddress!
+            // One configuration at a time, so that a site's neighbours are found
+            // without integer division.
+            for b in 0..<n {
+                let xb = x + b * V * cin, yb = y + b * V * cout
+                if quads > 0 {
+                    for i in 0..<(V * cin) { splat[i] = SIMD4(repeating: xb[i]) }
                 }
-            }
-            if cout % 8 == 0 { continue }
-            if let tr = transposed {
-                // Few output channels from many input channels (the s,t layer, and
-                // the input gradient of the first layer): dot products over cin with
-                // ci in SIMD lanes, two output channels of four sites at a time.
-                // The two halves of each 8-channel product go into one 4-lane
-                // accumulator, so the eight accumulators fit in registers.
-                var co = blocks * 8
-                while co < cout {
-                    let pair = co + 1 < cout
-                    let w0 = tr + co * taps * cin
-                    let w1 = pair ? w0 + taps * cin : w0
-                    var k = 0
-                    while k < m {
-                        let live = Swift.min(4, m - k)
-                        let v0 = vAt(k), v1 = live > 1 ? vAt(k + 1) : v0
-                        let v2 = live > 2 ? vAt(k + 2) : v0, v3 = live > 3 ? vAt(k + 3) : v0
-                        var a0 = SIMD4<T>.zero, a1 = SIMD4<T>.zero, a2 = SIMD4<T>.zero, a3 = SIMD4<T>.zero
-                        var b0 = SIMD4<T>.zero, b1 = SIMD4<T>.zero, b2 = SIMD4<T>.zero, b3 = SIMD4<T>.zero
+                // Four sites at a time: four independent accumulator chains hide the
+                // add latency, and each weight load serves four multiply-adds. The
+                // eight output channels are two 4-lane halves.
+                for q in 0..<quads {
+                    let v0 = vAt(4 * q), v1 = vAt(4 * q + 1), v2 = vAt(4 * q + 2), v3 = vAt(4 * q + 3)
+                    let y0 = yb + v0 * cout, y1 = yb + v1 * cout, y2 = yb + v2 * cout, y3 = yb + v3 * cout
+                    for blk in 0..<blocks {
+                        let c0 = blk * 8
+                        let i0 = start(y0, c0), i1 = start(y1, c0), i2 = start(y2, c0), i3 = start(y3, c0)
+                        var l0 = i0.lowHalf, h0 = i0.highHalf, l1 = i1.lowHalf, h1 = i1.highHalf
+                        var l2 = i2.lowHalf, h2 = i2.highHalf, l3 = i3.lowHalf, h3 = i3.highHalf
                         for ti in 0..<tapN {
                             let t = tap(ti)
                             let nbt = nb + t * V
-                            let x0 = xb + Int(nbt[v0]) * cin, x1 = xb + Int(nbt[v1]) * cin
-                            let x2 = xb + Int(nbt[v2]) * cin, x3 = xb + Int(nbt[v3]) * cin
-                            for c0 in stride(from: 0, to: cin, by: 4) {
-                                let wa = UnsafeRawPointer(w0 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
-                                let wb = UnsafeRawPointer(w1 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
-                                let u0 = UnsafeRawPointer(x0 + c0).loadUnaligned(as: SIMD4<T>.self)
-                                let u1 = UnsafeRawPointer(x1 + c0).loadUnaligned(as: SIMD4<T>.self)
-                                let u2 = UnsafeRawPointer(x2 + c0).loadUnaligned(as: SIMD4<T>.self)
-                                let u3 = UnsafeRawPointer(x3 + c0).loadUnaligned(as: SIMD4<T>.self)
-                                a0 += u0 * wa; b0 += u0 * wb
-                                a1 += u1 * wa; b1 += u1 * wb
-                                a2 += u2 * wa; b2 += u2 * wb
-                                a3 += u3 * wa; b3 += u3 * wb
+                            let x0 = splat + Int(nbt[v0]) * cin, x1 = splat + Int(nbt[v1]) * cin
+                            let x2 = splat + Int(nbt[v2]) * cin, x3 = splat + Int(nbt[v3]) * cin
+                            let wt = W + t * cin * cout + c0
+                            for ci in 0..<cin {
+                                let wl = UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD4<T>.self)
+                                let wh = UnsafeRawPointer(wt + ci * cout + 4).loadUnaligned(as: SIMD4<T>.self)
+                                l0 += wl * x0[ci]; h0 += wh * x0[ci]
+                                l1 += wl * x1[ci]; h1 += wh * x1[ci]
+                                l2 += wl * x2[ci]; h2 += wh * x2[ci]
+                                l3 += wl * x3[ci]; h3 += wh * x3[ci]
                             }
                         }
-                        @inline(__always) func store(_ v: Int, _ sa: SIMD4<T>, _ sb: SIMD4<T>) {
-                            let ys = yb + v * cout
-                            ys[co] = initial(ys, co) + sa.sum()
-                            if pair { ys[co + 1] = initial(ys, co + 1) + sb.sum() }
+                        UnsafeMutableRawPointer(y0 + c0).storeBytes(of: SIMD8(lowHalf: l0, highHalf: h0), as: SIMD8<T>.self)
+                        UnsafeMutableRawPointer(y1 + c0).storeBytes(of: SIMD8(lowHalf: l1, highHalf: h1), as: SIMD8<T>.self)
+                        UnsafeMutableRawPointer(y2 + c0).storeBytes(of: SIMD8(lowHalf: l2, highHalf: h2), as: SIMD8<T>.self)
+                        UnsafeMutableRawPointer(y3 + c0).storeBytes(of: SIMD8(lowHalf: l3, highHalf: h3), as: SIMD8<T>.self)
+                    }
+                }
+                // Sites left over from the quads.
+                for k in (4 * quads)..<(blocks > 0 ? m : 0) {
+                    let v = vAt(k)
+                    let ys = yb + v * cout
+                    for blk in 0..<blocks {
+                        let c0 = blk * 8
+                        var acc = start(ys, c0)
+                        for ti in 0..<tapN {
+                            let t = tap(ti)
+                            let xu = xb + Int(nb[t * V + v]) * cin
+                            let wt = W + t * cin * cout + c0
+                            for ci in 0..<cin {
+                                acc += UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self) * xu[ci]
+                            }
                         }
-                        store(v0, a0, b0)
-                        if live > 1 { store(v1, a1, b1) }
-                        if live > 2 { store(v2, a2, b2) }
-                        if live > 3 { store(v3, a3, b3) }
-                        k += 4
+                        UnsafeMutableRawPointer(ys + c0).storeBytes(of: acc, as: SIMD8<T>.self)
                     }
-                    co += 2
                 }
-                continue
+                if cout % 8 == 0 { continue }
+                if let tr = transposed {
+                    // Few output channels from many input channels (the s,t layer, and
+                    // the input gradient of the first layer): dot products over cin with
+                    // ci in SIMD lanes, two output channels of four sites at a time.
+                    // The two halves of each 8-channel product go into one 4-lane
+                    // accumulator, so the eight accumulators fit in registers.
+                    var co = blocks * 8
+                    while co < cout {
+                        let pair = co + 1 < cout
+                        let w0 = tr + co * taps * cin
+                        let w1 = pair ? w0 + taps * cin : w0
+                        var k = 0
+                        while k < m {
+                            let live = Swift.min(4, m - k)
+                            let v0 = vAt(k), v1 = live > 1 ? vAt(k + 1) : v0
+                            let v2 = live > 2 ? vAt(k + 2) : v0, v3 = live > 3 ? vAt(k + 3) : v0
+                            var a0 = SIMD4<T>.zero, a1 = SIMD4<T>.zero, a2 = SIMD4<T>.zero, a3 = SIMD4<T>.zero
+                            var b0 = SIMD4<T>.zero, b1 = SIMD4<T>.zero, b2 = SIMD4<T>.zero, b3 = SIMD4<T>.zero
+                            for ti in 0..<tapN {
+                                let t = tap(ti)
+                                let nbt = nb + t * V
+                                let x0 = xb + Int(nbt[v0]) * cin, x1 = xb + Int(nbt[v1]) * cin
+                                let x2 = xb + Int(nbt[v2]) * cin, x3 = xb + Int(nbt[v3]) * cin
+                                for c0 in stride(from: 0, to: cin, by: 4) {
+                                    let wa = UnsafeRawPointer(w0 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
+                                    let wb = UnsafeRawPointer(w1 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
+                                    let u0 = UnsafeRawPointer(x0 + c0).loadUnaligned(as: SIMD4<T>.self)
+                                    let u1 = UnsafeRawPointer(x1 + c0).loadUnaligned(as: SIMD4<T>.self)
+                                    let u2 = UnsafeRawPointer(x2 + c0).loadUnaligned(as: SIMD4<T>.self)
+                                    let u3 = UnsafeRawPointer(x3 + c0).loadUnaligned(as: SIMD4<T>.self)
+                                    a0 += u0 * wa; b0 += u0 * wb
+                                    a1 += u1 * wa; b1 += u1 * wb
+                                    a2 += u2 * wa; b2 += u2 * wb
+                                    a3 += u3 * wa; b3 += u3 * wb
+                                }
+                            }
+                            @inline(__always) func store(_ v: Int, _ sa: SIMD4<T>, _ sb: SIMD4<T>) {
+                                let ys = yb + v * cout
+                                ys[co] = initial(ys, co) + sa.sum()
+                                if pair { ys[co + 1] = initial(ys, co + 1) + sb.sum() }
+                            }
+                            store(v0, a0, b0)
+                            if live > 1 { store(v1, a1, b1) }
+                            if live > 2 { store(v2, a2, b2) }
+                            if live > 3 { store(v3, a3, b3) }
+                            k += 4
+                        }
+                        co += 2
+                    }
+                    continue
+                }
+                for k in 0..<m {
+                    let v = vAt(k)
+                    let ys = yb + v * cout
+                    for co in (blocks * 8)..<cout {
+                        var acc: T = initial(ys, co)
+                        for ti in 0..<tapN {
+                            let t = tap(ti)
+                            let xu = xb + Int(nb[t * V + v]) * cin
+                            let wt = W + t * cin * cout + co
+                            for ci in 0..<cin { acc += xu[ci] * wt[ci * cout] }
+                        }
+                        ys[co] = acc
+                    }
+                }
             }
-            for k in 0..<m {
-                let v = vAt(k)
-                let ys = yb + v * cout
-                for co in (blocks * 8)..<cout {
-                    var acc: T = initial(ys, co)
-                    for ti in 0..<tapN {
-                        let t = tap(ti)
-                        let xu = xb + Int(nb[t * V + v]) * cin
-                        let wt = W + t * cin * cout + co
-                        for ci in 0..<cin { acc += xu[ci] * wt[ci * cout] }
-                    }
-                    ys[co] = acc
-                }
             }
         }
+        switch cinArg {
+        case 1: body(1)
+        case 8: body(8)
+        default: body(cinArg)
         }
     }
 
