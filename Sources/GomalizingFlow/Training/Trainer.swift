@@ -62,8 +62,9 @@ public final class Trainer {
                 communicator: Communicator = SerialCommunicator()) throws {
         self.config = config
         self.communicator = communicator
+        let workers = threads ?? config.threads ?? defaultThreadCount()
         // Refuse configs that cannot fit before allocating anything.
-        try config.checkFootprint(threads: threads ?? config.threads ?? defaultThreadCount())
+        try config.checkFootprint(threads: workers)
         let arch = FlowArchitecture(spec: config.model)
         var start: ModelFile.State? = nil
         if !config.training.pretrained.isEmpty {
@@ -81,7 +82,7 @@ public final class Trainer {
                              "batch norm is not supported with more than one MPI rank (its batch statistics would differ per rank)")
         }
         runner = BatchRunner(flow: flow, action: action, batchSize: config.training.batchSize,
-                             threads: threads ?? config.threads ?? defaultThreadCount(), prior: config.training.prior)
+                             threads: workers, prior: config.training.prior)
         z = [Float](repeating: 0, count: config.training.batchSize * arch.lattice.volume)
         resultDirectory = config.resultDirectory
         history = History(url: resultDirectory.appendingPathComponent("history.csv"))
