@@ -32,18 +32,25 @@ public struct CombinationalConv: Sendable {
         subset: UnsafeBufferPointer<Int32>? = nil, groups: [[TapGroup]]? = nil
     ) {
         let size = n * convs[0].stencil.volume * cout
+        // The activation is applied by the kernel as it stores, where it can be.
+        let fused: FusedActivation?
+        switch activation {
+        case .identity: fused = .identity
+        case .leakyReLU: fused = .leakyReLU
+        case .tanh: fused = nil
+        }
         if convs.count == 1 {
             convs[0].forward(x, y, n: n, params: params, weightScratch: weightScratch, subset: subset,
-                             groups: groups?[0])
-            applyActivation(y, n: n, subset: subset)
+                             groups: groups?[0], activation: fused ?? .identity)
+            if fused == nil { applyActivation(y, n: n, subset: subset) }
             return
         }
         let inv = 1 / T(convs.count)
         for c in convs.indices {
             let yc = branches + c * size
             convs[c].forward(x, yc, n: n, params: params, weightScratch: weightScratch, subset: subset,
-                             groups: groups?[c])
-            applyActivation(yc, n: n, subset: subset)
+                             groups: groups?[c], activation: fused ?? .identity)
+            if fused == nil { applyActivation(yc, n: n, subset: subset) }
             if c == 0 {
                 for i in 0..<size { y[i] = inv * yc[i] }
             } else {

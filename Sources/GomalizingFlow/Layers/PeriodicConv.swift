@@ -28,11 +28,12 @@ public struct PeriodicConv: Sendable {
     /// holds 2 * weightCount values (for rearranged weights). With `subset`, only
     /// those sites of each configuration are written. With `groups` (from
     /// `stencil.tapGroups(support:)`, x vanishing off the support), each group's
-    /// sites sum only its taps; `subset` is then ignored.
+    /// sites sum only its taps; `subset` is then ignored. `activation` is applied
+    /// to each output as it is stored.
     public func forward<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, n: Int, params: UnsafePointer<T>,
         weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil,
-        groups: [TapGroup]? = nil
+        groups: [TapGroup]? = nil, activation: FusedActivation = .identity
     ) {
         stencil.neighbour.withUnsafeBufferPointer { nb in
             if let groups {
@@ -43,7 +44,8 @@ public struct PeriodicConv: Sendable {
                                              bias: params + biasOffset, accumulate: false,
                                              neighbour: nb.baseAddress!, taps: stencil.tapCount,
                                              sites: n * stencil.volume, volume: stencil.volume,
-                                             transposedScratch: weightScratch, subset: sites, tapList: taps)
+                                             transposedScratch: weightScratch, subset: sites, tapList: taps,
+                                             activation: activation)
                         }
                     }
                 }
@@ -52,7 +54,8 @@ public struct PeriodicConv: Sendable {
             ConvKernel.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset,
                              bias: params + biasOffset, accumulate: false,
                              neighbour: nb.baseAddress!, taps: stencil.tapCount, sites: n * stencil.volume,
-                             volume: stencil.volume, transposedScratch: weightScratch, subset: subset)
+                             volume: stencil.volume, transposedScratch: weightScratch, subset: subset,
+                             activation: activation)
         }
     }
 
