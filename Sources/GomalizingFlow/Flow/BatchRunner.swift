@@ -103,7 +103,7 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
                                 let r = self.range(c)
                                 let tape = self.tapes[c]
                                 tape.input.update(from: z + r.lowerBound * V, count: r.count * V)
-                                self.flow.forward(tape: tape, n: r.count)
+                                self.flow.forward(tape: tape, n: r.count, forPullback: withGradient)
                                 self.record(chunk: c, out)
                                 if withGradient { self.backward(chunk: c, n: r.count) }
                             }

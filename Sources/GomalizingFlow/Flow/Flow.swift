@@ -49,8 +49,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     }
 
     /// Convolution of net layer j: into the pre-norm buffer with a batch norm,
-    /// else (activation included) into the layer output.
-    func convForward(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>) {
+    /// else (activation included) into the layer output. `winograd`: see `forward`.
+    func convForward(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>, winograd: Bool = false) {
         let coupling = architecture.couplings[i]
         let layer = coupling.net[j]
         let out = layer.norm == nil ? tape.outputs[i][j] : tape.preNorm[i][j]
@@ -58,7 +58,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
             let sparse = onlyActive(i, j)
             layer.conv.forward(layerInput(i, j, tape: tape), out, branches: tape.branches[i][j], n: n, params: params,
                                weightScratch: tape.weightScratch, subset: sparse ? active : nil,
-                               groups: j == 0 && !sparse ? coupling.inputTapGroups : nil)
+                               groups: j == 0 && !sparse ? coupling.inputTapGroups : nil, winograd: winograd)
         }
     }
 
@@ -92,23 +92,29 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         }
     }
 
-    private func runNet(_ i: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>, stats: [[BatchNorm.Statistics?]]) {
+    private func runNet(_ i: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>, stats: [[BatchNorm.Statistics?]],
+                        winograd: Bool = false) {
         for j in architecture.couplings[i].net.indices {
-            convForward(i, j, tape: tape, n: n, params: params)
+            convForward(i, j, tape: tape, n: n, params: params, winograd: winograd)
             if let s = stats[i][j] { normForward(i, j, tape: tape, n: n, params: params, stats: s) }
         }
     }
 
     /// z = tape.input[0..<n*V] -> phi = tape.output; tape.logJ[b] = log|det dphi/dz|.
     /// Batch norms use their running statistics. Keeps what the pullback needs.
-    public func forward(tape: FlowTape<T>, n: Int) {
+    ///
+    /// With `forPullback` false, 3x3 convolutions of 2D lattices may use
+    /// Winograd's algorithm (`WinogradConv`), which differs from the direct sum
+    /// only by rounding: phi and logJ stay those of one and the same bijection,
+    /// which is all a sampler needs; a pullback wants the direct sum it differentiates.
+    public func forward(tape: FlowTape<T>, n: Int, forPullback: Bool = true) {
         precondition(n <= tape.capacity)
         for b in 0..<n { tape.logJ[b] = 0 }
         let stats = runningStatistics()
         parameters.withUnsafeBufferPointer { pb in
             for i in architecture.couplings.indices {
                 beginCoupling(i, tape: tape, n: n, from: tape.inputs[i])
-                runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats)
+                runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats, winograd: !forPullback)
                 endCoupling(i, tape: tape, n: n)
             }
         }

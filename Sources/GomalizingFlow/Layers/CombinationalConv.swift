@@ -29,7 +29,7 @@ public struct CombinationalConv: Sendable {
     public func forward<T: Real & BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, branches: UnsafeMutablePointer<T>,
         n: Int, params: UnsafePointer<T>, weightScratch: UnsafeMutablePointer<T>,
-        subset: UnsafeBufferPointer<Int32>? = nil, groups: [[TapGroup]]? = nil
+        subset: UnsafeBufferPointer<Int32>? = nil, groups: [[TapGroup]]? = nil, winograd: Bool = false
     ) {
         let size = n * convs[0].stencil.volume * cout
         // The activation is applied by the kernel as it stores, where it can be.
@@ -41,7 +41,7 @@ public struct CombinationalConv: Sendable {
         }
         if convs.count == 1 {
             convs[0].forward(x, y, n: n, params: params, weightScratch: weightScratch, subset: subset,
-                             groups: groups?[0], activation: fused ?? .identity)
+                             groups: groups?[0], activation: fused ?? .identity, winograd: winograd)
             if fused == nil { applyActivation(y, n: n, subset: subset) }
             return
         }
@@ -49,7 +49,7 @@ public struct CombinationalConv: Sendable {
         for c in convs.indices {
             let yc = branches + c * size
             convs[c].forward(x, yc, n: n, params: params, weightScratch: weightScratch, subset: subset,
-                             groups: groups?[c], activation: fused ?? .identity)
+                             groups: groups?[c], activation: fused ?? .identity, winograd: winograd)
             if fused == nil { applyActivation(yc, n: n, subset: subset) }
             if c == 0 {
                 for i in 0..<size { y[i] = inv * yc[i] }

@@ -185,7 +185,10 @@ enum ConvKernel {
                             let nbt = nb + t * V
                             let x0 = xb + Int(nbt[v0]) * cin, x1 = xb + Int(nbt[v1]) * cin
                             let x2 = xb + Int(nbt[v2]) * cin, x3 = xb + Int(nbt[v3]) * cin
-                            for c0 in stride(from: 0, to: cin, by: 4) {
+                            // A while loop: StrideTo's iterator is not always inlined,
+                            // and a call here spills the accumulators.
+                            var c0 = 0
+                            while c0 < cin {
                                 let wa = UnsafeRawPointer(w0 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
                                 let wb = UnsafeRawPointer(w1 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
                                 let u0 = UnsafeRawPointer(x0 + c0).loadUnaligned(as: SIMD4<T>.self)
@@ -196,6 +199,7 @@ enum ConvKernel {
                                 a1 += u1 * wa; b1 += u1 * wb
                                 a2 += u2 * wa; b2 += u2 * wb
                                 a3 += u3 * wa; b3 += u3 * wb
+                                c0 += 4
                             }
                         }
                         @inline(__always) func store(_ v: Int, _ sa: SIMD4<T>, _ sb: SIMD4<T>) {

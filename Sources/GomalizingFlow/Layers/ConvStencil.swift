@@ -10,6 +10,9 @@ public struct ConvStencil: Sendable {
     public let kernelSize: Int
     public let tapCount: Int
     public let volume: Int
+    /// d and L of the lattice.
+    public let latticeDimension: Int
+    public let latticeSide: Int
     /// neighbour[t * V + v] = v + offset(t).
     public let neighbour: [Int32]
 
@@ -18,6 +21,8 @@ public struct ConvStencil: Sendable {
         self.axes = axes
         self.kernelSize = K
         self.volume = lattice.volume
+        self.latticeDimension = lattice.d
+        self.latticeSide = lattice.L
         var count = 1
         for _ in axes { count *= K }
         self.tapCount = count

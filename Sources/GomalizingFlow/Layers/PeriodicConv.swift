@@ -21,6 +21,9 @@ public struct PeriodicConv: Sendable {
 
     public var weightCount: Int { stencil.tapCount * cin * cout }
     public var fanIn: Int { stencil.tapCount * cin }
+    /// Whether `forward(winograd: true)` takes `WinogradConv` (when all sites are wanted).
+    public var admitsWinograd: Bool { WinogradConv.applies(to: stencil, cin: cin, cout: cout) }
+
     /// Multiply-adds per output site, for FLOP counts.
     public var macsPerSite: Int { stencil.tapCount * cin * cout }
 
@@ -29,12 +32,18 @@ public struct PeriodicConv: Sendable {
     /// those sites of each configuration are written. With `groups` (from
     /// `stencil.tapGroups(support:)`, x vanishing off the support), each group's
     /// sites sum only its taps; `subset` is then ignored. `activation` is applied
-    /// to each output as it is stored.
+    /// to each output as it is stored. `winograd` allows `WinogradConv` where it
+    /// applies (all sites wanted; equal to the direct sum up to rounding).
     public func forward<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, n: Int, params: UnsafePointer<T>,
         weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil,
-        groups: [TapGroup]? = nil, activation: FusedActivation = .identity
+        groups: [TapGroup]? = nil, activation: FusedActivation = .identity, winograd: Bool = false
     ) {
+        if winograd && subset == nil && groups == nil && admitsWinograd {
+            WinogradConv.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset, bias: params + biasOffset,
+                               n: n, side: stencil.latticeSide, activation: activation)
+            return
+        }
         stencil.neighbour.withUnsafeBufferPointer { nb in
             if let groups {
                 for g in groups {
