@@ -13,9 +13,9 @@ public enum Activation: String, Sendable, Codable {
     public func apply<T: Real & BinaryFloatingPoint>(_ y: UnsafeMutablePointer<T>, count: Int) {
         switch self {
         case .leakyReLU:
-            // max(y, a y) equals leakyrelu for 0 < a < 1 and vectorises without branches.
-            let a = T(Activation.leakySlope)
-            for i in 0..<count { y[i] = Swift.max(y[i], a * y[i]) }
+            // The formula the convolution kernel applies as it stores (one
+            // definition, so fused and separate passes agree bit for bit).
+            for i in 0..<count { y[i] = LeakyReLUEpilogue.apply(y[i]) }
         case .tanh:
             if T.self == Float.self {
                 VectorMath.applyTanh(UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: count)

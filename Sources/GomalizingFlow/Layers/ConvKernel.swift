@@ -392,7 +392,7 @@ enum NoEpilogue: Epilogue {
     static func apply<T: BinaryFloatingPoint>(_ x: T) -> T { x }
 }
 
-/// max(y, a y), as `Activation.apply` computes it.
+/// LeakyReLU as max(y, a y); `Activation.apply` uses it too.
 enum LeakyReLUEpilogue: Epilogue {
     @inline(__always)
     static func apply<T: BinaryFloatingPoint & SIMDScalar>(_ v: SIMD8<T>) -> SIMD8<T> {
@@ -407,6 +407,7 @@ enum LeakyReLUEpilogue: Epilogue {
         return v.replacing(with: av, where: v .< av)
     }
 
+    /// max(y, a y) equals LeakyReLU for 0 < a < 1 and vectorises without branches.
     @inline(__always)
     static func apply<T: BinaryFloatingPoint>(_ x: T) -> T { Swift.max(x, T(Activation.leakySlope) * x) }
 }
