@@ -12,20 +12,34 @@ struct Analyze: ParsableCommand {
     @Option(help: "The TOML config the configurations belong to.")
     var config: String
 
-    @Option(help: "Configurations to skip at the start (thermalisation).")
+    @Option(parsing: .unconditional, help: "Configurations to skip at the start (thermalisation).")
     var skip: Int = 0
 
-    @Option(help: "Output JSON (default: FILE with .analysis.json).")
+    @Option(help: "Output JSON (default: FILE with .analysis.json); the .csv and .svg files go beside it.")
     var json: String?
 
     func validate() throws {
-        if skip < 0 { throw ValidationError("--skip must be >= 0") }
+        try OptionChecks.count(skip, "--skip", min: 0)
+        if let json { try OptionChecks.outputFile(json, option: "--json", extension: "json") }
     }
 
     func run() throws {
         try reportingErrors {
             let cfg = try Config.load(path: config)
             let npy = try NpyFile(path: file)
+            let url = json.map { URL(fileURLWithPath: $0) }
+                ?? URL(fileURLWithPath: file).deletingPathExtension().appendingPathExtension("analysis.json")
+            let csvURL = url.deletingPathExtension().appendingPathExtension("csv")
+            let base = url.deletingPathExtension()  // FILE.analysis
+            let figures = ["C", "meff", "autocorr"].map { base.appendingPathExtension($0).appendingPathExtension("svg") }
+            for output in [url, csvURL] + figures {
+                try OptionChecks.distinct(output, from: URL(fileURLWithPath: file), option: "--json")
+            }
+            // Each configuration's correlation function in Float64, twice over for the
+            // jackknife, and the site coordinates.
+            let V = Double(cfg.lattice.volume), rows = Double(max(0, npy.rowCount - skip))
+            try ResourceBudget.requireMemory(2 * rows * V * 8 + V * Double(8 * cfg.lattice.d + 48), file: file, field: "shape",
+                                             for: "analysing \(Int(rows)) configurations of \(cfg.lattice.volume) sites")
             let m = try Measurements.read(npy: npy, lattice: cfg.lattice, skip: skip)
             let obs = Observables(m)
             func row(_ name: String, _ e: Estimate) -> String {
@@ -38,10 +52,8 @@ struct Analyze: ParsableCommand {
             print(row("pole mass", obs.poleMass))
             for (t, e) in obs.C.enumerated() { print(row("C(\(t))", e)) }
             for (k, e) in obs.effectiveMass.enumerated() { print(row("m_eff(\(k + 1))", e)) }
-            let url = json.map { URL(fileURLWithPath: $0) }
-                ?? URL(fileURLWithPath: file).deletingPathExtension().appendingPathExtension("analysis.json")
+            StaleTemporaries.clean(in: url.deletingLastPathComponent())
             try AtomicFile.write(try Observables.jsonEncoder.encode(obs), to: url)
-            let csvURL = url.deletingPathExtension().appendingPathExtension("csv")
             var lines = ["observable,index,value,error,tau_int,tau_int_error"]
             func add(_ name: String, _ i: Int, _ e: Estimate) {
                 lines.append("\(name),\(i),\(e.value),\(e.error),\(e.tauInt),\(e.tauIntError)")
@@ -54,10 +66,8 @@ struct Analyze: ParsableCommand {
             for (k, e) in obs.effectiveMass.enumerated() { add("m_eff", k + 1, e) }
             for (x, e) in obs.G.enumerated() { add("G", x, e) }
             try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: csvURL)
-            let base = url.deletingPathExtension()  // FILE.analysis
-            for (suffix, plot) in [("C", Figures.correlator(obs)), ("meff", Figures.effectiveMass(obs)),
-                                   ("autocorr", Figures.autocorrelation(obs))] {
-                try AtomicFile.write(plot.render(), to: base.appendingPathExtension(suffix).appendingPathExtension("svg"))
+            for (figure, plot) in zip(figures, [Figures.correlator(obs), Figures.effectiveMass(obs), Figures.autocorrelation(obs)]) {
+                try AtomicFile.write(plot.render(), to: figure)
             }
             print("wrote \(url.path), \(csvURL.path) (G indexed by site, row-major) and \(base.lastPathComponent).{C,meff,autocorr}.svg")
         }

@@ -6,14 +6,19 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time training steps and flow sampling on the standard cases (medians after warm-up).")
 
-    @Option(help: "Worker threads (default: one per core).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: one per core).")
     var threads: Int?
 
     @Option(help: "Only cases whose name contains this text.")
     var filter: String?
 
-    @Option(help: "Minimum seconds of timed repetitions per measurement.")
+    @Option(parsing: .unconditional, help: "Minimum seconds of timed repetitions per measurement.")
     var seconds: Double = 2
+
+    func validate() throws {
+        try OptionChecks.threads(threads)
+        if !(seconds > 0 && seconds <= 3600) { throw ValidationError("--seconds must be in (0, 3600], got \(seconds)") }
+    }
 
     func run() throws {
         let peak = MachinePeak.detect()

@@ -9,50 +9,39 @@ struct Gomalizing: ParsableCommand {
         abstract: "Flow-based sampling for lattice scalar phi^4 theory.",
         subcommands: [Train.self, Watch.self, Sample.self, HMCCommand.self, Analyze.self, Report.self, Bench.self]
     )
-}
 
-/// Runs `body`, turning the project's input and training errors into one line
-/// on stderr and a non-zero exit instead of a trap or a stack trace. Under MPI
-/// an input error (the same on every rank) is printed by rank 0 only, other
-/// errors with their rank.
-func reportingErrors(communicator: Communicator? = nil, _ body: () throws -> Void) throws {
-    let rank = communicator?.rank ?? 0, ranks = communicator?.size ?? 1
-    let prefix = ranks > 1 && rank > 0 ? "error (rank \(rank)): " : "error: "
-    do {
-        try body()
-    } catch let e as InputError {
-        if rank == 0 { FileHandle.standardError.write(Data("error: \(e.description)\n".utf8)) }
-        throw ExitCode(2)
-    } catch let e as TrainingError {
-        if case .interrupted = e {
-            if rank == 0 { FileHandle.standardError.write(Data("\(e.description)\n".utf8)) }
-            throw ExitCode(130)
+    static var commandNames: [String] { configuration.subcommands.map { $0._commandName } }
+
+    /// Parses and runs the command line. An argument error is one line on
+    /// stderr and exit status 2, like every other input error; an unknown
+    /// command gets a "did you mean". Help goes to stdout with status 0.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, !first.hasPrefix("-"), first != "help", !commandNames.contains(first) {
+            let guess = Spelling.suggestion(for: first, among: commandNames).map { "did you mean '\($0)'? " } ?? ""
+            failArguments("unknown command '\(first)'; \(guess)commands are \(commandNames.joined(separator: ", ")) (see gomalizing --help)")
         }
-        FileHandle.standardError.write(Data("\(prefix)\(e.description)\n".utf8))
-        throw ExitCode(3)
-    } catch let e as ExitCode {
-        throw e
-    } catch {
-        // File-system and other system errors: still one line, no trace.
-        let text = "\(error.localizedDescription)".replacingOccurrences(of: "\n", with: " ")
-        FileHandle.standardError.write(Data("\(prefix)\(text)\n".utf8))
-        throw ExitCode(1)
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let name = arguments.first.flatMap { commandNames.contains($0) ? $0 : nil }
+            let text = message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+            let cleaned = text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text
+            failArguments(cleaned + " (see gomalizing \(name.map { "\($0) " } ?? "")--help)", command: name)
+        }
     }
-}
 
-/// Set by SIGINT (Ctrl-C); training polls it after every step.
-nonisolated(unsafe) var interruptRequested: sig_atomic_t = 0
-
-/// Routes Ctrl-C to `interruptRequested` instead of killing the process.
-func catchInterrupts() {
-    signal(SIGINT) { _ in interruptRequested = 1 }
-}
-
-/// `--device`: this build computes on the CPU; asking for anything else is an
-/// error rather than a silent fallback.
-func checkDevice(_ device: String) throws {
-    guard device.lowercased() == "cpu" else {
-        throw InputError(file: "command line", field: "--device \(device)",
-                         "this build runs on the CPU only (no GPU backend is built); use --device cpu")
+    /// One line, "error: command line (gomalizing CMD): WHAT", and exit status 2.
+    static func failArguments(_ what: String, command: String? = nil) -> Never {
+        let error = InputError(file: "command line", field: "gomalizing" + (command.map { " \($0)" } ?? ""), what)
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        Foundation.exit(2)
     }
 }

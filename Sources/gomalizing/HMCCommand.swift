@@ -10,44 +10,61 @@ struct HMCCommand: ParsableCommand {
     @Argument(help: "A TOML config (only [physical] is used).")
     var config: String
 
-    @Option(name: .customLong("n"), help: "Number of configurations written.")
+    @Option(name: .customLong("n"), parsing: .unconditional, help: "Number of configurations written.")
     var n: Int
 
-    @Option(help: "Leapfrog step size.")
+    @Option(parsing: .unconditional, help: "Leapfrog step size.")
     var stepSize: Double = 0.1
 
-    @Option(help: "Leapfrog steps per trajectory.")
+    @Option(parsing: .unconditional, help: "Leapfrog steps per trajectory.")
     var steps: Int = 10
 
-    @Option(help: "Trajectories discarded before the first configuration is written.")
+    @Option(parsing: .unconditional, help: "Trajectories discarded before the first configuration is written.")
     var burnIn: Int = 1000
 
-    @Option(help: "Trajectories between written configurations.")
+    @Option(parsing: .unconditional, help: "Trajectories between written configurations.")
     var every: Int = 1
 
-    @Option(help: "Random seed.")
+    @Option(parsing: .unconditional, help: "Random seed (a non-negative integer).")
     var seed: UInt64 = 1
 
     @Option(help: "Output .npy file (default: <result>/<config name>/hmc.npy).")
     var out: String?
 
     func validate() throws {
-        if n < 1 { throw ValidationError("--n must be >= 1") }
-        if !(stepSize > 0 && stepSize.isFinite) { throw ValidationError("--step-size must be > 0") }
-        if steps < 1 || every < 1 || burnIn < 0 { throw ValidationError("--steps and --every must be >= 1, --burn-in >= 0") }
+        try OptionChecks.count(n, "--n")
+        if !(stepSize > 0 && stepSize.isFinite) { throw ValidationError("--step-size must be a finite number > 0, got \(stepSize)") }
+        try OptionChecks.count(steps, "--steps")
+        try OptionChecks.count(every, "--every")
+        try OptionChecks.count(burnIn, "--burn-in", min: 0)
+        if let out { try OptionChecks.outputFile(out, option: "--out", extension: "npy") }
     }
 
     func run() throws {
         try reportingErrors {
             let cfg = try Config.load(path: config)
-            var hmc = HMC(action: cfg.action, stepSize: stepSize, steps: steps, seed: seed)
-            for _ in 0..<burnIn { hmc.trajectory() }
             let url = out.map { URL(fileURLWithPath: $0) } ?? cfg.resultDirectory.appendingPathComponent("hmc.npy")
+            let V = Double(cfg.lattice.volume)
+            // The field, momentum, force and trial field in Float64, and a float32 row.
+            try ResourceBudget.requireMemory(V * (4 * 8 + 4), file: config, field: "[physical] L",
+                                             for: "HMC on \(cfg.lattice.volume) sites")
+            try ResourceBudget.requireDisk(Double(n) * 4 * V + 4096, at: url, file: "command line", field: "--n \(n)",
+                                           for: "\(n) configurations")
+            StopSignal.install()
+            let stopped = StopSignal.Stopped(what: "nothing written (the same --seed gives the same chain)")
+            var hmc = HMC(action: cfg.action, stepSize: stepSize, steps: steps, seed: seed)
+            for _ in 0..<burnIn {
+                if StopSignal.requested { throw stopped }
+                hmc.trajectory()
+            }
+            try AtomicFile.prepareFolder(of: url)
+            StaleTemporaries.clean(in: url.deletingLastPathComponent())
             let npy = try NpyWriter(url: url, shape: [n] + cfg.lattice.shape)
             let burnAcc = hmc.acceptanceRate
             var kept = HMC.Counter()
             for _ in 0..<n {
                 for _ in 0..<every { kept.record(hmc.trajectory()) }
+                if StopSignal.requested { throw stopped }
                 try hmc.phi.withUnsafeBufferPointer { try npy.append($0.baseAddress!) }
             }
             try npy.finish()

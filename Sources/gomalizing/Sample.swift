@@ -9,10 +9,10 @@ struct Sample: ParsableCommand {
     @Argument(help: "A result folder written by `train`, e.g. result/example2d.")
     var resultFolder: String
 
-    @Option(name: .customLong("n"), help: "Number of chain steps (configurations written).")
+    @Option(name: .customLong("n"), parsing: .unconditional, help: "Number of chain steps (configurations written).")
     var n: Int
 
-    @Option(help: "Seed of the proposals and the accept/reject draws.")
+    @Option(parsing: .unconditional, help: "Seed of the proposals and the accept/reject draws (a non-negative integer).")
     var seed: UInt64 = 1
 
     @Option(help: "Output .npy file (default: <result folder>/samples_<model>.npy); a .csv of log p, log q, accepted goes beside it.")
@@ -21,19 +21,21 @@ struct Sample: ParsableCommand {
     @Option(help: "Which model: best or last.")
     var model: String = "best"
 
-    @Option(help: "Proposals drawn per batch.")
+    @Option(parsing: .unconditional, help: "Proposals drawn per batch.")
     var batch: Int = 256
 
-    @Option(help: "Worker threads (default: one per core).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: one per core).")
     var threads: Int?
 
     @Option(help: "Where to compute: cpu (the only device of this build).")
     var device = "cpu"
 
     func validate() throws {
-        if n < 1 { throw ValidationError("--n must be >= 1") }
-        if batch < 1 { throw ValidationError("--batch must be >= 1") }
-        if !["best", "last"].contains(model) { throw ValidationError("--model must be best or last") }
+        try OptionChecks.count(n, "--n")
+        try OptionChecks.count(batch, "--batch")
+        try OptionChecks.threads(threads)
+        if !["best", "last"].contains(model) { throw ValidationError("--model must be best or last, got \(model)") }
+        if let out { try OptionChecks.outputFile(out, option: "--out", extension: "npy") }
     }
 
     func run() throws {
@@ -42,6 +44,16 @@ struct Sample: ParsableCommand {
             try checkDevice(device)
             let dir = URL(fileURLWithPath: resultFolder)
             let cfg = try Config.load(path: dir.appendingPathComponent("config.toml").path)
+            let npyURL = out.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("samples_\(model).npy")
+            let tableURL = npyURL.deletingPathExtension().appendingPathExtension("csv")
+            // Sizes first: nothing is allocated or written for a batch or chain that cannot fit.
+            let V = Double(cfg.lattice.volume)
+            try ResourceBudget.requireMemory(ModelFootprint(spec: cfg.model).samplingBytes(batch: batch, ranks: world.size),
+                                             file: "command line", field: "--batch \(batch)",
+                                             for: "sampling \(batch) proposals a batch on \(cfg.lattice.volume) sites")
+            // The .npy's float32 rows and the .csv's line per step (about 60 characters).
+            try ResourceBudget.requireDisk(Double(n) * (4 * V + 60) + 4096, at: npyURL, file: "command line",
+                                           field: "--n \(n)", for: "a chain of \(n) configurations")
             let arch = FlowArchitecture(spec: cfg.model)
             let state = try ModelFile.load(arch, from: dir.appendingPathComponent("model_\(model).safetensors").path)
             let flow = Flow<Float>(architecture: arch, parameters: state.parameters, buffers: state.buffers)
@@ -49,16 +61,21 @@ struct Sample: ParsableCommand {
             let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,
                                       threads: threads ?? cfg.threads ?? defaultThreadCount(), communicator: world,
                                       prior: cfg.training.prior)
-            let npyURL = out.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("samples_\(model).npy")
-            let tableURL = npyURL.deletingPathExtension().appendingPathExtension("csv")
             guard world.isRoot else {
                 sampler.run(steps: n) { _, _, _, _ in }
                 return
             }
+            // Under MPI the ranks cannot agree on stopping mid-chain: a signal ends them as usual.
+            if world.size == 1 { StopSignal.install() }
+            try AtomicFile.prepareFolder(of: npyURL)
+            StaleTemporaries.clean(in: npyURL.deletingLastPathComponent())
             let npy = try NpyWriter(url: npyURL, shape: [n] + cfg.lattice.shape)
             let table = try TextStreamWriter(url: tableURL, header: "step,log_p,log_q,accepted")
             var step = 0
             try sampler.run(steps: n) { phi, lp, lq, acc in
+                if StopSignal.requested {
+                    throw StopSignal.Stopped(what: "nothing written after \(step) of \(n) steps (the same --seed gives the same chain)")
+                }
                 try npy.append(phi)
                 try table.line("\(step),\(lp),\(lq),\(acc ? 1 : 0)")
                 step += 1

@@ -9,10 +9,10 @@ struct Train: ParsableCommand {
     @Argument(help: "Path to a TOML config, e.g. cfgs/example2d.toml.")
     var config: String
 
-    @Option(help: "Worker threads (default: the config's [device] threads, else one per core).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: the config's [device] threads, else one per core).")
     var threads: Int?
 
-    @Option(help: "Override [training] epochs.")
+    @Option(parsing: .unconditional, help: "Override [training] epochs.")
     var epochs: Int?
 
     @Option(help: "Override [training] result (the parent folder of the result folder).")
@@ -24,15 +24,20 @@ struct Train: ParsableCommand {
     @Flag(help: "Machine-readable log: one JSON object per line on stdout (events start, epoch, done) instead of text.")
     var json = false
 
-    @Flag(help: "Continue from the result folder's checkpoint.safetensors (same config; more epochs allowed).")
+    @Flag(help: "Continue the result folder's run from checkpoint.safetensors (the config must define the same run; epochs may grow).")
     var resume = false
+
+    @Flag(help: "Replace the run the result folder holds (its models, history, checkpoint, samples and report are removed).")
+    var overwrite = false
 
     @Option(help: "Where to compute: cpu (the only device of this build).")
     var device = "cpu"
 
     func validate() throws {
-        if let t = threads, t < 1 { throw ValidationError("--threads must be >= 1") }
-        if let e = epochs, e < 1 { throw ValidationError("--epochs must be >= 1") }
+        try OptionChecks.threads(threads)
+        if let epochs { try OptionChecks.count(epochs, "--epochs") }
+        if result?.isEmpty == true { throw ValidationError("--result needs a folder name") }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other: continue the run, or replace it") }
     }
 
     func run() throws {
@@ -42,11 +47,21 @@ struct Train: ParsableCommand {
             var cfg = try Config.load(path: config)
             if let epochs { cfg.training.epochs = epochs }
             if let result { cfg.training.result = result }
-            let text = try String(contentsOfFile: config, encoding: .utf8)
-            let trainer = try Trainer(config: cfg, configText: text, threads: threads, communicator: world)
-            if resume { try trainer.resume() }
-            catchInterrupts()
-            trainer.stopRequested = { interruptRequested != 0 }
+            let text = try Config.readText(config)
+            let use: ResultFolderUse = resume ? .resume : overwrite ? .overwrite : .new
+            let trainer = try Trainer(config: cfg, configText: text, threads: threads, communicator: world, folder: use)
+            if trainer.isComplete {
+                if world.isRoot && json {
+                    print(JSONLine.encode([("event", "done"), ("best_acceptance_rate", trainer.bestAcceptance),
+                                           ("result", trainer.resultDirectory.path), ("epochs_done", trainer.epochsDone)]))
+                } else if world.isRoot {
+                    print("nothing to do: the run in \(trainer.resultDirectory.path) has done \(trainer.epochsDone) epochs "
+                        + "(more need a larger --epochs or [training] epochs)")
+                }
+                return
+            }
+            StopSignal.install()
+            trainer.stopRequested = { StopSignal.received }
             let root = world.isRoot
             let printer = ProgressPrinter(epochs: cfg.training.epochs, quiet: quiet || json, json: json)
             if root { trainer.observer = printer }
@@ -66,7 +81,7 @@ struct Train: ParsableCommand {
                 print("training \(cfg.name): L=\(cfg.physical.L) Nd=\(cfg.physical.Nd) M2=\(cfg.physical.M2) lam=\(cfg.physical.lam); "
                     + "\(arch.spec.nLayers) couplings, conv \(arch.spec.convName), \(arch.parameterCount) parameters; "
                     + "\(ranks), \(cfg.training.epochs) epochs x \(cfg.training.iterations) iterations")
-                print("writing \(trainer.resultDirectory.path)")
+                print("\(use == .overwrite ? "replacing the run in" : "writing") \(trainer.resultDirectory.path)")
                 if resume { print("resuming after epoch \(trainer.epochsDone) (\(trainer.stepsDone) steps)") }
             }
             fflush(stdout)

@@ -15,47 +15,51 @@ struct Watch: ParsableCommand {
     @Option(help: "Override [training] result (the parent of the result folder) when RUN is a config.")
     var result: String?
 
-    @Option(help: "Seconds between checks for a new epoch.")
+    @Option(parsing: .unconditional, help: "Seconds between checks for a new epoch.")
     var interval = 2.0
 
-    @Option(help: "Plot only the last N epochs.")
+    @Option(parsing: .unconditional, help: "Plot only the last N epochs.")
     var last: Int?
 
-    @Option(help: "Fixed y range as LO,HI (values outside are drawn on the frame).")
+    @Option(parsing: .unconditional, help: "Fixed y range as LO,HI (values outside are drawn on the frame).")
     var ylim: String?
 
-    @Option(help: "Chart width in characters (default: the terminal's, else 80).")
+    @Option(parsing: .unconditional, help: "Chart width in characters (default: the terminal's, else 80).")
     var width: Int?
 
-    @Option(help: "Plot rows (default: fits the terminal, else 15).")
+    @Option(parsing: .unconditional, help: "Plot rows (default: fits the terminal, else 15).")
     var height: Int?
 
     @Flag(help: "Draw once and exit (no refresh).")
     var once = false
 
     func validate() throws {
-        if !(interval > 0) { throw ValidationError("--interval must be > 0") }
-        if let last, last < 1 { throw ValidationError("--last must be >= 1") }
-        if let width, width < 20 { throw ValidationError("--width must be >= 20") }
-        if let height, height < 2 { throw ValidationError("--height must be >= 2") }
+        if !(interval >= 0.01 && interval <= 86400) { throw ValidationError("--interval must be in 0.01...86400 seconds, got \(interval)") }
+        if let last { try OptionChecks.count(last, "--last") }
+        // The chart is drawn in memory: sizes beyond any terminal are typing mistakes.
+        if let width { try OptionChecks.count(width, "--width", max: Watch.maxWidth, min: 20) }
+        if let height { try OptionChecks.count(height, "--height", max: Watch.maxHeight, min: 2) }
     }
+
+    static let maxWidth = 4096, maxHeight = 1024
 
     func run() throws {
         try reportingErrors {
             let (name, history) = try locate()
             let range = try ylim.map(parseRange)
-            catchInterrupts()
+            StopSignal.install()
             let tty = isatty(STDOUT_FILENO) == 1
             var lastStamp = ""
             var waiting = false
-            while interruptRequested == 0 {
+            while !StopSignal.requested {
                 let attributes = try? FileManager.default.attributesOfItem(atPath: history)
                 let (columns, rows) = terminalSize()
+                let size = (min(columns, Watch.maxWidth), min(rows, Watch.maxHeight))
                 if let attributes {
-                    let stamp = "\(attributes[.modificationDate] ?? "")/\(attributes[.size] ?? "")/\(columns)x\(rows)"
+                    let stamp = "\(attributes[.modificationDate] ?? "")/\(attributes[.size] ?? "")/\(size.0)x\(size.1)"
                     if stamp != lastStamp {
                         lastStamp = stamp
-                        let lines = try frame(name: name, history: history, range: range, columns: columns, rows: rows)
+                        let lines = try frame(name: name, history: history, range: range, columns: size.0, rows: size.1)
                         // On a terminal redraw in place; in a pipe or log, frames follow each other.
                         print((tty ? "\u{1B}[H\u{1B}[2J" : "\n") + lines.joined(separator: "\n"))
                         fflush(stdout)

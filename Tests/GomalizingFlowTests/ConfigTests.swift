@@ -80,7 +80,8 @@ final class ConfigTests: XCTestCase {
         assertError(mutate("device_id", "device_id = 0"), mentions: ["[device] device_id", "CPU"])
         assertError(mutate("kernel_size", "kernel_size = 3\nconv = \"3C2\""), mentions: ["[model] conv", "2Ck"])
         assertError(mutate("seed", "sead = 1"), mentions: ["[training] sead", "unknown key"])
-        assertError(Self.valid.replacingOccurrences(of: "[physical]", with: "[physics]"), mentions: ["[physical]", "missing section"])
+        assertError(Self.valid.replacingOccurrences(of: "[physical]", with: "[physics]"), mentions: ["[physics]", "did you mean [physical]?"])
+        assertError(Self.valid.replacingOccurrences(of: "[physical]", with: "[lattice]"), mentions: ["[physical]", "missing section"])
         assertError("[training\nseed = 1", mentions: ["line 1", "invalid TOML"])
     }
 
@@ -98,6 +99,29 @@ final class ConfigTests: XCTestCase {
             .replacingOccurrences(of: "base_lr = 0.001", with: "base_lr = 0.001\nopt = \"ADAM\"\nprior = \"Normal{Float32}(0.f0, 1.f0)\"\npretrained = \"\"")
         let c = try parse(text)
         XCTAssertEqual(c.deviceID, -1)
+    }
+
+    /// A misspelt section or key is named as the likely typo, not only as the
+    /// missing correct one; an empty file and a folder say so.
+    func testTyposEmptyFilesAndFoldersAreNamed() throws {
+        assertError(Self.valid.replacingOccurrences(of: "[training]", with: "[trainig]"),
+                    mentions: ["[trainig]", "unknown section", "did you mean [training]?"])
+        assertError(Self.valid.replacingOccurrences(of: "batchsize", with: "batchsze"),
+                    mentions: ["[training] batchsze", "unknown key", "did you mean batchsize?"])
+        assertError(Self.valid.replacingOccurrences(of: "kernel_size", with: "Kernel_Size"), mentions: ["[model] Kernel_Size", "kernel_size"])
+        assertError(Self.valid.replacingOccurrences(of: "use_final_tanh", with: "use_final_tahn"),
+                    mentions: ["[model] use_final_tahn", "did you mean use_final_tanh?"])
+        assertError("# nothing here\n", mentions: ["empty config"])
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty.toml")
+        try "\n  \n".write(to: empty, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Config.load(path: empty.path)) { e in
+            XCTAssertTrue("\(e)".contains("empty file"), "\(e)")
+        }
+        XCTAssertThrowsError(try Config.load(path: dir.path)) { e in
+            XCTAssertEqual((e as? InputError)?.description, "\(dir.path): is a folder; expected a TOML config file")
+        }
     }
 
     func testMissingFileIsAnInputError() {

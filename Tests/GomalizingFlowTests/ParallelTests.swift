@@ -158,6 +158,58 @@ final class MPITests: XCTestCase {
                        try String(contentsOf: so.deletingPathExtension().appendingPathExtension("csv"), encoding: .utf8))
     }
 
+    /// A SIGTERM to one rank stops both at the same step: rank 0 saves the
+    /// progress inside the epoch, every rank exits with 143, and resuming with
+    /// two ranks gives the uninterrupted two-rank run. One rank cannot resume it.
+    func testSIGTERMToOneRankStopsAllAndResumesExactly() throws {
+        _ = try mpirun()
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = try writeConfig(dir, name: "term", batch: 16)
+        let text = try String(contentsOf: cfg, encoding: .utf8)
+        try text.replacingOccurrences(of: "iterations = 25", with: "iterations = 3000").write(to: cfg, atomically: true, encoding: .utf8)
+        let ref = try twoRanks(["train", cfg.path, "--quiet", "--result", dir.appendingPathComponent("ref").path])
+        XCTAssertEqual(ref.code, 0, ref.err)
+
+        let ckpt = dir.appendingPathComponent("res/term/\(Checkpoint.fileName)").path
+        let exe = try mpirun()
+        let r = try runCommand(exe, ["-np", "2", "--oversubscribe", "--allow-run-as-root", mpiExecutable.path, "train", cfg.path, "--quiet"],
+                               timeout: 300) { _ in
+            for _ in 0..<3000 where !FileManager.default.fileExists(atPath: ckpt) { usleep(10_000) }
+            usleep(100_000)
+            // The rank processes: this test's config on their command line, not mpirun's.
+            let ranks = self.processes { $0.contains(cfg.path) && $0.first?.hasSuffix("mpirun") == false }
+            XCTAssertEqual(ranks.count, 2, "\(ranks)")
+            if let one = ranks.last { kill(one, SIGTERM) }
+        }
+        XCTAssertEqual(r.code, 143, r.err)
+        XCTAssertEqual(r.err.components(separatedBy: "interrupted at epoch").count - 1, 1, r.err)
+        let arch = FlowArchitecture(spec: try Config.load(path: cfg.path).model)
+        let saved = try Checkpoint.load(arch, from: ckpt)
+        XCTAssertNotNil(saved.partial, r.err)
+        XCTAssertEqual(saved.ranks, 2)
+
+        let one = try single(["train", cfg.path, "--quiet", "--resume"])
+        XCTAssertEqual(one.code, 2)
+        XCTAssertTrue(one.err.contains("MPI ranks: 2 in the run, 1 now"), one.err)
+        let resumed = try twoRanks(["train", cfg.path, "--quiet", "--resume"])
+        XCTAssertEqual(resumed.code, 0, resumed.err)
+        let a = try History.read(path: dir.appendingPathComponent("res/term/history.csv").path)
+        let b = try History.read(path: dir.appendingPathComponent("ref/term/history.csv").path)
+        for col in ["epoch", "loss", "loss_std", "acceptance_rate", "ess"] { XCTAssertEqual(a[col], b[col], col) }
+        XCTAssertEqual(try ModelFile.load(arch, from: dir.appendingPathComponent("res/term/model_last.safetensors").path),
+                       try ModelFile.load(arch, from: dir.appendingPathComponent("ref/term/model_last.safetensors").path))
+    }
+
+    /// Process ids whose command line (arguments split at NULs) satisfies `match`, from /proc.
+    func processes(_ match: ([String]) -> Bool) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid_t($0) }.sorted().filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return match(data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
+        }
+    }
+
     func testInputErrorsArePrintedOnceUnderMPI() throws {
         _ = try mpirun()
         let dir = temporaryDirectory()

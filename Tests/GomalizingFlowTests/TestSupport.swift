@@ -109,8 +109,12 @@ func testConfig(name: String, result: URL, L: Int, Nd: Int = 2, M2: Double, lam:
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// The `gomalizing` built with this test run (the newer of release and debug).
+/// The `gomalizing` built with this test run (the newer of release and debug),
+/// or the one GOMALIZING_EXECUTABLE names (to run the CLI tests against another build).
 func builtExecutable() -> URL? {
+    if let path = ProcessInfo.processInfo.environment["GOMALIZING_EXECUTABLE"], !path.isEmpty {
+        return URL(fileURLWithPath: path)
+    }
     let candidates = ["release", "debug"].map { repositoryRoot.appendingPathComponent(".build/\($0)/gomalizing") }
         .filter { FileManager.default.isExecutableFile(atPath: $0.path) }
     return candidates.max { a, b in
@@ -122,23 +126,91 @@ func builtExecutable() -> URL? {
 
 /// Runs a program to completion; returns its exit code, stdout and stderr.
 func runProcess(_ exe: URL, _ args: [String]) throws -> (code: Int32, out: String, err: String) {
+    let r = try runCommand(exe, args)
+    return (r.code, r.out, r.err)
+}
+
+/// How a program ended: its exit status (or signal), whether a signal ended it,
+/// its output, and whether it was killed for running past the time limit.
+struct CommandResult {
+    var code: Int32
+    var signaled: Bool
+    var timedOut: Bool
+    var out: String
+    var err: String
+}
+
+/// Runs a program in `directory` (default: this process's), killing it after
+/// `timeout` seconds; `whileRunning` is called with its pid once it has started.
+func runCommand(_ exe: URL, _ args: [String], in directory: URL? = nil, timeout: Double? = nil,
+                whileRunning: ((pid_t) -> Void)? = nil) throws -> CommandResult {
     let p = Process()
     p.executableURL = exe
     p.arguments = args
+    if let directory { p.currentDirectoryURL = directory }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
     try p.run()
-    // stderr is read on another thread so that neither pipe can fill and block the child.
+    // Both pipes are read on other threads so that neither can fill and block the child.
     final class Box: @unchecked Sendable { var data = Data() }
-    let e = Box()
-    let done = DispatchSemaphore(value: 0)
-    DispatchQueue.global().async {
-        e.data = err.fileHandleForReading.readDataToEndOfFile()
-        done.signal()
+    let o = Box(), e = Box()
+    let done = DispatchGroup()
+    for (box, pipe) in [(o, out), (e, err)] {
+        DispatchQueue.global().async(group: done) { box.data = pipe.fileHandleForReading.readDataToEndOfFile() }
     }
-    let o = out.fileHandleForReading.readDataToEndOfFile()
+    whileRunning?(p.processIdentifier)
+    var timedOut = false
+    if let timeout {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while p.isRunning && Date() < deadline { usleep(5_000) }
+        if p.isRunning {
+            timedOut = true
+            kill(p.processIdentifier, SIGKILL)
+        }
+    }
     done.wait()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e.data, as: UTF8.self))
+    return CommandResult(code: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal, timedOut: timedOut,
+                         out: String(decoding: o.data, as: UTF8.self), err: String(decoding: e.data, as: UTF8.self))
+}
+
+/// A tiny training config as TOML text (L = 4, 2D), for the command-line tests.
+func tinyConfigText(epochs: Int = 1, iterations: Int = 5, batch: Int = 8, hidden: [Int] = [8], lam: Double = 0.5,
+                    M2: Double = -1, extra: String = "") -> String {
+    """
+    [training]
+    seed = 3
+    batchsize = \(batch)
+    epochs = \(epochs)
+    iterations = \(iterations)
+    base_lr = 0.002
+    eval_samples = 64
+    \(extra)
+    [physical]
+    L = 4
+    Nd = 2
+    M2 = \(M2)
+    lam = \(lam)
+    [model]
+    n_layers = 2
+    hidden_sizes = \(hidden)
+    kernel_size = 3
+
+    """
+}
+
+/// Every file of a folder with its bytes, to check that a command changed nothing.
+func folderSnapshot(_ dir: URL) -> [String: Data] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+    return Dictionary(uniqueKeysWithValues: names.map { ($0, (try? Data(contentsOf: dir.appendingPathComponent($0))) ?? Data()) })
+}
+
+/// An input error as the CLI must report it: status 2, not a signal, one line starting "error: ".
+func assertOneLineError(_ r: CommandResult, mentions: [String], file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(r.code, 2, r.err, file: file, line: line)
+    XCTAssertFalse(r.signaled, file: file, line: line)
+    XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err, file: file, line: line)
+    XCTAssertTrue(r.err.hasPrefix("error: "), r.err, file: file, line: line)
+    for m in mentions { XCTAssertTrue(r.err.contains(m), "expected \(m) in: \(r.err)", file: file, line: line) }
 }

@@ -139,6 +139,6 @@ final class WatchTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("waiting for "), text)
         let frames = text.split(separator: "\n").filter { $0.hasPrefix("w acceptance_rate | epoch") }
         XCTAssertGreaterThanOrEqual(frames.count, 2, "redrawn as epochs arrive: \(text)")
-        XCTAssertTrue(frames.last!.contains("epoch 4:"), text)
+        XCTAssertTrue(frames.last?.contains("epoch 4:") ?? false, text)
     }
 }

@@ -39,6 +39,13 @@ public struct ModelFootprint: Sendable {
     public func trainingBytes(batch: Int, threads: Int) -> Double {
         Double(batch) * tapeValuesPerConfiguration * 4 + parameters * 4 * Double(4 + threads) + structureBytes
     }
+
+    /// Bytes sampling needs with `batch` proposals a round on each of `ranks`
+    /// ranks: the batch's tapes, its prior draws, fields and seeds, rank 0's
+    /// gathered round, and a gradient buffer per chunk (at most 8).
+    public func samplingBytes(batch: Int, ranks: Int) -> Double {
+        Double(batch) * (tapeValuesPerConfiguration + Double(3 + ranks) * sites) * 4 + 8 * parameters * 4 + structureBytes
+    }
 }
 
 extension ConvStencil {

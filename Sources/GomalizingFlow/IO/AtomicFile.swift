@@ -4,31 +4,55 @@ import Foundation
 /// either the old complete file or the new complete file, never a torn one:
 /// the data goes to a temporary file in the same folder, is flushed to disk,
 /// and is renamed over the target (rename is atomic within a file system).
+/// A kill leaves at most the temporary, which `StaleTemporaries.clean` removes.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
-        let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        try prepareFolder(of: url)
+        let tmp = StaleTemporaries.temporary(for: url)
         let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw InputError(file: tmp.path, "cannot create (errno \(errno))") }
-        var ok = true
+        guard fd >= 0 else { throw writeError(url, errno) }
+        var failure: Int32 = 0
         data.withUnsafeBytes { raw in
             var off = 0
             while off < raw.count {
                 let n = Foundation.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n <= 0 { ok = false; break }
+                if n <= 0 { failure = n < 0 ? errno : ENOSPC; break }
                 off += n
             }
         }
-        if fsync(fd) != 0 { ok = false }
+        if failure == 0, fsync(fd) != 0 { failure = errno }
         close(fd)
-        guard ok, rename(tmp.path, url.path) == 0 else {
+        if failure == 0, rename(tmp.path, url.path) != 0 { failure = errno }
+        guard failure == 0 else {
             unlink(tmp.path)
-            throw InputError(file: url.path, "cannot write (errno \(errno))")
+            throw writeError(url, failure)
         }
     }
 
     public static func write(_ text: String, to url: URL) throws {
         try write(Data(text.utf8), to: url)
+    }
+
+    /// Creates the folder that will hold `url`; an error names the user's path, in words.
+    public static func prepareFolder(of url: URL) throws {
+        let dir = url.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw InputError(file: url.path, "is a folder; expected a file name to write")
+        }
+        if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw InputError(file: url.path, "cannot write: \(dir.path) is a file, not a folder") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(file: url.path, "cannot create its folder \(dir.path) (a path component is a file, or permission denied)")
+        }
+    }
+
+    /// "cannot write: Permission denied", naming the target, not the temporary.
+    static func writeError(_ url: URL, _ code: Int32) -> InputError {
+        InputError(file: url.path, "cannot write: \(String(cString: strerror(code)))")
     }
 }

@@ -44,15 +44,27 @@ public struct Config: Equatable, Sendable {
     /// Reads and validates a config file. Every problem is an `InputError`
     /// naming the file and key.
     public static func load(path: String) throws -> Config {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            if !FileManager.default.fileExists(atPath: path) { throw InputError(file: path, "no such file") }
-            throw InputError(file: path, "cannot be read as UTF-8 text")
+        let text = try readText(path)
+        if text.allSatisfy({ $0.isWhitespace }) {
+            throw InputError(file: path, "empty file; expected a TOML config with [training], [physical] and [model] sections")
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return try parse(text, file: path, name: name)
+    }
+
+    /// The text of a config file; a missing file, a folder or unreadable bytes
+    /// are one-line errors saying which.
+    public static func readText(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw InputError(file: path, "no such file")
+        }
+        if isDirectory.boolValue { throw InputError(file: path, "is a folder; expected a TOML config file") }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw InputError(file: path, "cannot be read (permission denied)") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw InputError(file: path, "cannot be read as UTF-8 text")
+        }
+        return text
     }
 
     public static func parse(_ text: String, file: String, name: String) throws -> Config {
@@ -79,10 +91,19 @@ public struct Config: Equatable, Sendable {
         // Top level: sections, plus GomalizingFlow.jl's older top-level device_id.
         var top = TOMLSection(file: file, name: nil, table: root)
         let topDevice = try top.raw("device_id") == nil ? nil : top.int("device_id", "an integer (-1 for the CPU)")
+        let sections = ["config", "device", "training", "physical", "model"]
+        if root.keys.isEmpty {
+            throw InputError(file: file, "empty config; expected [training], [physical] and [model] sections")
+        }
         for required in ["training", "physical", "model"] where root[required] == nil {
+            // A misspelt header is the likely cause: name it.
+            let unknown = root.keys.filter { !sections.contains($0) && $0 != "device_id" }.sorted()
+            if let typo = unknown.first(where: { Spelling.suggestion(for: $0, among: [required]) != nil }) {
+                throw InputError(file: file, field: "[\(typo)]", "unknown section; did you mean [\(required)]?")
+            }
             throw InputError(file: file, field: "[\(required)]", "missing section")
         }
-        try top.finish(allowed: ["config", "device", "training", "physical", "model"])
+        try top.finish(allowed: Set(sections))
 
         var cfgSec = try section("config", required: false)
         let version = try cfgSec.string("version", default: "0.1.0", "a version string such as \"0.1.0\"")
@@ -97,7 +118,9 @@ public struct Config: Equatable, Sendable {
         if deviceID >= 0 {
             throw dev.fail("device_id", "GPU \(deviceID) requested, but this build runs on the CPU only; use -1")
         }
-        let threadsRaw = try dev.int("threads", default: 0, "a positive number of threads") { $0 >= 0 }
+        let threadsRaw = try dev.int("threads", default: 0, "a number of threads in 1...\(Config.maxThreads) (0: one per core)") {
+            (0...Config.maxThreads).contains($0)
+        }
         try dev.finish()
 
         var phys = try section("physical", required: true)

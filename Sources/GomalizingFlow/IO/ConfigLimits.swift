@@ -7,6 +7,9 @@ extension Config {
     public static let maxSites = Double(1 << 28)
     public static let maxParameters = Double(Int32.max)
     public static let maxEvalSamples = 1 << 26
+    /// Worker threads: far more than any machine's cores, small enough that a
+    /// mistyped count is an error rather than a thread storm.
+    public static let maxThreads = 4096
 
     /// Refuses a model or batch that cannot fit in this machine's memory with
     /// `threads` workers, naming the key to change.
@@ -20,14 +23,11 @@ extension Config {
             throw InputError(file: sourcePath, field: "[model] hidden_sizes",
                              String(format: "n_layers, hidden_sizes, kernel_size and conv give %.3g parameters; at most 2^31 are supported", fp.parameters))
         }
-        let memory = Double(ProcessInfo.processInfo.physicalMemory)
         let tapes = Double(training.batchSize) * fp.tapeValuesPerConfiguration * 4
         let total = fp.trainingBytes(batch: training.batchSize, threads: threads)
-        guard total > 0.8 * memory else { return }
-        let gib = 1_073_741_824.0
         let field = tapes > total / 2 ? "[training] batchsize" : "[model] hidden_sizes"
-        throw InputError(file: sourcePath, field: field,
-                         String(format: "training needs about %.1f GiB (%.1f GiB of tapes for batch %d on %d^%d sites, %.3g parameters); this machine has %.1f GiB",
-                                total / gib, tapes / gib, training.batchSize, physical.L, physical.Nd, fp.parameters, memory / gib))
+        try ResourceBudget.requireMemory(total, file: sourcePath, field: field, for: String(
+            format: "training (%@ of tapes for batch %d on %d^%d sites, %.3g parameters)",
+            ResourceBudget.describe(tapes), training.batchSize, physical.L, physical.Nd, fp.parameters))
     }
 }

@@ -18,6 +18,16 @@ struct TOMLSection {
 
     func fail(_ key: String, _ msg: String) -> InputError { InputError(file: file, field: field(key), msg) }
 
+    /// A required key is absent: when a key of the table that nobody has read
+    /// looks like a misspelling of it, name that one instead.
+    func missing(_ key: String, _ expected: String) -> InputError {
+        let unread = (table?.keys ?? []).filter { !used.contains($0) }.sorted()
+        if let typo = unread.first(where: { Spelling.suggestion(for: $0, among: [key]) != nil }) {
+            return fail(typo, "unknown key; did you mean \(key)? (expected \(expected))")
+        }
+        return fail(key, "missing; expected \(expected)")
+    }
+
     private func describe(_ v: TOMLValueConvertible) -> String {
         switch v.type {
         case .string: return "the string \"\(v.string ?? "")\""
@@ -33,7 +43,7 @@ struct TOMLSection {
     mutating func int(_ key: String, default def: Int? = nil, _ expected: String, _ valid: (Int) -> Bool = { _ in true }) throws -> Int {
         guard let v = raw(key) else {
             if let def { return def }
-            throw fail(key, "missing; expected \(expected)")
+            throw missing(key, expected)
         }
         guard let i = v.int else { throw fail(key, "expected \(expected), got \(describe(v))") }
         guard valid(i) else { throw fail(key, "expected \(expected), got \(i)") }
@@ -43,7 +53,7 @@ struct TOMLSection {
     mutating func double(_ key: String, default def: Double? = nil, _ expected: String, _ valid: (Double) -> Bool = { $0.isFinite }) throws -> Double {
         guard let v = raw(key) else {
             if let def { return def }
-            throw fail(key, "missing; expected \(expected)")
+            throw missing(key, expected)
         }
         // TOML writes 4 and 4.0 differently; physicists write both.
         guard let x = v.double ?? v.int.map(Double.init) else { throw fail(key, "expected \(expected), got \(describe(v))") }
@@ -54,7 +64,7 @@ struct TOMLSection {
     mutating func bool(_ key: String, default def: Bool? = nil) throws -> Bool {
         guard let v = raw(key) else {
             if let def { return def }
-            throw fail(key, "missing; expected true or false")
+            throw missing(key, "true or false")
         }
         guard let b = v.bool else { throw fail(key, "expected true or false, got \(describe(v))") }
         return b
@@ -63,7 +73,7 @@ struct TOMLSection {
     mutating func string(_ key: String, default def: String? = nil, _ expected: String) throws -> String {
         guard let v = raw(key) else {
             if let def { return def }
-            throw fail(key, "missing; expected \(expected)")
+            throw missing(key, expected)
         }
         guard let s = v.string else { throw fail(key, "expected \(expected), got \(describe(v))") }
         return s
@@ -72,7 +82,7 @@ struct TOMLSection {
     mutating func intArray(_ key: String, default def: [Int]? = nil, _ expected: String, _ valid: (Int) -> Bool) throws -> [Int] {
         guard let v = raw(key) else {
             if let def { return def }
-            throw fail(key, "missing; expected \(expected)")
+            throw missing(key, expected)
         }
         guard let a = v.array else { throw fail(key, "expected \(expected), got \(describe(v))") }
         var out: [Int] = []
@@ -87,8 +97,11 @@ struct TOMLSection {
     func finish(allowed extra: Set<String> = []) throws {
         guard let table else { return }
         for key in table.keys.sorted() where !used.contains(key) && !extra.contains(key) {
-            let known = used.union(extra).sorted().joined(separator: ", ")
-            throw fail(key, "unknown key; known keys here are: \(known)")
+            let names = used.union(extra).sorted()
+            if let guess = Spelling.suggestion(for: key, among: names) {
+                throw fail(key, "unknown key; did you mean \(guess)?")
+            }
+            throw fail(key, "unknown key; known keys here are: \(names.joined(separator: ", "))")
         }
     }
 }

@@ -12,12 +12,11 @@ public final class StagedFile {
 
     public init(url: URL) throws {
         self.url = url
-        let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        try AtomicFile.prepareFolder(of: url)
+        tmp = StaleTemporaries.temporary(for: url)
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil),
               let h = FileHandle(forWritingAtPath: tmp.path) else {
-            throw InputError(file: url.path, "cannot create the output file")
+            throw AtomicFile.writeError(url, errno)
         }
         handle = h
     }
@@ -33,7 +32,11 @@ public final class StagedFile {
     }
 
     private func flush() throws {
-        try handle.write(contentsOf: buffer)
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            throw InputError(file: url.path, "cannot write: \(error.localizedDescription)")
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -43,7 +46,11 @@ public final class StagedFile {
         try handle.synchronize()
         try handle.close()
         finished = true
-        guard rename(tmp.path, url.path) == 0 else { throw InputError(file: url.path, "cannot move the finished file into place") }
+        guard rename(tmp.path, url.path) == 0 else {
+            let code = errno
+            abandon()
+            throw AtomicFile.writeError(url, code)
+        }
     }
 
     public func abandon() {

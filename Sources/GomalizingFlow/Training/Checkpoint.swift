@@ -29,11 +29,18 @@ public struct Checkpoint {
     public var bestAcceptance: Double
     public var history: [EpochRecord]
     public var partial: PartialEpoch?
+    /// The run's defining config values (`Config.runDefinition`) and its number
+    /// of MPI ranks; nil in checkpoints written before they were recorded.
+    public var definition: [String: String]?
+    public var ranks: Int?
 
     public static let fileName = "checkpoint.safetensors"
 
     public init(epoch: Int, stepsDone: Int, parameters: [Float], buffers: [Float], adam: Adam,
-                bestAcceptance: Double, history: [EpochRecord], partial: PartialEpoch? = nil) {
+                bestAcceptance: Double, history: [EpochRecord], partial: PartialEpoch? = nil,
+                definition: [String: String]? = nil, ranks: Int? = nil) {
+        self.definition = definition
+        self.ranks = ranks
         self.epoch = epoch
         self.stepsDone = stepsDone
         self.parameters = parameters
@@ -60,6 +67,12 @@ public struct Checkpoint {
             extra["partial_loss_square_sum"] = "\(p.lossSquareSum)"
             extra["partial_train_seconds"] = "\(p.trainSeconds)"
         }
+        if let definition {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            extra["run_definition"] = String(decoding: try encoder.encode(definition), as: UTF8.self)
+        }
+        if let ranks { extra["ranks"] = "\(ranks)" }
         let meta = ModelFile.metadata(of: arch, extra: extra)
         try AtomicFile.write(SafeTensors.encode(tensors, metadata: meta), to: url)
     }
@@ -68,6 +81,21 @@ public struct Checkpoint {
     /// is an InputError naming the file and the part.
     public static func load(_ arch: FlowArchitecture, from path: String) throws -> Checkpoint {
         let (tensors, meta) = try SafeTensors.load(path: path)
+        return try decode(arch, tensors: tensors, metadata: meta, file: path)
+    }
+
+    /// The run's defining values recorded in a checkpoint's metadata, if any.
+    public static func definition(in meta: [String: String], file path: String) throws -> [String: String]? {
+        guard let text = meta["run_definition"] else { return nil }
+        guard let d = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
+            throw InputError(file: path, field: "metadata run_definition", "not a JSON object of strings")
+        }
+        return d
+    }
+
+    /// A checkpoint from the contents of its file (see `load`).
+    public static func decode(_ arch: FlowArchitecture, tensors: [String: SafeTensors.Tensor], metadata meta: [String: String],
+                              file path: String) throws -> Checkpoint {
         let state = try ModelFile.state(for: arch, from: tensors, file: path)
         func integer(_ key: String) throws -> Int {
             guard let s = meta[key], let v = Int(s), v >= 0 else {
@@ -106,9 +134,15 @@ public struct Checkpoint {
                                    lossSquareSum: try number("partial_loss_square_sum"),
                                    trainSeconds: try number("partial_train_seconds"))
         }
+        let definition = try definition(in: meta, file: path)
+        var ranks: Int? = nil
+        if meta["ranks"] != nil {
+            ranks = try integer("ranks")
+            guard ranks! >= 1 else { throw InputError(file: path, field: "metadata ranks", "must be >= 1") }
+        }
         return Checkpoint(epoch: epoch, stepsDone: try integer("steps_done"), parameters: state.parameters,
                           buffers: state.buffers, adam: adam, bestAcceptance: try number("best_acceptance"), history: history,
-                          partial: partial)
+                          partial: partial, definition: definition, ranks: ranks)
     }
 }
 

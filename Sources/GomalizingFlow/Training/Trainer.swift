@@ -10,10 +10,12 @@ public protocol TrainingObserver: AnyObject {
 public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(epoch: Int, iteration: Int, what: String)
     case ranksDiverged(epoch: Int)
-    case interrupted(epoch: Int, iteration: Int)
+    /// Stopped on request (`Trainer.stopRequested`) after `iteration` steps of
+    /// `epoch`, with the request's value (the CLI's: a signal number).
+    case interrupted(epoch: Int, iteration: Int, code: Int32)
     public var description: String {
         switch self {
-        case let .interrupted(e, i):
+        case let .interrupted(e, i, _):
             return "interrupted at epoch \(e), iteration \(i); saved in \(Checkpoint.fileName): continue with --resume"
         case let .nonFinite(e, i, what):
             return "training stopped: \(what) is not finite at epoch \(e), iteration \(i); the last good checkpoint is kept"
@@ -41,12 +43,16 @@ public final class Trainer {
     public private(set) var stepsDone = 0
     /// Epochs already done (by a resumed run's checkpoint).
     public private(set) var epochsDone = 0
-    /// Polled after every step; true saves a mid-epoch checkpoint and stops
-    /// training with `TrainingError.interrupted` (the CLI sets it from SIGINT).
-    /// Under MPI the ranks agree on it with the loss allreduce, so all stop at the same step.
-    public var stopRequested: () -> Bool = { false }
+    /// Polled after every step: a non-zero value asks training to stop (the
+    /// CLI returns the number of the signal received). The step is finished, a
+    /// mid-epoch checkpoint saved and `TrainingError.interrupted` thrown. Under
+    /// MPI the ranks agree through the loss allreduce, so all stop at the same
+    /// step, and all report the largest value any rank returned.
+    public var stopRequested: () -> Int32 = { 0 }
     /// Whether some rank asked to stop during the last step.
     public private(set) var stopAgreed = false
+    /// This rank's request at the last step.
+    private var stopCode: Int32 = 0
     /// Steps and loss sums of an epoch that an interrupted run had started.
     private var partial: Checkpoint.PartialEpoch?
     private let trainingDraws: PriorDraws
@@ -58,70 +64,88 @@ public final class Trainer {
     public weak var observer: TrainingObserver?
     public let resultDirectory: URL
 
+    /// How this trainer uses its result folder, and the config text to copy into it.
+    public let folderUse: ResultFolderUse
+    private let configText: String?
+    /// Whether `train` has set up the result folder yet.
+    private var folderPrepared = false
+
+    /// Builds everything training needs and checks the result folder, writing
+    /// nothing: `train()` writes. With `.new` a folder that already holds a run
+    /// is refused; with `.resume` the checkpoint is loaded and the config must
+    /// define the same run (see `Config.runDefinition`); `.overwrite` replaces
+    /// the run when training starts.
     public init(config: Config, configText: String? = nil, threads: Int? = nil,
-                communicator: Communicator = SerialCommunicator()) throws {
+                communicator: Communicator = SerialCommunicator(), folder use: ResultFolderUse = .new) throws {
         self.config = config
         self.communicator = communicator
+        self.configText = configText
+        folderUse = use
+        resultDirectory = config.resultDirectory
         let workers = threads ?? config.threads ?? defaultThreadCount()
         // Refuse configs that cannot fit before allocating anything.
         try config.checkFootprint(threads: workers)
         let arch = FlowArchitecture(spec: config.model)
-        var start: ModelFile.State? = nil
-        if !config.training.pretrained.isEmpty {
-            start = try ModelFile.load(arch, from: config.training.pretrained)
-        }
-        flow = Flow<Float>(architecture: arch, parameters: start?.parameters, buffers: start?.buffers)
-        action = config.action
-        adam = Adam(parameterCount: arch.parameterCount, lr: config.training.baseLR)
-        trainingDraws = PriorDraws(seed: config.training.seed, purpose: .training, volume: arch.lattice.volume,
-                                   prior: config.training.prior)
-        evaluationDraws = PriorDraws(seed: config.training.seed, purpose: .evaluation, volume: arch.lattice.volume,
-                                     prior: config.training.prior)
         if arch.usesBatchNorm && communicator.size > 1 {
             throw InputError(file: config.sourcePath, field: "[model] use_bn",
                              "batch norm is not supported with more than one MPI rank (its batch statistics would differ per rank)")
         }
+        var resumed: Checkpoint? = nil
+        switch use {
+        case .new: try ResultFolder.requireNoRun(in: resultDirectory)
+        case .resume: resumed = try ResultFolder.checkpointToResume(config, arch, ranks: communicator.size)
+        case .overwrite: break
+        }
+        // A resumed run's weights come from its checkpoint, not from `pretrained`.
+        var start: ModelFile.State? = nil
+        if resumed == nil && !config.training.pretrained.isEmpty {
+            start = try ModelFile.load(arch, from: config.training.pretrained)
+        }
+        flow = Flow<Float>(architecture: arch, parameters: resumed?.parameters ?? start?.parameters,
+                           buffers: resumed?.buffers ?? start?.buffers)
+        action = config.action
+        adam = resumed?.adam ?? Adam(parameterCount: arch.parameterCount, lr: config.training.baseLR)
+        trainingDraws = PriorDraws(seed: config.training.seed, purpose: .training, volume: arch.lattice.volume,
+                                   prior: config.training.prior)
+        evaluationDraws = PriorDraws(seed: config.training.seed, purpose: .evaluation, volume: arch.lattice.volume,
+                                     prior: config.training.prior)
         runner = BatchRunner(flow: flow, action: action, batchSize: config.training.batchSize,
                              threads: workers, prior: config.training.prior)
         z = [Float](repeating: 0, count: config.training.batchSize * arch.lattice.volume)
-        resultDirectory = config.resultDirectory
         history = History(url: resultDirectory.appendingPathComponent("history.csv"))
+        if let c = resumed {
+            stepsDone = c.stepsDone
+            epochsDone = c.epoch
+            bestAcceptance = c.bestAcceptance
+            partial = c.partial
+            try history.restore(c.history, write: false)
+        }
+    }
+
+    public var lastModelURL: URL { resultDirectory.appendingPathComponent("model_last.safetensors") }
+    public var checkpointURL: URL { resultDirectory.appendingPathComponent(Checkpoint.fileName) }
+    /// Whether the run has already done every epoch the config asks for.
+    public var isComplete: Bool { epochsDone >= config.training.epochs }
+
+    /// The first write of a run, once everything is known to be valid: creates
+    /// the folder, clears what killed writers left, removes a run being
+    /// replaced, copies the config in, and cuts history.csv back to a resumed
+    /// checkpoint's epochs (a kill may have come between the two writes).
+    private func prepareFolder() throws {
+        guard !folderPrepared else { return }
+        folderPrepared = true
         guard communicator.isRoot else { return }
         do {
             try FileManager.default.createDirectory(at: resultDirectory, withIntermediateDirectories: true)
         } catch {
             throw InputError(file: resultDirectory.path, "cannot create the result folder (check [training] result and permissions)")
         }
+        StaleTemporaries.clean(in: resultDirectory)
+        if folderUse == .overwrite { try ResultFolder.removeRun(in: resultDirectory) }
         if let configText {
             try AtomicFile.write(configText, to: resultDirectory.appendingPathComponent("config.toml"))
         }
-    }
-
-    public var lastModelURL: URL { resultDirectory.appendingPathComponent("model_last.safetensors") }
-    public var checkpointURL: URL { resultDirectory.appendingPathComponent(Checkpoint.fileName) }
-
-    /// Continues from the result folder's checkpoint: model, Adam state, step
-    /// counter, best acceptance and history, so that the rest of the run is the
-    /// one an uninterrupted run would have made. history.csv is cut back to the
-    /// checkpoint's epochs (a kill may have come between the two writes).
-    public func resume() throws {
-        guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
-            throw InputError(file: checkpointURL.path, "no checkpoint to resume from (train without --resume first)")
-        }
-        let c = try Checkpoint.load(flow.architecture, from: checkpointURL.path)
-        let inEpoch = c.partial?.iterations ?? 0
-        guard c.stepsDone == c.epoch * config.training.iterations + inEpoch, inEpoch < config.training.iterations else {
-            throw InputError(file: checkpointURL.path, field: "[training] iterations",
-                             "the checkpoint made \(c.stepsDone) steps in \(c.epoch) epochs (+\(inEpoch)); the config has \(config.training.iterations) per epoch")
-        }
-        flow.parameters = c.parameters
-        flow.buffers = c.buffers
-        adam = c.adam
-        stepsDone = c.stepsDone
-        epochsDone = c.epoch
-        bestAcceptance = c.bestAcceptance
-        partial = c.partial
-        try history.restore(c.history, write: communicator.isRoot)
+        if folderUse == .resume { try history.restore(history.records, write: true) }
     }
     public var bestModelURL: URL { resultDirectory.appendingPathComponent("model_best.safetensors") }
 
@@ -139,7 +163,8 @@ public final class Trainer {
         }
         var loss = z.withUnsafeBufferPointer { runner.run(z: $0.baseAddress!, withGradient: true, training: true) }
         stepsDone += 1
-        stopAgreed = stopRequested()
+        stopCode = stopRequested()
+        stopAgreed = stopCode != 0
         if N > 1 {
             // Each rank's gradient is its mean over B; the global mean is their average.
             runner.reduceGradient { g, count in
@@ -184,11 +209,14 @@ public final class Trainer {
         return (chain.acceptanceRate, effectiveSampleSize(logWeights: logW))
     }
 
+    /// Trains the remaining epochs; does nothing (and writes nothing) when the run is complete.
     public func train() throws {
         let tc = config.training
+        guard !isComplete else { return }
+        try prepareFolder()
+        defer { if communicator.isRoot { StaleTemporaries.clean(in: resultDirectory) } }
         // Wall time continues from the resumed history.
         let start = Date(timeIntervalSinceNow: -(history.records.last?.totalSeconds ?? 0))
-        guard epochsDone < tc.epochs else { return }
         for epoch in (epochsDone + 1)...tc.epochs {
             // A run interrupted inside this epoch continues it: same steps, same sums.
             let resumed = partial
@@ -213,7 +241,7 @@ public final class Trainer {
                         try checkpoint(partial: Checkpoint.PartialEpoch(iterations: it, lossSum: sum, lossSquareSum: sum2,
                                                                         trainSeconds: Date().timeIntervalSince(t0)))
                     }
-                    throw TrainingError.interrupted(epoch: epoch, iteration: it)
+                    throw stopped(epoch: epoch, iteration: it)
                 }
             }
             let t1 = Date()
@@ -246,16 +274,26 @@ public final class Trainer {
             }
             observer?.epochFinished(record, improved: improved)
             if stopAgreed && epoch < tc.epochs {
-                throw TrainingError.interrupted(epoch: epoch + 1, iteration: 0)
+                throw stopped(epoch: epoch + 1, iteration: 0)
             }
         }
+    }
+
+    /// The error that ends a run asked to stop, once rank 0 has saved. The
+    /// ranks agree on the largest request, which is also a barrier: no rank
+    /// exits (and makes mpirun end the job) before the checkpoint is on disk.
+    private func stopped(epoch: Int, iteration: Int) -> TrainingError {
+        var code = [Double(stopCode)]
+        code.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: 1) }
+        return .interrupted(epoch: epoch, iteration: iteration, code: Int32(code[0]))
     }
 
     /// Writes checkpoint.safetensors for the state now: after `epochsDone`
     /// epochs, plus `partial` steps of the next one.
     private func checkpoint(partial: Checkpoint.PartialEpoch?) throws {
         try Checkpoint(epoch: epochsDone, stepsDone: stepsDone, parameters: flow.parameters, buffers: flow.buffers,
-                       adam: adam, bestAcceptance: bestAcceptance, history: history.records, partial: partial)
+                       adam: adam, bestAcceptance: bestAcceptance, history: history.records, partial: partial,
+                       definition: config.runDefinition, ranks: communicator.size)
             .save(flow.architecture, to: checkpointURL)
     }
 }

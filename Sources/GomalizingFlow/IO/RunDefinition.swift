@@ -1,0 +1,50 @@
+/// The config values that define a training run, as text: the physics, the
+/// model, the prior and every training key except those that may change when a
+/// run is continued. A checkpoint records them, and `--resume` refuses a config
+/// that differs on any of them, naming each difference.
+extension Config {
+    /// Keys that may differ between a run and its continuation: how long it
+    /// runs, where and on how many threads (results do not depend on threads).
+    public static let changeableOnResume = ["[training] epochs", "[training] result", "[device] threads",
+                                            "[device] device_id", "[config] version"]
+
+    public var runDefinition: [String: String] {
+        let t = training, m = model
+        return [
+            "[physical] L": "\(physical.L)", "[physical] Nd": "\(physical.Nd)",
+            "[physical] M2": "\(physical.M2)", "[physical] lam": "\(physical.lam)",
+            "[training] seed": "\(t.seed)", "[training] batchsize": "\(t.batchSize)",
+            "[training] iterations": "\(t.iterations)", "[training] base_lr": "\(t.baseLR)",
+            "[training] eval_samples": "\(t.evalSamples)", "[training] prior": t.prior.description,
+            "[training] lr_scheduler": t.lrSchedule.description, "[training] pretrained": t.pretrained,
+            "[model] seed": "\(m.seed)", "[model] n_layers": "\(m.nLayers)", "[model] hidden_sizes": "\(m.hiddenSizes)",
+            "[model] kernel_size": "\(m.kernelSize)", "[model] conv": m.convName,
+            "[model] use_final_tanh": "\(m.useFinalTanh)", "[model] use_bn": "\(m.useBN)",
+        ]
+    }
+
+    /// What a definition recorded before a key existed stood for: the key's
+    /// default. A key added to `runDefinition` later goes here with its default,
+    /// so that older checkpoints still compare correctly.
+    static let definitionDefaults: [String: String] = [:]
+
+    /// "[physical] lam: 8.0 in the run, 6.0 now" for each key on which `now` differs from `run`.
+    public static func definitionDifferences(run: [String: String], now: [String: String]) -> [String] {
+        now.keys.sorted().compactMap { key in
+            let current = now[key]!
+            guard let recorded = run[key] ?? definitionDefaults[key] else { return nil }
+            guard recorded != current else { return nil }
+            func show(_ s: String) -> String { s.isEmpty ? "\"\"" : s }
+            return "\(key): \(show(recorded)) in the run, \(show(current)) now"
+        }
+    }
+}
+
+extension LRSchedule: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .constant: return "constant"
+        case let .step(decay, epochs): return "step(decay=\(decay), epochs=\(epochs))"
+        }
+    }
+}
