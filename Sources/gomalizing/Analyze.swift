@@ -42,21 +42,31 @@ struct Analyze: ParsableCommand {
                                              for: "analysing \(Int(rows)) configurations of \(cfg.lattice.volume) sites")
             let m = try Measurements.read(npy: npy, lattice: cfg.lattice, skip: skip)
             let obs = Observables(m)
+            // Padded in Swift: "%-22@" is ignored by Foundation on Linux.
             func row(_ name: String, _ e: Estimate) -> String {
-                String(format: "%-22@ %14.6g ± %-12.4g tau_int %7.2f ± %.2f", name as NSString, e.value, e.error, e.tauInt, e.tauIntError)
+                name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + String(format: " %14.6g ± %-12.4g tau_int %7.2f ± %-6.2f blocks %d", e.value, e.error, e.tauInt,
+                             e.tauIntError, e.errorBlockSize ?? obs.blockSize)
             }
-            print("\(obs.configurations) configurations, jackknife blocks of \(obs.blockSize)")
+            let sizes = obs.blockSizes ?? [obs.blockSize]
+            print("\(obs.configurations) configurations; jackknife errors: the largest over blocks of "
+                + sizes.map(String.init).joined(separator: ", ") + " (the first from 4 tau_int)")
+            if let c = obs.chain {
+                print(String(format: "chain: acceptance %.2f%%, longest rejection run %d, accept-series tau_int %.2f",
+                             c.acceptanceRate, c.longestRejectionRun, c.acceptTauInt))
+            }
             print(row("chi_2", obs.susceptibility))
             print(row("E (Ising energy)", obs.isingEnergy))
             print(row("<|M|>", obs.absMagnetization))
             print(row("pole mass", obs.poleMass))
             for (t, e) in obs.C.enumerated() { print(row("C(\(t))", e)) }
             for (k, e) in obs.effectiveMass.enumerated() { print(row("m_eff(\(k + 1))", e)) }
+            for w in obs.warnings ?? [] { print("warning: \(w)") }
             StaleTemporaries.clean(in: url.deletingLastPathComponent())
             try AtomicFile.write(try Observables.jsonEncoder.encode(obs), to: url)
-            var lines = ["observable,index,value,error,tau_int,tau_int_error"]
+            var lines = ["observable,index,value,error,tau_int,tau_int_error,error_block_size"]
             func add(_ name: String, _ i: Int, _ e: Estimate) {
-                lines.append("\(name),\(i),\(e.value),\(e.error),\(e.tauInt),\(e.tauIntError)")
+                lines.append("\(name),\(i),\(e.value),\(e.error),\(e.tauInt),\(e.tauIntError),\(e.errorBlockSize ?? obs.blockSize)")
             }
             add("chi_2", 0, obs.susceptibility)
             add("E", 0, obs.isingEnergy)

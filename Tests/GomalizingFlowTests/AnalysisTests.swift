@@ -158,7 +158,9 @@ final class InteractingComparisonTests: XCTestCase {
             let sigma = (a.error * a.error + b.error * b.error).squareRoot()
             XCTAssertLessThan(abs(a.value - b.value), 3 * sigma,
                               "\(name): flow \(a.value) ± \(a.error) vs HMC \(b.value) ± \(b.error)")
-            XCTAssertLessThan(a.error, 0.05 * abs(a.value), "\(name) must be measured precisely enough to mean something")
+            // 8%: the flow chain's error is now its largest binned error (about 5% for chi_2 at
+            // 40 000 steps, 6% at 60 000: this flow's weights are heavy-tailed), not the windowed 4%.
+            XCTAssertLessThan(a.error, 0.08 * abs(a.value), "\(name) must be measured precisely enough to mean something")
         }
         XCTAssertGreaterThan(sampler.chain.acceptanceRate, 10)
     }

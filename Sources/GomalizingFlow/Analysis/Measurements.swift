@@ -8,6 +8,10 @@ public struct Measurements {
     public private(set) var magnetization: [Double] = []
     /// c_i(x) = (1/V) sum_y phi_i(y) phi_i(y + x), stored as c[x][i].
     public private(set) var correlation: [[Double]]
+    /// `repeated[i]`: configuration i equals configuration i - 1, a rejected
+    /// Metropolis step (false for the first).
+    public private(set) var repeated: [Bool] = []
+    private var previous: [Double] = []
     private let coords: [[Int]]
 
     public init(lattice: Lattice) {
@@ -20,6 +24,8 @@ public struct Measurements {
 
     public mutating func add(_ phi: [Double]) {
         let V = lattice.volume, d = lattice.d, L = lattice.L
+        repeated.append(phi == previous)
+        previous = phi
         var m = 0.0
         for v in phi { m += v }
         magnetization.append(m / Double(V))

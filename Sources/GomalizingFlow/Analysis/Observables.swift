@@ -3,9 +3,20 @@ import Foundation
 /// An observable with its error and integrated autocorrelation time.
 public struct Estimate: Codable, Equatable {
     public var value: Double
+    /// The largest blocked-jackknife error over the block sizes of `Binning.ladder`.
     public var error: Double
     public var tauInt: Double
     public var tauIntError: Double
+    /// The block size that error comes from (nil in analyses written before binning).
+    public var errorBlockSize: Int?
+
+    public init(value: Double, error: Double, tauInt: Double, tauIntError: Double, errorBlockSize: Int? = nil) {
+        self.value = value
+        self.error = error
+        self.tauInt = tauInt
+        self.tauIntError = tauIntError
+        self.errorBlockSize = errorBlockSize
+    }
 }
 
 /// The standard observables of Albergo, Kanwar, Shanahan (2019) with errors:
@@ -13,12 +24,22 @@ public struct Estimate: Codable, Equatable {
 /// correlator C(t) (time = axis 0), the effective mass, the two-point
 /// susceptibility chi_2 = sum_x G(x), the Ising energy E = (1/d) sum_mu G(mu),
 /// and <|M|>. tau_int comes from the Gamma method on each observable's
-/// per-configuration series; errors are from a blocked jackknife whose blocks
-/// are at least 4 tau_int long (the largest tau_int of the analysis), at least
-/// 20 blocks.
+/// per-configuration series. Errors are from a blocked jackknife: blocks at
+/// least 4 tau_int long (the largest tau_int of the analysis, at least 20
+/// blocks), then doubled while 32 blocks remain, and the largest of those
+/// errors is reported (see `Binning`: the window misses long, low tails).
 public struct Observables: Codable {
     public var configurations: Int
+    /// The first block size, from the Gamma method's tau_int.
     public var blockSize: Int
+    /// All block sizes the errors were computed at, and the binned errors of
+    /// chi2, E and absM at each (nil in analyses written before binning).
+    public var blockSizes: [Int]?
+    public var binning: [String: [Double]]?
+    /// Acceptance and rejection runs of the chain.
+    public var chain: ChainDiagnostics?
+    /// Plain-words reasons to distrust the error bars; empty when there are none.
+    public var warnings: [String]?
     public var susceptibility: Estimate
     public var isingEnergy: Estimate
     public var absMagnetization: Estimate
@@ -50,18 +71,23 @@ public struct Observables: Codable {
         let gammaC = slice.map { GammaMethod($0) }
         let gammaG = m.correlation.map { GammaMethod($0) }
         let tauMax = ([gammaChi, gammaE, gammaAbs] + gammaC).map(\.tauInt).max() ?? 0.5
-        // Overflowing data (|phi| ~ 1e20 squares to inf) gives a NaN tau: fall back to unit blocks.
-        let b = tauMax.isFinite ? max(1, min(Int((4 * tauMax).rounded(.up)), N / 20)) : 1
+        // Overflowing data (|phi| ~ 1e20 squares to inf) gives a NaN tau: unit blocks.
+        let b = Binning.firstBlock(tauInt: tauMax, count: N)
         blockSize = b
         configurations = N
-        func est(_ g: GammaMethod, _ series: [[Double]], _ f: ([Double]) -> Double) -> Estimate {
-            let (v, e) = Jackknife.estimate(series, blockSize: b, f)
-            return Estimate(value: v, error: e, tauInt: g.tauInt, tauIntError: g.tauIntError)
+        let sizes = Binning.ladder(start: b, count: N)
+        blockSizes = sizes
+        var curves: [String: [Double]] = [:]
+        func est(_ g: GammaMethod, _ series: [[Double]], curve: String? = nil, _ f: ([Double]) -> Double) -> Estimate {
+            let r = Binning.estimate(series, firstBlock: b, f)
+            if let curve { curves[curve] = r.errors }
+            return Estimate(value: r.value, error: r.error, tauInt: g.tauInt, tauIntError: g.tauIntError,
+                            errorBlockSize: r.errorBlockSize)
         }
         let Vd = Double(V)
-        susceptibility = est(gammaChi, [chiSeries, M]) { $0[0] - Vd * $0[1] * $0[1] }
-        isingEnergy = est(gammaE, [eSeries, M]) { $0[0] - $0[1] * $0[1] }
-        absMagnetization = est(gammaAbs, [absM]) { $0[0] }
+        susceptibility = est(gammaChi, [chiSeries, M], curve: "chi2") { $0[0] - Vd * $0[1] * $0[1] }
+        isingEnergy = est(gammaE, [eSeries, M], curve: "E") { $0[0] - $0[1] * $0[1] }
+        absMagnetization = est(gammaAbs, [absM], curve: "absM") { $0[0] }
         G = (0..<V).map { x in est(gammaG[x], [m.correlation[x], M]) { $0[0] - $0[1] * $0[1] } }
         let perSlice = Double(V / L)
         C = (0..<L).map { t in est(gammaC[t], [slice[t], M]) { $0[0] - perSlice * $0[1] * $0[1] } }
@@ -97,5 +123,30 @@ public struct Observables: Codable {
             poleMass = Estimate(value: .nan, error: .nan, tauInt: .nan, tauIntError: .nan)
         }
         autocorrelation = ["chi2": gammaChi.rho, "E": gammaE.rho, "absM": gammaAbs.rho]
+        binning = curves
+        let chain = ChainDiagnostics(repeated: m.repeated)
+        self.chain = chain
+        warnings = Observables.warnings(curves: curves, sizes: sizes, count: N, chain: chain)
+    }
+
+    /// "error bars may be underestimated: ..." when the binned errors still grow
+    /// at the largest blocks, or the chain held one configuration for a sizeable
+    /// part of the chain or longer than the largest block.
+    public static func warnings(curves: [String: [Double]], sizes: [Int], count N: Int, chain: ChainDiagnostics) -> [String] {
+        var out: [String] = []
+        let names = [("chi2", "chi_2"), ("E", "E"), ("absM", "<|M|>")]
+        for (key, name) in names {
+            guard let e = curves[key], Binning.stillGrowing(e, sizes: sizes, count: N) else { continue }
+            out.append(String(format: "error bars may be underestimated: the binned error of %@ still grows at the largest blocks "
+                + "(%.3g at blocks of %d, %.3g at %d); a longer chain is needed", name, e[e.count - 3], sizes[sizes.count - 3],
+                e.last!, sizes.last!))
+        }
+        let run = chain.longestRejectionRun, largest = sizes.last ?? 1
+        if run > largest || Double(run) >= 0.01 * Double(N) {
+            out.append(String(format: "error bars may be underestimated: the chain stayed on one configuration for %d steps "
+                + "(%.1f%% of the chain; the largest block is %d): heavy-tailed weights, see the README", run,
+                100 * Double(run) / Double(max(N, 1)), largest))
+        }
+        return out
     }
 }
