@@ -57,7 +57,6 @@ struct HMCCommand: ParsableCommand {
                 if StopSignal.requested { throw stopped }
                 hmc.trajectory()
             }
-            try AtomicFile.prepareFolder(of: url)
             StaleTemporaries.clean(in: url.deletingLastPathComponent())
             let npy = try NpyWriter(url: url, shape: [n] + cfg.lattice.shape)
             let burnAcc = hmc.acceptanceRate

@@ -67,7 +67,6 @@ struct Sample: ParsableCommand {
             }
             // Under MPI the ranks cannot agree on stopping mid-chain: a signal ends them as usual.
             if world.size == 1 { StopSignal.install() }
-            try AtomicFile.prepareFolder(of: npyURL)
             StaleTemporaries.clean(in: npyURL.deletingLastPathComponent())
             let npy = try NpyWriter(url: npyURL, shape: [n] + cfg.lattice.shape)
             let table = try TextStreamWriter(url: tableURL, header: "step,log_p,log_q,accepted")

@@ -3,7 +3,7 @@
 /// Metropolis-Hastings chain from a flow is such a chain: a proposal of
 /// unusually high weight holds the chain for many steps, rarely, so the
 /// autocorrelation stays at a few percent out to lags far beyond the window
-/// (a synthetic chain of this kind in AnalysisTests gives 1-sigma coverage of
+/// (a synthetic chain of this kind in IMHErrorTests gives 1-sigma coverage of
 /// about 40% with the windowed error alone). The binned error keeps growing
 /// until the blocks are longer than those holds; its largest value over the
 /// block sizes is what `Observables` reports.
@@ -37,8 +37,9 @@ public enum Binning {
 
     public static func estimate(_ series: [[Double]], firstBlock: Int, _ f: ([Double]) -> Double) -> Result {
         let sizes = ladder(start: firstBlock, count: series[0].count)
-        let value = Jackknife.estimate(series, blockSize: sizes[0], f).value
-        let errors = sizes.map { Jackknife.estimate(series, blockSize: $0, f).error }
+        let results = sizes.map { Jackknife.estimate(series, blockSize: $0, f) }
+        let value = results[0].value
+        let errors = results.map(\.error)
         let k = errors.indices.filter { errors[$0].isFinite }.max { errors[$0] < errors[$1] }
         return Result(value: value, error: k.map { errors[$0] } ?? .nan, errorBlockSize: k.map { sizes[$0] } ?? sizes[0],
                       sizes: sizes, errors: errors)
