@@ -41,7 +41,16 @@ struct Analyze: ParsableCommand {
             try ResourceBudget.requireMemory(2 * rows * V * 8 + V * Double(8 * cfg.lattice.d + 48), file: file, field: "shape",
                                              for: "analysing \(Int(rows)) configurations of \(cfg.lattice.volume) sites")
             let m = try Measurements.read(npy: npy, lattice: cfg.lattice, skip: skip)
-            let obs = Observables(m)
+            var obs = Observables(m)
+            // A flow chain's proposals, from the table `sample` writes beside the .npy.
+            let tablePath = URL(fileURLWithPath: file).deletingPathExtension().appendingPathExtension("csv").path
+            if FileManager.default.fileExists(atPath: tablePath), tablePath != csvURL.path,
+               let (logP, logQ) = try SampleTable.readProposals(path: tablePath, skip: skip) {
+                guard logP.count == m.count else {
+                    throw InputError(file: tablePath, "holds \(logP.count + skip) steps, \(file) holds \(npy.rowCount): not the same chain")
+                }
+                obs.attach(proposals: ProposalDiagnostics(logP: logP, logQ: logQ))
+            }
             // Padded in Swift: "%-22@" is ignored by Foundation on Linux.
             func row(_ name: String, _ e: Estimate) -> String {
                 name.padding(toLength: 22, withPad: " ", startingAt: 0)
@@ -54,6 +63,16 @@ struct Analyze: ParsableCommand {
             if let c = obs.chain {
                 print(String(format: "chain: acceptance %.2f%%, longest rejection run %d, accept-series tau_int %.2f",
                              c.acceptanceRate, c.longestRejectionRun, c.acceptTauInt))
+            }
+            if let w = obs.proposals?.weights {
+                print(String(format: "proposals: ESS %.4f, largest normalised weight %.3g, Pareto k %.2f (%@)", w.ess,
+                             w.maxWeight, w.paretoK, w.verdict))
+            }
+            if let c = obs.chain, !c.rejectionRunHistogram.isEmpty {
+                let bins = c.rejectionRunHistogram.enumerated().map { k, n in
+                    k == 0 ? "1: \(n)" : "\(1 << k)-\((1 << (k + 1)) - 1): \(n)"
+                }
+                print("rejection runs by length: " + bins.joined(separator: ", "))
             }
             print(row("chi_2", obs.susceptibility))
             print(row("E (Ising energy)", obs.isingEnergy))

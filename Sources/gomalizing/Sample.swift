@@ -15,10 +15,10 @@ struct Sample: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of the proposals and the accept/reject draws (a non-negative integer).")
     var seed: UInt64 = 1
 
-    @Option(help: "Output .npy file (default: <result folder>/samples_<model>.npy); a .csv of log p, log q, accepted goes beside it.")
+    @Option(help: "Output .npy file (default: <result folder>/samples_<model>.npy); a .csv goes beside it: per step the chain's log p, log q, whether the proposal was accepted, and the proposal's log p and log q.")
     var out: String?
 
-    @Option(help: "Which model: best or last.")
+    @Option(help: "Which model: best (highest acceptance), best_ess (highest ESS) or last.")
     var model: String = "best"
 
     @Option(parsing: .unconditional, help: "Proposals drawn per batch.")
@@ -34,7 +34,9 @@ struct Sample: ParsableCommand {
         try OptionChecks.count(n, "--n")
         try OptionChecks.count(batch, "--batch")
         try OptionChecks.threads(threads)
-        if !["best", "last"].contains(model) { throw ValidationError("--model must be best or last, got \(model)") }
+        if !["best", "best_ess", "last"].contains(model) {
+            throw ValidationError("--model must be best, best_ess or last, got \(model)")
+        }
         if let out { try OptionChecks.outputFile(out, option: "--out", extension: "npy") }
     }
 
@@ -51,11 +53,16 @@ struct Sample: ParsableCommand {
             try ResourceBudget.requireMemory(ModelFootprint(spec: cfg.model).samplingBytes(batch: batch, ranks: world.size),
                                              file: "command line", field: "--batch \(batch)",
                                              for: "sampling \(batch) proposals a batch on \(cfg.lattice.volume) sites")
-            // The .npy's float32 rows and the .csv's line per step (about 60 characters).
-            try ResourceBudget.requireDisk(Double(n) * (4 * V + 60) + 4096, at: npyURL, file: "command line",
+            // The .npy's float32 rows and the .csv's line per step (about 100 characters).
+            try ResourceBudget.requireDisk(Double(n) * (4 * V + 100) + 4096, at: npyURL, file: "command line",
                                            field: "--n \(n)", for: "a chain of \(n) configurations")
             let arch = FlowArchitecture(spec: cfg.model)
-            let state = try ModelFile.load(arch, from: dir.appendingPathComponent("model_\(model).safetensors").path)
+            let modelPath = dir.appendingPathComponent("model_\(model).safetensors").path
+            if model == "best_ess" && !FileManager.default.fileExists(atPath: modelPath) {
+                throw InputError(file: modelPath, "no such file: runs trained before the best-ESS model existed have none "
+                    + "(use --model best, or train on with --resume)")
+            }
+            let state = try ModelFile.load(arch, from: modelPath)
             let flow = Flow<Float>(architecture: arch, parameters: state.parameters, buffers: state.buffers)
             // With N ranks each draws `batch` proposals a round (N * batch in all).
             let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,
@@ -69,14 +76,15 @@ struct Sample: ParsableCommand {
             if world.size == 1 { StopSignal.install() }
             StaleTemporaries.clean(in: npyURL.deletingLastPathComponent())
             let npy = try NpyWriter(url: npyURL, shape: [n] + cfg.lattice.shape)
-            let table = try TextStreamWriter(url: tableURL, header: "step,log_p,log_q,accepted")
+            let table = try TextStreamWriter(url: tableURL, header: "step,log_p,log_q,accepted,proposal_log_p,proposal_log_q")
             var step = 0
             try sampler.run(steps: n) { phi, lp, lq, acc in
                 if StopSignal.requested {
                     throw StopSignal.Stopped(what: "nothing written after \(step) of \(n) steps (the same --seed gives the same chain)")
                 }
                 try npy.append(phi)
-                try table.line("\(step),\(lp),\(lq),\(acc ? 1 : 0)")
+                let proposal = sampler.lastProposal
+                try table.line("\(step),\(lp),\(lq),\(acc ? 1 : 0),\(proposal.logP),\(proposal.logQ)")
                 step += 1
             }
             try npy.finish()

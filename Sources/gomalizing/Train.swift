@@ -45,11 +45,19 @@ struct Train: ParsableCommand {
         try reportingErrors(communicator: world) {
             try checkDevice(device)
             var cfg = try Config.load(path: config)
-            if let epochs { cfg.training.epochs = epochs }
-            if let result { cfg.training.result = result }
+            var overrides: [String: String] = [:]
+            if let epochs {
+                overrides["[training] epochs"] = "--epochs \(epochs) (the config file says \(cfg.training.epochs))"
+                cfg.training.epochs = epochs
+            }
+            if let result {
+                overrides["[training] result"] = "--result \(result) (the config file says \(cfg.training.result))"
+                cfg.training.result = result
+            }
             let text = try Config.readText(config)
             let use: ResultFolderUse = resume ? .resume : overwrite ? .overwrite : .new
-            let trainer = try Trainer(config: cfg, configText: text, threads: threads, communicator: world, folder: use)
+            let trainer = try Trainer(config: cfg, configText: text, threads: threads, communicator: world, folder: use,
+                                      overrides: overrides)
             if trainer.isComplete {
                 if world.isRoot && json {
                     print(JSONLine.encode([("event", "done"), ("best_acceptance_rate", trainer.bestAcceptance),

@@ -38,7 +38,13 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.out.contains("epoch    2"), r.out)
         let out = dir.appendingPathComponent("res/mini")
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-        XCTAssertEqual(files, ["checkpoint.safetensors", "config.toml", "history.csv", "model_best.safetensors", "model_last.safetensors"])
+        XCTAssertEqual(files, ["checkpoint.safetensors", "config.toml", "history.csv", "model_best.safetensors",
+                               "model_best_ess.safetensors", "model_last.safetensors", "settings.txt"])
+        // The effective settings name the override and what the file said.
+        let settings = try String(contentsOf: out.appendingPathComponent("settings.txt"), encoding: .utf8)
+        XCTAssertTrue(settings.contains("[training] epochs = 2\n"), settings)
+        XCTAssertTrue(settings.contains("[training] result = \(dir.appendingPathComponent("res").path)  # --result "), settings)
+        XCTAssertTrue(settings.contains("[physical] lam = 5.113\n"), settings)
         XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("config.toml"), encoding: .utf8),
                        try String(contentsOf: cfg, encoding: .utf8))
     }
@@ -49,17 +55,37 @@ extension CLITests {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let cfg = dir.appendingPathComponent("small.toml")
-        try "[training]\nbatchsize = 16\nepochs = 1\niterations = 20\nbase_lr = 0.001\neval_samples = 64\n[physical]\nL = 4\nNd = 2\nM2 = -4\nlam = 8\n[model]\nn_layers = 2\nhidden_sizes = [4]\nkernel_size = 3\n"
+        try "[training]\nbatchsize = 16\nepochs = 1\niterations = 20\nbase_lr = 0.001\neval_samples = 128\n[physical]\nL = 4\nNd = 2\nM2 = -4\nlam = 8\n[model]\nn_layers = 2\nhidden_sizes = [4]\nkernel_size = 3\n"
             .write(to: cfg, atomically: true, encoding: .utf8)
         let res = dir.appendingPathComponent("res").path
         XCTAssertEqual(try run(["train", cfg.path, "--result", res, "--quiet"]).code, 0)
         let flowOut = dir.appendingPathComponent("flow.npy").path
-        let s = try run(["sample", res + "/small", "--n", "300", "--out", flowOut])
+        let s = try run(["sample", res + "/small", "--n", "2000", "--out", flowOut])
         XCTAssertEqual(s.code, 0, s.err)
         XCTAssertTrue(s.out.contains("acceptance"), s.out)
-        XCTAssertEqual(try NpyFile(path: flowOut).shape, [300, 4, 4])
+        XCTAssertEqual(try NpyFile(path: flowOut).shape, [2000, 4, 4])
         let table = try String(contentsOfFile: dir.appendingPathComponent("flow.csv").path, encoding: .utf8)
-        XCTAssertEqual(table.split(separator: "\n").count, 301)
+        XCTAssertEqual(table.split(separator: "\n").count, 2001)
+        XCTAssertTrue(table.hasPrefix("step,log_p,log_q,accepted,proposal_log_p,proposal_log_q\n"), table)
+        // Where the chain accepts, the proposal is the chain's new state.
+        for line in table.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",")
+            if f[3] == "1" { XCTAssertEqual(f[1], f[4]); XCTAssertEqual(f[2], f[5]) }
+        }
+        // The flow chain's analysis reads the proposals beside it.
+        let fa = try run(["analyze", flowOut, "--config", cfg.path])
+        XCTAssertEqual(fa.code, 0, fa.err)
+        XCTAssertTrue(fa.out.contains("proposals: ESS") && fa.out.contains("Pareto k"), fa.out)
+        let flowObs = try Observables.load(path: dir.appendingPathComponent("flow.analysis.json").path)
+        let weights = try XCTUnwrap(flowObs.proposals?.weights)
+        XCTAssertEqual(weights.count, 2000)
+        XCTAssertTrue(weights.paretoK.isFinite && weights.ess > 0 && weights.ess <= 1)
+        let bestESS = try run(["sample", res + "/small", "--n", "50", "--model", "best_ess", "--out",
+                               dir.appendingPathComponent("flow_ess.npy").path])
+        XCTAssertEqual(bestESS.code, 0, bestESS.err)
+        let badModel = try run(["sample", res + "/small", "--n", "50", "--model", "worst"])
+        XCTAssertEqual(badModel.code, 2)
+        XCTAssertTrue(badModel.err.contains("best, best_ess or last"), badModel.err)
         let hmcOut = dir.appendingPathComponent("hmc.npy").path
         let h = try run(["hmc", cfg.path, "--n", "200", "--burn-in", "50", "--out", hmcOut])
         XCTAssertEqual(h.code, 0, h.err)
@@ -76,8 +102,17 @@ extension CLITests {
                                          to: URL(fileURLWithPath: res + "/small/hmc.analysis.json"))
         let rep = try run(["report", res + "/small"])
         XCTAssertEqual(rep.code, 0, rep.err)
-        let html = try String(contentsOfFile: res + "/small/report.html", encoding: .utf8)
+        var html = try String(contentsOfFile: res + "/small/report.html", encoding: .utf8)
         XCTAssertTrue(html.contains("<svg") && html.contains("Analysis: hmc.analysis.json"))
+        XCTAssertTrue(html.contains("Settings the run used") && html.contains("Pareto k of the evaluation weights"))
+        // A flow chain's analysis brings the proposals' figures and verdict.
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("flow.analysis.json"),
+                                         to: URL(fileURLWithPath: res + "/small/flow.analysis.json"))
+        XCTAssertEqual(try run(["report", res + "/small"]).code, 0)
+        html = try String(contentsOfFile: res + "/small/report.html", encoding: .utf8)
+        for title in ["Flow action S_eff", "Log importance weights", weights.verdict] {
+            XCTAssertTrue(html.contains(SVGPlot.escape(title)), title)
+        }
         // A chain from another lattice is a one-line error.
         let other = dir.appendingPathComponent("other.toml")
         try String(contentsOf: cfg, encoding: .utf8).replacingOccurrences(of: "L = 4", with: "L = 6").write(to: other, atomically: true, encoding: .utf8)

@@ -37,6 +37,29 @@ final class ReportTests: XCTestCase {
         _ = elements(empty)
     }
 
+    /// Points outside a fixed y range are drawn as triangles on the edge and
+    /// counted in a note; a log axis has a tick at or below its smallest value;
+    /// scatter and bar series draw no polyline.
+    func testClippedPointsLogTicksScatterAndBars() {
+        var loss = SVGPlot(title: "loss", xLabel: "epoch", yLabel: "loss",
+                           series: [.init(name: "loss", x: [1, 2, 3, 4, 5], y: [50, 9, 3, 2, 1.5])])
+        loss.yRange = 1...4
+        let svg = loss.render()
+        XCTAssertEqual(elements(svg)["polygon"], 2, "two epochs above the frame")
+        XCTAssertTrue(svg.contains("2 points above the frame (up to 50)"), svg)
+        let rho = SVGPlot(title: "rho", xLabel: "t", yLabel: "rho",
+                          series: [.init(name: "rho", x: [0, 1, 2, 3], y: [1, 0.2, 0.01, 0.00003])], logY: true).render()
+        XCTAssertTrue(rho.contains(">1.0e-05</text>"), "a decade tick at or below 3e-5")
+        let scatter = SVGPlot(title: "s", xLabel: "S", yLabel: "S_eff",
+                              series: [.init(name: "p", x: [1, 2, 3], y: [1, 2.5, 3], style: .points)]).render()
+        XCTAssertEqual(elements(scatter)["circle"], 3)
+        XCTAssertNil(elements(scatter)["polyline"])
+        var bars = SVGPlot(title: "b", xLabel: "run", yLabel: "n",
+                           series: [.init(name: "n", x: [1.4, 2.8, 5.7], y: [40, .nan, 2], style: .bars)], logY: true)
+        bars.logX = true
+        XCTAssertEqual(elements(bars.render())["rect"], 2 + 2, "background, frame and one bar per non-empty bin")
+    }
+
     func testLogAxisTicksAreRoundNumbers() {
         let ticks = SVGPlot(title: "", xLabel: "", yLabel: "", series: [
             .init(name: "c", x: [0, 1, 2], y: [0.3, 0.05, 0.021]),
@@ -60,7 +83,14 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(try Observables.load(path: trainer.resultDirectory.appendingPathComponent("hmc.analysis.json").path).susceptibility,
                        obs.susceptibility)
         let html = try HTMLReport.build(resultDirectory: trainer.resultDirectory)
-        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 3, "three training and three analysis figures")
+        // Loss, acceptance and ESS (16 evaluation proposals are too few for a Pareto fit), then the analysis's
+        // correlator, effective mass and autocorrelation, its binning curves and its rejection runs if any.
+        let figures = html.components(separatedBy: "<svg").count - 1
+        XCTAssertTrue((6...8).contains(figures), "\(figures) figures")
+        XCTAssertFalse(html.contains("Pareto k of the evaluation weights"))
+        XCTAssertEqual(html.contains("Binned error against block size"), (obs.blockSizes?.count ?? 0) >= 2)
+        XCTAssertEqual(html.contains("Runs of consecutive rejections"), obs.chain?.longestRejectionRun ?? 0 > 0)
+        XCTAssertEqual(figures, 6 + (html.contains("Binned error") ? 1 : 0) + (html.contains("Runs of consecutive") ? 1 : 0))
         XCTAssertTrue(html.contains("hmc.analysis.json"))
         XCTAssertTrue(html.contains("# the config"))
         XCTAssertTrue(html.contains(String(format: "%.6g", obs.susceptibility.value)))

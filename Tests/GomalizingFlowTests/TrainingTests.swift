@@ -33,6 +33,44 @@ final class TrainingTests: XCTestCase {
         // The last model file holds exactly the trained parameters.
         let saved = try ModelFile.load(trainer.flow.architecture, from: out.appendingPathComponent("model_last.safetensors").path)
         XCTAssertEqual(saved.parameters, trainer.flow.parameters)
+        // best_ess is the running maximum of ess, and model_best_ess is the model of the epoch that reached it.
+        let ess = table["ess"]!, bestESS = table["best_ess"]!
+        for i in ess.indices { XCTAssertEqual(bestESS[i], ess[...i].max()!, accuracy: 1e-5) }
+        let bestEpoch = ess.indices.max { ess[$0] < ess[$1] }! + 1
+        let meta = try SafeTensors.load(path: out.appendingPathComponent("model_best_ess.safetensors").path).metadata
+        XCTAssertEqual(meta["epoch"], "\(bestEpoch)")
+        // The evaluation's weight diagnostics are recorded per epoch.
+        for (k, w) in zip(table["pareto_k"]!, table["max_weight"]!) {
+            XCTAssertTrue(k.isFinite && w > 1.0 / 1024 && w < 1, "pareto_k \(k), max_weight \(w)")
+        }
+        XCTAssertEqual(h.last!.paretoK, table["pareto_k"]!.last!, accuracy: 1e-5)
+    }
+
+    /// History lines of versions before best_ess, pareto_k and max_weight still
+    /// parse (a resumed checkpoint holds them); best_ess is then the running
+    /// maximum of ess; new lines round-trip.
+    func testHistoryRecordsOldAndNew() throws {
+        let old = try XCTUnwrap(EpochRecord(csvLine: "1,-1,0.5,10,0.1,10,0.001,1,1,2"))
+        XCTAssertEqual(old.ess, 0.1)
+        XCTAssertTrue(old.bestESS.isNaN && old.paretoK.isNaN && old.maxWeight.isNaN)
+        let new = EpochRecord(epoch: 3, loss: -2, lossStd: 0.25, acceptanceRate: 41.5, ess: 0.125, bestAcceptanceRate: 50,
+                              lr: 0.001, trainSeconds: 1.5, evalSeconds: 0.5, totalSeconds: 6, bestESS: 0.25, paretoK: 0.625,
+                              maxWeight: 0.0625)
+        XCTAssertEqual(EpochRecord(csvLine: new.csvLine), new)
+        XCTAssertEqual(new.csvLine.split(separator: ",").count, EpochRecord.header.split(separator: ",").count)
+        XCTAssertNil(EpochRecord(csvLine: "1,-1,0.5,10,0.1,10,0.001,1,1,2,0.1"))
+        let arch = FlowArchitecture(spec: ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [3], kernelSize: 3))
+        let flow = Flow<Float>(architecture: arch)
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("c.safetensors")
+        // A checkpoint written with three old-format lines, as an earlier version did.
+        let lines = ["1,-1,0.5,10,0.1,10,0.001,1,1,2", "2,-1,0.5,10,0.3,10,0.001,1,1,4", "3,-1,0.5,10,0.2,10,0.001,1,1,6"]
+        try Checkpoint(epoch: 3, stepsDone: 30, parameters: flow.parameters, buffers: flow.buffers,
+                       adam: Adam(parameterCount: arch.parameterCount, lr: 0.001), bestAcceptance: 10,
+                       history: lines.map { EpochRecord(csvLine: $0)! }).save(arch, to: url)
+        let back = try Checkpoint.load(arch, from: url.path)
+        XCTAssertEqual(back.history.map(\.bestESS), [0.1, 0.3, 0.3])
     }
 
     func testSameSeedGivesTheSameHistoryWithAnyThreadCount() throws {

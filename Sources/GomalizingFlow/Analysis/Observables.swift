@@ -40,6 +40,9 @@ public struct Observables: Codable {
     public var chain: ChainDiagnostics?
     /// Plain-words reasons to distrust the error bars; empty when there are none.
     public var warnings: [String]?
+    /// The flow's proposals behind the chain (nil for HMC chains and for
+    /// samples written without proposal columns).
+    public var proposals: ProposalDiagnostics?
     public var susceptibility: Estimate
     public var isingEnergy: Estimate
     public var absMagnetization: Estimate
@@ -127,6 +130,18 @@ public struct Observables: Codable {
         let chain = ChainDiagnostics(repeated: m.repeated)
         self.chain = chain
         warnings = Observables.warnings(curves: curves, sizes: sizes, count: N, chain: chain)
+    }
+
+    /// Records the proposals behind a flow chain, with a warning when their
+    /// weights' tail is too heavy for trusted error bars.
+    public mutating func attach(proposals p: ProposalDiagnostics) {
+        proposals = p
+        let k = p.weights.paretoK
+        if k > 0.7 {
+            warnings = (warnings ?? []) + [String(format: "error bars may be underestimated: the proposals' importance weights "
+                + "have Pareto k = %.2f > 0.7 (largest normalised weight %.3g, ESS %.3g): a finite chain can be biased "
+                + "toward the flow and its errors cannot be trusted; train further", k, p.weights.maxWeight, p.weights.ess)]
+        }
     }
 
     /// "error bars may be underestimated: ..." when the binned errors still grow

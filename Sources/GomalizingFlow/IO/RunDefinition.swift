@@ -23,6 +23,24 @@ extension Config {
         ]
     }
 
+    /// Every setting a training run used: its definition plus epochs and the
+    /// result folder, after command-line overrides. `Trainer` writes them to
+    /// the result folder (`settingsFileName`) so that a report shows what ran,
+    /// not only what the config file says.
+    public func effectiveSettings(overrides: [String: String] = [:]) -> String {
+        var all = runDefinition
+        all["[training] epochs"] = "\(training.epochs)"
+        all["[training] result"] = training.result
+        var lines = ["# The settings of this run, after command-line overrides (written by gomalizing train)."]
+        for key in all.keys.sorted() {
+            let value = all[key]!
+            lines.append("\(key) = \(value.isEmpty ? "\"\"" : value)" + (overrides[key].map { "  # \($0)" } ?? ""))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static let settingsFileName = "settings.txt"
+
     /// What a definition recorded before a key existed stood for: the key's
     /// default. A key added to `runDefinition` later goes here with its default,
     /// so that older checkpoints still compare correctly.

@@ -1,45 +1,80 @@
 import Foundation
 
-/// One self-contained HTML page for a result folder: the config, the training
-/// curves, and for every `*.analysis.json` in the folder a table of observables
-/// with errors and its figures. Inline SVG only, so a browser opens it from disk.
+/// One self-contained HTML page for a result folder: the training curves with
+/// the weight-tail verdict, for every `*.analysis.json` in the folder a table
+/// of observables with errors, the chain's and the proposals' diagnostics and
+/// their figures, and the settings the run used. Inline SVG only, so a browser
+/// opens it from disk.
 public enum HTMLReport {
     public static func build(resultDirectory dir: URL) throws -> String {
         let name = dir.lastPathComponent
         let historyPath = dir.appendingPathComponent("history.csv").path
         let history = try History.read(path: historyPath)
-        let config = (try? String(contentsOf: dir.appendingPathComponent("config.toml"), encoding: .utf8)) ?? "(no config.toml)"
+        func text(_ file: String) -> String? { try? String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8) }
         var html = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(SVGPlot.escape(name)) — GomalizingFlow report</title>
         <style>body{font-family:sans-serif;max-width:1340px;margin:2em auto;padding:0 1em}
         .figs{display:flex;flex-wrap:wrap;gap:12px} table{border-collapse:collapse}
-        td,th{border:1px solid #ccc;padding:3px 8px;text-align:right} pre{background:#f6f6f6;padding:1em;overflow:auto}</style>
+        td,th{border:1px solid #ccc;padding:3px 8px;text-align:right} td:first-child{text-align:left}
+        pre{background:#f6f6f6;padding:1em;overflow:auto}
+        .warn{background:#fff4e0;border-left:4px solid #e69500;padding:.5em 1em;margin:.5em 0}
+        .verdict{font-weight:bold}</style>
         </head><body>
         <h1>\(SVGPlot.escape(name))</h1>
 
         """
         if let acc = history["acceptance_rate"], let best = acc.max(), let last = acc.last {
-            html += "<p>\(acc.count) epochs; acceptance: last \(String(format: "%.2f", last))%, best \(String(format: "%.2f", best))%.</p>\n"
+            var line = "\(acc.count) epochs; acceptance: last \(String(format: "%.2f", last))%, best \(String(format: "%.2f", best))%"
+            if let ess = history["ess"], let bestESS = ess.filter(\.isFinite).max(), let lastESS = ess.last {
+                line += String(format: "; ESS: last %.4f, best %.4f", lastESS, bestESS)
+            }
+            html += "<p>\(line).</p>\n"
+            if let k = history["pareto_k"]?.last, k.isFinite {
+                html += "<p>Weights of the last epoch's evaluation proposals: Pareto k = \(String(format: "%.2f", k)), "
+                    + "<span class=\"verdict\">\(SVGPlot.escape(WeightDiagnostics.verdict(paretoK: k)))</span>.</p>\n"
+            }
         }
         html += "<h2>Training</h2>\n<div class=\"figs\">\n"
         for p in Figures.training(history) { html += p.render() }
         html += "</div>\n"
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
         for file in files.filter({ $0.hasSuffix(".analysis.json") }).sorted() {
-            let obs = try Observables.load(path: dir.appendingPathComponent(file).path)
-            html += "<h2>Analysis: \(SVGPlot.escape(file))</h2>\n"
-            html += "<p>\(obs.configurations) configurations, jackknife blocks of \(obs.blockSize).</p>\n"
-            html += "<table><tr><th>observable</th><th>value</th><th>error</th><th>τ_int</th></tr>\n"
-            for (label, e) in [("χ₂", obs.susceptibility), ("E (Ising)", obs.isingEnergy), ("⟨|M|⟩", obs.absMagnetization), ("pole mass", obs.poleMass)] {
-                html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.2f ± %.2f</td></tr>\n",
-                               label as NSString, e.value, e.error, e.tauInt, e.tauIntError)
-            }
-            html += "</table>\n<div class=\"figs\">\n"
-            for p in [Figures.correlator(obs), Figures.effectiveMass(obs), Figures.autocorrelation(obs)] { html += p.render() }
-            html += "</div>\n"
+            html += try analysis(Observables.load(path: dir.appendingPathComponent(file).path), file: file)
         }
-        html += "<h2>Config</h2>\n<pre>\(SVGPlot.escape(config))</pre>\n</body></html>\n"
+        if let settings = text(Config.settingsFileName) {
+            html += "<h2>Settings the run used</h2>\n<p>After command-line overrides (\(Config.settingsFileName)).</p>\n"
+                + "<pre>\(SVGPlot.escape(settings))</pre>\n"
+        }
+        html += "<h2>Config file</h2>\n<pre>\(SVGPlot.escape(text("config.toml") ?? "(no config.toml)"))</pre>\n</body></html>\n"
         return html
+    }
+
+    static func analysis(_ obs: Observables, file: String) -> String {
+        var html = "<h2>Analysis: \(SVGPlot.escape(file))</h2>\n"
+        let sizes = (obs.blockSizes ?? [obs.blockSize]).map(String.init).joined(separator: ", ")
+        html += "<p>\(obs.configurations) configurations; jackknife errors, the largest over blocks of \(sizes).</p>\n"
+        if let c = obs.chain {
+            html += String(format: "<p>Chain: acceptance %.2f%%, longest run of rejections %d steps, accept-series τ_int %.2f.</p>\n",
+                           c.acceptanceRate, c.longestRejectionRun, c.acceptTauInt)
+        }
+        if let w = obs.proposals?.weights {
+            html += String(format: "<p>Proposals (%d): ESS %.4f, largest normalised weight %.3g, Pareto k %.2f: ", w.count, w.ess,
+                           w.maxWeight, w.paretoK)
+                + "<span class=\"verdict\">\(SVGPlot.escape(w.verdict))</span>.</p>\n"
+        }
+        for warning in obs.warnings ?? [] { html += "<div class=\"warn\">\(SVGPlot.escape(warning))</div>\n" }
+        html += "<table><tr><th>observable</th><th>value</th><th>error</th><th>τ_int</th><th>error from blocks of</th></tr>\n"
+        for (label, e) in [("χ₂", obs.susceptibility), ("E (Ising)", obs.isingEnergy), ("⟨|M|⟩", obs.absMagnetization),
+                           ("pole mass", obs.poleMass)] {
+            html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.2f ± %.2f</td><td>%d</td></tr>\n",
+                           label as NSString, e.value, e.error, e.tauInt, e.tauIntError, e.errorBlockSize ?? obs.blockSize)
+        }
+        html += "</table>\n<div class=\"figs\">\n"
+        var plots = [Figures.correlator(obs), Figures.effectiveMass(obs), Figures.autocorrelation(obs)]
+        plots += [Figures.binning(obs), obs.chain.flatMap(Figures.rejectionRuns)].compactMap { $0 }
+        if let p = obs.proposals { plots += [Figures.logWeights(p), Figures.actionScatter(p)].compactMap { $0 } }
+        for p in plots { html += p.render() }
+        return html + "</div>\n"
     }
 }

@@ -5,15 +5,20 @@ import Foundation
 /// functions and training curves, viewable in any browser without a server.
 public struct SVGPlot {
     public struct Series {
+        /// A polyline (with markers when short), markers only, or bars from the
+        /// bottom of the frame (a histogram: x at the bins' centres).
+        public enum Style { case line, points, bars }
         public var name: String
         public var x: [Double]
         public var y: [Double]
         public var yError: [Double]?
-        public init(name: String, x: [Double], y: [Double], yError: [Double]? = nil) {
+        public var style: Style
+        public init(name: String, x: [Double], y: [Double], yError: [Double]? = nil, style: Style = .line) {
             self.name = name
             self.x = x
             self.y = y
             self.yError = yError
+            self.style = style
         }
     }
 
@@ -22,9 +27,15 @@ public struct SVGPlot {
     public var yLabel: String
     public var series: [Series]
     public var logY = false
-    /// Fixed y range; points outside are drawn clamped to the frame (e.g. a first
-    /// training epoch whose loss dwarfs the rest).
+    public var logX = false
+    /// Fixed y range; points outside are drawn on the frame's edge as open
+    /// triangles, and a note says how many and how far (e.g. the first epochs
+    /// of a loss curve, which dwarf the rest).
     public var yRange: ClosedRange<Double>? = nil
+    /// A line of text under the title (a verdict, a fitted value).
+    public var note: String? = nil
+    /// The legend in the lower right corner instead of the upper right (for curves that rise).
+    public var legendAtBottom = false
     public var width = 640.0
     public var height = 400.0
 
@@ -75,17 +86,22 @@ public struct SVGPlot {
         return String(format: "%g", (v * 1e6).rounded() / 1e6)
     }
 
-    static func escape(_ s: String) -> String {
+    public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
     }
 
     public func render() -> String {
-        let left = 70.0, right = 20.0, top = 40.0, bottom = 55.0
+        let left = 70.0, right = 20.0, top = note == nil ? 40.0 : 56.0, bottom = 55.0
         let pw = width - left - right, ph = height - top - bottom
         func ty(_ v: Double) -> Double? {
             guard v.isFinite else { return nil }
             if logY { return v > 0 ? Foundation.log10(v) : nil }
+            return v
+        }
+        func tx(_ v: Double) -> Double? {
+            guard v.isFinite else { return nil }
+            if logX { return v > 0 ? Foundation.log10(v) : nil }
             return v
         }
         var xs: [Double] = [], ys: [Double] = []
@@ -93,13 +109,19 @@ public struct SVGPlot {
             for i in s.x.indices where i < s.y.count {
                 let e = s.yError?[i] ?? 0
                 for v in [s.y[i] - (e.isFinite ? e : 0), s.y[i] + (e.isFinite ? e : 0)] {
-                    if let t = ty(v), s.x[i].isFinite { xs.append(s.x[i]); ys.append(t) }
+                    if let t = ty(v), let x = tx(s.x[i]) { xs.append(x); ys.append(t) }
                 }
             }
         }
+        // Bars span their bins: widen the x range by half a bin on each side.
+        let barHalfWidth: Double = series.filter { $0.style == .bars }.compactMap { s -> Double? in
+            let x = s.x.compactMap(tx).sorted()
+            return x.count >= 2 ? (x[x.count - 1] - x[0]) / Double(x.count - 1) / 2 : 0.5
+        }.max() ?? 0
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         out += "<text x=\"\(width / 2)\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(SVGPlot.escape(title))</text>\n"
+        if let note { out += "<text x=\"\(width / 2)\" y=\"40\" text-anchor=\"middle\" font-size=\"12\" fill=\"#444\">\(SVGPlot.escape(note))</text>\n" }
         guard var x0 = xs.min(), var x1 = xs.max(), var y0 = ys.min(), var y1 = ys.max() else {
             out += "<text x=\"\(width / 2)\" y=\"\(height / 2)\" text-anchor=\"middle\">no finite data</text>\n</svg>\n"
             return out
@@ -108,43 +130,81 @@ public struct SVGPlot {
             y0 = lo
             y1 = hi
         }
+        x0 -= barHalfWidth
+        x1 += barHalfWidth
         if x1 == x0 { x0 -= 1; x1 += 1 }
         if y1 == y0 { y0 -= abs(y0) * 0.1 + 1e-12; y1 += abs(y1) * 0.1 + 1e-12 }
-        let pad = 0.05 * (y1 - y0)
-        y0 -= pad
-        y1 += pad
+        if logY {
+            // Whole decades, so that a tick lies at or below the smallest value.
+            y0 = Foundation.floor(y0)
+            y1 = Swift.max(Foundation.ceil(y1), y0 + 1)
+        } else {
+            let pad = 0.05 * (y1 - y0)
+            y0 -= pad
+            y1 += pad
+        }
+        if series.contains(where: { $0.style == .bars }) && !logY { y0 = Swift.min(y0, 0) }
+        if logX {
+            x0 = Foundation.floor(x0)
+            x1 = Swift.max(Foundation.ceil(x1), x0 + 1)
+        }
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
         func py(_ t: Double) -> Double { top + (1 - (min(max(t, y0), y1) - y0) / (y1 - y0)) * ph }
         func f(_ v: Double) -> String { String(format: "%.2f", v) }
         // Axes, grid and tick labels.
         out += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(pw)\" height=\"\(ph)\" fill=\"none\" stroke=\"#333\"/>\n"
-        for t in SVGPlot.ticks(x0, x1) {
+        for t in logX ? SVGPlot.logTicks(x0, x1) : SVGPlot.ticks(x0, x1) {
             out += "<line x1=\"\(f(px(t)))\" y1=\"\(top)\" x2=\"\(f(px(t)))\" y2=\"\(top + ph)\" stroke=\"#eee\"/>"
-            out += "<text x=\"\(f(px(t)))\" y=\"\(top + ph + 16)\" text-anchor=\"middle\">\(SVGPlot.label(t))</text>\n"
+            let text = logX ? String(format: "%g", Foundation.pow(10, t)) : SVGPlot.label(t)
+            out += "<text x=\"\(f(px(t)))\" y=\"\(top + ph + 16)\" text-anchor=\"middle\">\(text)</text>\n"
         }
         for t in logY ? SVGPlot.logTicks(y0, y1) : SVGPlot.ticks(y0, y1) {
             out += "<line x1=\"\(left)\" y1=\"\(f(py(t)))\" x2=\"\(left + pw)\" y2=\"\(f(py(t)))\" stroke=\"#eee\"/>"
             let text = logY ? SVGPlot.label(Foundation.pow(10, t)) : SVGPlot.label(t)
             out += "<text x=\"\(left - 6)\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(text)</text>\n"
         }
-        out += "<text x=\"\(left + pw / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\">\(SVGPlot.escape(xLabel))</text>\n"
+        out += "<text x=\"\(left + pw / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\">\(SVGPlot.escape(xLabel + (logX ? " (log scale)" : "")))</text>\n"
         out += "<text x=\"16\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + ph / 2))\">\(SVGPlot.escape(yLabel + (logY ? " (log scale)" : "")))</text>\n"
-        // Data: a polyline per series through its finite points, error bars, markers.
+        // Data: a polyline per series through its finite points, error bars,
+        // markers; points outside a fixed y range as triangles on the edge.
+        var above = 0, below = 0, farthest = -Double.infinity, lowest = Double.infinity
         for (k, s) in series.enumerated() {
             let color = SVGPlot.colors[k % SVGPlot.colors.count]
             var pts: [String] = []
             for i in s.x.indices where i < s.y.count {
-                guard let t = ty(s.y[i]), s.x[i].isFinite else { continue }
-                pts.append("\(f(px(s.x[i]))),\(f(py(t)))")
-                if let e = s.yError?[i], e.isFinite, e > 0, let lo = ty(s.y[i] - e) ?? ty(s.y[i]), let hi = ty(s.y[i] + e) {
-                    out += "<line x1=\"\(f(px(s.x[i])))\" y1=\"\(f(py(lo)))\" x2=\"\(f(px(s.x[i])))\" y2=\"\(f(py(hi)))\" stroke=\"\(color)\"/>"
+                guard let t = ty(s.y[i]), let xt = tx(s.x[i]) else { continue }
+                let x = px(xt), y = py(t)
+                if s.style == .bars {
+                    let baseline = py(y0)
+                    out += "<rect x=\"\(f(x - barHalfWidth / (x1 - x0) * pw))\" y=\"\(f(y))\" width=\"\(f(2 * barHalfWidth / (x1 - x0) * pw))\" height=\"\(f(Swift.max(0, baseline - y)))\" fill=\"\(color)\" fill-opacity=\"0.7\" stroke=\"white\" stroke-width=\"0.5\"/>"
+                    continue
                 }
-                if s.x.count <= 64 { out += "<circle cx=\"\(f(px(s.x[i])))\" cy=\"\(f(py(t)))\" r=\"2.5\" fill=\"\(color)\"/>" }
+                pts.append("\(f(x)),\(f(y))")
+                if let e = s.yError?[i], e.isFinite, e > 0, let lo = ty(s.y[i] - e) ?? ty(s.y[i]), let hi = ty(s.y[i] + e) {
+                    out += "<line x1=\"\(f(x))\" y1=\"\(f(py(lo)))\" x2=\"\(f(x))\" y2=\"\(f(py(hi)))\" stroke=\"\(color)\"/>"
+                }
+                if yRange != nil && (t > y1 || t < y0) {
+                    let up = t > y1
+                    if up { above += 1; farthest = Swift.max(farthest, s.y[i]) } else { below += 1; lowest = Swift.min(lowest, s.y[i]) }
+                    // Pointing out of the frame, the tip on its edge.
+                    let base = up ? y + 7 : y - 7
+                    out += "<polygon points=\"\(f(x - 4)),\(f(base)) \(f(x + 4)),\(f(base)) \(f(x)),\(f(y))\" fill=\"white\" stroke=\"\(color)\"/>"
+                } else if s.style == .points || s.x.count <= 64 {
+                    out += "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(s.style == .points ? 1.8 : 2.5)\" fill=\"\(color)\"\(s.style == .points ? " fill-opacity=\"0.6\"" : "")/>"
+                }
             }
-            out += "\n<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(pts.joined(separator: " "))\"/>\n"
-            let ly = top + 16 + Double(k) * 16
+            if s.style == .line {
+                out += "\n<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(pts.joined(separator: " "))\"/>\n"
+            }
+            let ly = legendAtBottom ? top + ph - 10 - Double(series.count - 1 - k) * 16 : top + 16 + Double(k) * 16
             out += "<line x1=\"\(left + pw - 150)\" y1=\"\(ly - 4)\" x2=\"\(left + pw - 130)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"/>"
             out += "<text x=\"\(left + pw - 125)\" y=\"\(ly)\">\(SVGPlot.escape(s.name))</text>\n"
+        }
+        var clipped: [String] = []
+        if above > 0 { clipped.append("\(above) point\(above == 1 ? "" : "s") above the frame (up to \(SVGPlot.label(farthest)))") }
+        if below > 0 { clipped.append("\(below) point\(below == 1 ? "" : "s") below it (down to \(SVGPlot.label(lowest)))") }
+        if !clipped.isEmpty {
+            out += "<text x=\"\(left + 6)\" y=\"\(top + ph - 8)\" font-size=\"11\" fill=\"#444\">△ \(SVGPlot.escape(clipped.joined(separator: "; ")))</text>\n"
         }
         out += "</svg>\n"
         return out

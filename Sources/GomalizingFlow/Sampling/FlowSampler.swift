@@ -27,6 +27,10 @@ public final class FlowSampler {
     private var roundLogP: [Double] = []
     private var roundLogQ: [Double] = []
     private var proposalsDrawn = 0
+    /// Log p and log q of the proposal offered at the step `run` last reported
+    /// (the chain's state only when it was accepted): the importance weights of
+    /// all proposals, for `WeightDiagnostics`.
+    public private(set) var lastProposal: (logP: Double, logQ: Double) = (0, 0)
 
     public init(flow: Flow<Float>, action: Phi4Action, batchSize: Int, seed: UInt64, threads: Int = defaultThreadCount(),
                 communicator: Communicator = SerialCommunicator(), prior: PriorSpec = .normal) {
@@ -65,6 +69,7 @@ public final class FlowSampler {
             guard communicator.isRoot else { continue }
             for b in 0..<take {
                 let lp = roundLogP[b], lq = roundLogQ[b]
+                lastProposal = (lp, lq)
                 let accepted = chain.offer(logWeight: lp - lq, uniform: uniforms.uniform())
                 if accepted {
                     roundPhi.withUnsafeBufferPointer { src in

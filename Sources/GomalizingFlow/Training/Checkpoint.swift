@@ -118,10 +118,14 @@ public struct Checkpoint {
         }
         let epoch = try integer("checkpoint_epoch")
         let lines = (meta["history"] ?? "").split(separator: "\n").map(String.init)
+        var bestESS = 0.0
         let history = try lines.enumerated().map { i, line -> EpochRecord in
-            guard let r = EpochRecord(csvLine: line) else {
+            guard var r = EpochRecord(csvLine: line) else {
                 throw InputError(file: path, field: "metadata history, line \(i + 1)", "not a history record: \(line)")
             }
+            // Records of versions before best_ess: the running maximum of ess.
+            if r.ess.isFinite { bestESS = max(bestESS, r.ess) }
+            if r.bestESS.isNaN { r.bestESS = bestESS }
             return r
         }
         guard history.count == epoch, history.last?.epoch ?? 0 == epoch else {
@@ -147,14 +151,16 @@ public struct Checkpoint {
 }
 
 extension EpochRecord {
-    /// Parses a line written by `csvLine`.
+    /// Parses a line written by `csvLine`, or by versions before best_ess,
+    /// pareto_k and max_weight (10 fields: those three are NaN).
     public init?(csvLine: String) {
         let f = csvLine.split(separator: ",", omittingEmptySubsequences: false)
-        guard f.count == 10, let epoch = Int(f[0]) else { return nil }
+        guard f.count == 10 || f.count == 13, let epoch = Int(f[0]) else { return nil }
         let v = f.dropFirst().map { Double($0) }
         guard v.allSatisfy({ $0 != nil }) else { return nil }
-        let d = v.map { $0! }
+        let d = v.map { $0! } + [Double](repeating: .nan, count: 13 - f.count)
         self.init(epoch: epoch, loss: d[0], lossStd: d[1], acceptanceRate: d[2], ess: d[3], bestAcceptanceRate: d[4],
-                  lr: d[5], trainSeconds: d[6], evalSeconds: d[7], totalSeconds: d[8])
+                  lr: d[5], trainSeconds: d[6], evalSeconds: d[7], totalSeconds: d[8], bestESS: d[9], paretoK: d[10],
+                  maxWeight: d[11])
     }
 }

@@ -15,12 +15,38 @@ public struct EpochRecord: Equatable, Sendable {
     public var trainSeconds: Double
     public var evalSeconds: Double
     public var totalSeconds: Double
+    /// The largest `ess` so far (that of model_best_ess.safetensors).
+    public var bestESS: Double
+    /// Pareto shape of the evaluation weights' upper tail (see `WeightDiagnostics`).
+    public var paretoK: Double
+    /// The largest normalised evaluation weight, max w / sum w.
+    public var maxWeight: Double
 
-    public static let header = "epoch,loss,loss_std,acceptance_rate,ess,best_acceptance_rate,lr,train_seconds,eval_seconds,total_seconds"
+    public init(epoch: Int, loss: Double, lossStd: Double, acceptanceRate: Double, ess: Double, bestAcceptanceRate: Double,
+                lr: Double, trainSeconds: Double, evalSeconds: Double, totalSeconds: Double, bestESS: Double = .nan,
+                paretoK: Double = .nan, maxWeight: Double = .nan) {
+        self.epoch = epoch
+        self.loss = loss
+        self.lossStd = lossStd
+        self.acceptanceRate = acceptanceRate
+        self.ess = ess
+        self.bestAcceptanceRate = bestAcceptanceRate
+        self.lr = lr
+        self.trainSeconds = trainSeconds
+        self.evalSeconds = evalSeconds
+        self.totalSeconds = totalSeconds
+        self.bestESS = bestESS
+        self.paretoK = paretoK
+        self.maxWeight = maxWeight
+    }
+
+    /// The columns of earlier versions come first, in their order, so readers
+    /// that count columns still find them.
+    public static let header = "epoch,loss,loss_std,acceptance_rate,ess,best_acceptance_rate,lr,train_seconds,eval_seconds,total_seconds,best_ess,pareto_k,max_weight"
 
     public var csvLine: String {
         func f(_ x: Double) -> String { String(format: "%.6g", x) }
-        return "\(epoch),\(f(loss)),\(f(lossStd)),\(f(acceptanceRate)),\(f(ess)),\(f(bestAcceptanceRate)),\(f(lr)),\(f(trainSeconds)),\(f(evalSeconds)),\(f(totalSeconds))"
+        return "\(epoch),\(f(loss)),\(f(lossStd)),\(f(acceptanceRate)),\(f(ess)),\(f(bestAcceptanceRate)),\(f(lr)),\(f(trainSeconds)),\(f(evalSeconds)),\(f(totalSeconds)),\(f(bestESS)),\(f(paretoK)),\(f(maxWeight))"
     }
 }
 

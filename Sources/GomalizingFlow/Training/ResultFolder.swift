@@ -14,13 +14,14 @@ public enum ResultFolderUse: Sendable, Equatable {
 /// from a mistaken command: nothing is written before they pass.
 public enum ResultFolder {
     /// Files `train` writes after an epoch; a folder holding any of them holds a run.
-    public static let runFiles = [Checkpoint.fileName, "history.csv", "model_best.safetensors", "model_last.safetensors"]
+    public static let runFiles = [Checkpoint.fileName, "history.csv", "model_best.safetensors", "model_best_ess.safetensors",
+                                   "model_last.safetensors"]
 
     /// Files `sample` and `report` make from a run's models under their default
     /// names. Replacing the run removes them too, so that none of them passes
     /// for the new run's.
     public static func isDerived(_ name: String) -> Bool {
-        name == "report.html" || name.hasPrefix("samples_best.") || name.hasPrefix("samples_last.")
+        name == "report.html" || ["samples_best.", "samples_best_ess.", "samples_last."].contains { name.hasPrefix($0) }
     }
 
     /// Refuses a folder that holds a run, saying how to continue or replace it.
@@ -39,7 +40,7 @@ public enum ResultFolder {
     /// Removes the run's files, config.toml and what was derived from its models.
     public static func removeRun(in dir: URL) throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        for name in names where runFiles.contains(name) || name == "config.toml" || isDerived(name) {
+        for name in names where runFiles.contains(name) || name == "config.toml" || name == Config.settingsFileName || isDerived(name) {
             do {
                 try FileManager.default.removeItem(at: dir.appendingPathComponent(name))
             } catch {

@@ -38,6 +38,8 @@ public final class Trainer {
     public private(set) var adam: Adam
     public private(set) var history: History
     public private(set) var bestAcceptance = -1.0
+    /// The largest per-epoch ESS so far (of model_best_ess.safetensors).
+    public private(set) var bestESS = -1.0
     public let communicator: Communicator
     /// Optimisation steps taken so far: the address of the next batch's draws.
     public private(set) var stepsDone = 0
@@ -67,6 +69,8 @@ public final class Trainer {
     /// How this trainer uses its result folder, and the config text to copy into it.
     public let folderUse: ResultFolderUse
     private let configText: String?
+    /// Command-line overrides by key, e.g. "[training] epochs": "--epochs 120 (the file says 200)".
+    private let overrides: [String: String]
     /// Whether `train` has set up the result folder yet.
     private var folderPrepared = false
 
@@ -76,8 +80,10 @@ public final class Trainer {
     /// define the same run (see `Config.runDefinition`); `.overwrite` replaces
     /// the run when training starts.
     public init(config: Config, configText: String? = nil, threads: Int? = nil,
-                communicator: Communicator = SerialCommunicator(), folder use: ResultFolderUse = .new) throws {
+                communicator: Communicator = SerialCommunicator(), folder use: ResultFolderUse = .new,
+                overrides: [String: String] = [:]) throws {
         self.config = config
+        self.overrides = overrides
         self.communicator = communicator
         self.configText = configText
         folderUse = use
@@ -117,6 +123,7 @@ public final class Trainer {
             stepsDone = c.stepsDone
             epochsDone = c.epoch
             bestAcceptance = c.bestAcceptance
+            bestESS = c.history.map(\.bestESS).last ?? -1
             partial = c.partial
             try history.restore(c.history, write: false)
         }
@@ -145,9 +152,12 @@ public final class Trainer {
         if let configText {
             try AtomicFile.write(configText, to: resultDirectory.appendingPathComponent("config.toml"))
         }
+        try AtomicFile.write(config.effectiveSettings(overrides: overrides),
+                             to: resultDirectory.appendingPathComponent(Config.settingsFileName))
         if folderUse == .resume { try history.restore(history.records, write: true) }
     }
     public var bestModelURL: URL { resultDirectory.appendingPathComponent("model_best.safetensors") }
+    public var bestESSModelURL: URL { resultDirectory.appendingPathComponent("model_best_ess.safetensors") }
 
     /// The gradient of the last step, averaged over ranks.
     public var gradient: [Float] { runner.gradient }
@@ -183,10 +193,19 @@ public final class Trainer {
         return loss
     }
 
+    /// What the per-epoch evaluation measures.
+    public struct Evaluation {
+        /// Acceptance of an independence MH chain over the proposals, percent.
+        public var acceptance: Double
+        /// ESS, largest normalised weight and Pareto k of the proposals' weights.
+        public var weights: WeightDiagnostics
+        public var ess: Double { weights.ess }
+    }
+
     /// Draws `count` proposals from the flow (draw `round` of the evaluation
     /// stream, shared out over ranks), runs the independence MH chain over them
-    /// and returns (acceptance rate in percent, ESS), the same on every rank.
-    public func evaluate(count: Int, round: Int) -> (acceptance: Double, ess: Double) {
+    /// and returns its acceptance and the weights' diagnostics, the same on every rank.
+    public func evaluate(count: Int, round: Int) -> Evaluation {
         let B = config.training.batchSize
         let N = communicator.size, r = communicator.rank
         let mine = (r * count / N)..<((r + 1) * count / N)
@@ -206,7 +225,7 @@ public final class Trainer {
         var uniforms = PriorDraws(seed: config.training.seed, purpose: .acceptance, volume: 1)
             .generator(step: UInt64(round), index: 0)
         for w in logW { _ = chain.offer(logWeight: w, uniform: uniforms.uniform()) }
-        return (chain.acceptanceRate, effectiveSampleSize(logWeights: logW))
+        return Evaluation(acceptance: chain.acceptanceRate, weights: WeightDiagnostics(logWeights: logW))
     }
 
     /// Trains the remaining epochs; does nothing (and writes nothing) when the run is complete.
@@ -245,18 +264,22 @@ public final class Trainer {
                 }
             }
             let t1 = Date()
-            let (acc, ess) = evaluate(count: tc.evalSamples, round: epoch)
+            let evaluation = evaluate(count: tc.evalSamples, round: epoch)
+            let acc = evaluation.acceptance, ess = evaluation.ess
             guard communicator.agree(on: flow.parameters) else { throw TrainingError.ranksDiverged(epoch: epoch) }
             let t2 = Date()
             let n = Double(tc.iterations)
             let mean = sum / n
             let improved = acc > bestAcceptance
             if improved { bestAcceptance = acc }
+            let improvedESS = ess > bestESS
+            if improvedESS { bestESS = ess }
             let record = EpochRecord(
                 epoch: epoch, loss: mean, lossStd: max(0, sum2 / n - mean * mean).squareRoot(),
                 acceptanceRate: acc, ess: ess, bestAcceptanceRate: bestAcceptance, lr: adam.lr,
                 trainSeconds: t1.timeIntervalSince(t0), evalSeconds: t2.timeIntervalSince(t1),
-                totalSeconds: t2.timeIntervalSince(start))
+                totalSeconds: t2.timeIntervalSince(start), bestESS: bestESS, paretoK: evaluation.weights.paretoK,
+                maxWeight: evaluation.weights.maxWeight)
             let meta = ["epoch": "\(epoch)", "acceptance_rate": "\(acc)", "ess": "\(ess)", "config": config.name,
                         "ranks": "\(communicator.size)"]
             epochsDone = epoch
@@ -265,6 +288,9 @@ public final class Trainer {
             if communicator.isRoot {
                 if improved {
                     try ModelFile.save(flow, to: bestModelURL, extra: meta)
+                }
+                if improvedESS {
+                    try ModelFile.save(flow, to: bestESSModelURL, extra: meta)
                 }
                 try ModelFile.save(flow, to: lastModelURL, extra: meta)
                 try history.append(record)

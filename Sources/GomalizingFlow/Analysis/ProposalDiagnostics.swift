@@ -1,0 +1,77 @@
+import Foundation
+
+/// The proposals of a flow chain as `analyze` records them for the report:
+/// the weight-tail diagnostics, a histogram of the log weights, and S_eff =
+/// -log q against S for a subsample. With log p = -S, log w = S_eff - S, so a
+/// perfect flow puts every point on the line S_eff = S + c, c = log w's mean
+/// (minus log Z up to the flow's error), and the log weights in one bin.
+public struct ProposalDiagnostics: Codable, Equatable {
+    public var weights: WeightDiagnostics
+    /// Bin edges (count + 1) and counts of the log weights.
+    public var logWeightEdges: [Double]
+    public var logWeightCounts: [Int]
+    /// S and S_eff of up to `scatterPoints` proposals, evenly spaced in the chain.
+    public var action: [Double]
+    public var effectiveAction: [Double]
+    /// Mean of log w: the offset of the line S_eff = S + offset.
+    public var offset: Double
+
+    public static let scatterPoints = 600
+    public static let bins = 40
+
+    /// `logP` = -S and `logQ` of each proposal.
+    public init(logP: [Double], logQ: [Double]) {
+        precondition(logP.count == logQ.count)
+        let logW = zip(logP, logQ).map { $0 - $1 }
+        weights = WeightDiagnostics(logWeights: logW)
+        let finite = logW.filter(\.isFinite)
+        offset = finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count)
+        if let lo = finite.min(), let hi = finite.max() {
+            let width = hi > lo ? (hi - lo) / Double(Self.bins) : 1
+            logWeightEdges = (0...Self.bins).map { lo + Double($0) * width }
+            var counts = [Int](repeating: 0, count: Self.bins)
+            for w in finite { counts[min(Self.bins - 1, Int((w - lo) / width))] += 1 }
+            logWeightCounts = counts
+        } else {
+            logWeightEdges = []
+            logWeightCounts = []
+        }
+        let stride = max(1, logP.count / Self.scatterPoints)
+        let picks = Swift.stride(from: 0, to: logP.count, by: stride).prefix(Self.scatterPoints)
+        action = picks.map { -logP[$0] }
+        effectiveAction = picks.map { -logQ[$0] }
+    }
+}
+
+/// The .csv that `sample` writes beside its .npy: per chain step the chain's
+/// log p and log q, whether the step accepted, and the proposal's log p and
+/// log q (files written before the proposal columns have only the first four).
+public enum SampleTable {
+    /// The proposals' log p and log q from step `skip` on; nil when the file
+    /// has no proposal columns.
+    public static func readProposals(path: String, skip: Int = 0) throws -> (logP: [Double], logQ: [Double])? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw InputError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+        }
+        var lines = text.split(whereSeparator: \.isNewline).makeIterator()
+        guard let head = lines.next() else { throw InputError(file: path, "empty file; expected a CSV header") }
+        let cols = head.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard let ip = cols.firstIndex(of: "proposal_log_p"), let iq = cols.firstIndex(of: "proposal_log_q") else { return nil }
+        var logP: [Double] = [], logQ: [Double] = []
+        var row = 0
+        while let line = lines.next() {
+            row += 1
+            guard row > skip else { continue }
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard cells.count == cols.count else {
+                throw InputError(file: path, field: "line \(row + 1)", "has \(cells.count) fields, header has \(cols.count)")
+            }
+            guard let p = Double(cells[ip]), let q = Double(cells[iq]) else {
+                throw InputError(file: path, field: "line \(row + 1)", "proposal_log_p or proposal_log_q is not a number")
+            }
+            logP.append(p)
+            logQ.append(q)
+        }
+        return (logP, logQ)
+    }
+}
