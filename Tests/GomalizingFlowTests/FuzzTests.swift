@@ -242,7 +242,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testMutatedHistoriesReadOrFailInOneLine() throws {
-        let good = EpochRecord.header + "\n1,-1.5,0.2,10,0.1,10,0.001,1,1,2\n2,-1.7,0.2,12,0.12,12,0.001,1,1,4\n"
+        let good = EpochRecord.header + "\n1,-1.5,0.2,10,0.1,10,0.001,1,1,2,0.1,0.8,0.05\n2,-1.7,0.2,12,0.12,12,0.001,1,1,4,0.12,0.7,0.04\n"
         var tally = Tally()
         for n in 0..<(500 * scale) {
             var chars = Array(good)
@@ -260,5 +260,32 @@ final class FuzzTests: XCTestCase {
         }
         XCTAssertGreaterThan(tally.refused, 100)
         XCTAssertGreaterThan(tally.loaded, 20)
+    }
+
+    /// The table `sample` writes beside its chain, as `analyze` reads it: a
+    /// mutated one loads, or fails with one line naming it. The weights of
+    /// whatever loads feed the diagnostics without a trap.
+    func testMutatedSampleTablesReadOrFailInOneLine() throws {
+        var good = "step,log_p,log_q,accepted,proposal_log_p,proposal_log_q\n"
+        for i in 0..<150 { good += "\(i),-\(10 + i % 7).5,-\(11 + i % 5).25,\(i % 3 == 0 ? 1 : 0),-\(9 + i % 4).5,-\(12 + i % 6).75\n" }
+        var tally = Tally()
+        for n in 0..<(300 * scale) {
+            var chars = Array(good)
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let i = Int.random(in: 0..<chars.count, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: chars[i] = pick(Array(",\n.e-x0"))
+                case 1: chars.remove(at: i)
+                default: chars.insert(pick(Array(",\nnaninf")), at: i)
+                }
+            }
+            feed(Array(String(chars).utf8), name: "samples.csv", &tally, what: "table \(n)") { path in
+                if let (p, q) = try SampleTable.readProposals(path: path, skip: Int.random(in: 0...3, using: &rng)) {
+                    _ = ProposalDiagnostics(logP: p, logQ: q)
+                }
+            }
+        }
+        XCTAssertGreaterThan(tally.refused, 50)
+        XCTAssertGreaterThan(tally.loaded, 50)
     }
 }

@@ -130,7 +130,8 @@ final class MPITests: XCTestCase {
 
         let rankDir = dir.appendingPathComponent("res/ranks"), oneDir = dir.appendingPathComponent("res/whole")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: rankDir.path).sorted(),
-                       ["checkpoint.safetensors", "config.toml", "history.csv", "model_best.safetensors", "model_last.safetensors"])
+                       ["checkpoint.safetensors", "config.toml", "history.csv", "model_best.safetensors",
+                        "model_best_ess.safetensors", "model_last.safetensors", "settings.txt"])
         let hm = try History.read(path: rankDir.appendingPathComponent("history.csv").path)
         let hs = try History.read(path: oneDir.appendingPathComponent("history.csv").path)
         XCTAssertEqual(hm["epoch"], [1, 2, 3])
