@@ -7,7 +7,7 @@ struct Gomalizing: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gomalizing",
         abstract: "Flow-based sampling for lattice scalar phi^4 theory.",
-        subcommands: [Train.self, Watch.self, Sample.self, HMCCommand.self, Analyze.self, Report.self, Bench.self]
+        subcommands: [Train.self, SweepCommand.self, Watch.self, Sample.self, HMCCommand.self, Analyze.self, Report.self, Bench.self]
     )
 
     static var commandNames: [String] { configuration.subcommands.map { $0._commandName } }

@@ -62,6 +62,9 @@ struct Train: ParsableCommand {
                 if world.isRoot && json {
                     print(JSONLine.encode([("event", "done"), ("best_acceptance_rate", trainer.bestAcceptance),
                                            ("result", trainer.resultDirectory.path), ("epochs_done", trainer.epochsDone)]))
+                } else if world.isRoot, let stop = trainer.earlyStop {
+                    print("nothing to do: the run in \(trainer.resultDirectory.path) \(stop) "
+                        + "(to go on, raise or remove the stop in the config)")
                 } else if world.isRoot {
                     print("nothing to do: the run in \(trainer.resultDirectory.path) has done \(trainer.epochsDone) epochs "
                         + "(more need a larger --epochs or [training] epochs)")
@@ -69,7 +72,12 @@ struct Train: ParsableCommand {
                 return
             }
             StopSignal.install()
-            trainer.stopRequested = { StopSignal.received }
+            if let parent = ProcessInfo.processInfo.environment[SweepRunner.parentVariable].flatMap({ Int32($0) }) {
+                // A sweep's child: stop as on SIGTERM when the sweep is gone.
+                trainer.stopRequested = { StopSignal.received != 0 ? StopSignal.received : getppid() != parent ? SIGTERM : 0 }
+            } else {
+                trainer.stopRequested = { StopSignal.received }
+            }
             let root = world.isRoot
             let printer = ProgressPrinter(epochs: cfg.training.epochs, quiet: quiet || json, json: json)
             if root { trainer.observer = printer }
@@ -97,8 +105,10 @@ struct Train: ParsableCommand {
             withExtendedLifetime(printer) {}
             if root && json {
                 print(JSONLine.encode([("event", "done"), ("best_acceptance_rate", trainer.bestAcceptance),
-                                       ("result", trainer.resultDirectory.path)]))
+                                       ("result", trainer.resultDirectory.path),
+                                       ("early_stop", trainer.earlyStop.map { "\($0)" } ?? "")]))
             } else if root {
+                if let stop = trainer.earlyStop { print(stop) }
                 print("done: best acceptance \(String(format: "%.2f", trainer.bestAcceptance))%, models in \(trainer.resultDirectory.path)")
             }
         }

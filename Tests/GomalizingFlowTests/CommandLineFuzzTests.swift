@@ -35,6 +35,9 @@ final class CommandLineFuzzTests: XCTestCase {
         try "".write(to: dir.appendingPathComponent("empty.toml"), atomically: true, encoding: .utf8)
         try "plain text".write(to: dir.appendingPathComponent("plain.txt"), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("folder"), withIntermediateDirectories: true)
+        try "seeds = 2\nresult = \"sweeps\"\n[[grid]]\nconfigs = [\"tiny.toml\"]\n[grid.vary.model]\nconv = [\"full\", \"cross\"]\n"
+            .write(to: dir.appendingPathComponent("grid.toml"), atomically: true, encoding: .utf8)
+        try "[[grid]]\nconfigs = [\"bad.toml\"]\n".write(to: dir.appendingPathComponent("badgrid.toml"), atomically: true, encoding: .utf8)
         for args in [["train", "tiny.toml", "--quiet"], ["sample", "result/tiny", "--n", "30", "--out", "chain.npy"]] {
             let r = try runCommand(exe, args, in: dir, timeout: 120)
             XCTAssertEqual(r.code, 0, "\(args): \(r.err)")
@@ -70,6 +73,10 @@ final class CommandLineFuzzTests: XCTestCase {
                     ("--interval", ["1", "0", "-1", "1e9", "x"])]
         case "report":
             return [("", runs)]
+        case "sweep":
+            return [("", ["grid.toml", "badgrid.toml", "tiny.toml", "empty.toml", "plain.txt", "folder", "missing.toml", ""]),
+                    ("--parallel", ["1", "2", "0", "-1", "65", "x"]), ("--threads", ["1", "2", "0", "-1", "5000"]),
+                    ("--list", []), ("--tabulate", []), ("--quiet", [])]
         case "bench":
             return [("--threads", ["1", "0", "-1", "99999", "x"]), ("--seconds", ["0.01", "0", "-1", "1e9", "nan", "x"])]
         default:
@@ -78,7 +85,7 @@ final class CommandLineFuzzTests: XCTestCase {
     }
 
     func randomCommandLine() -> [String] {
-        let commands = ["train", "sample", "hmc", "analyze", "watch", "report", "bench"]
+        let commands = ["train", "sweep", "sample", "hmc", "analyze", "watch", "report", "bench"]
         if chance(0.04) { return [pick(["trian", "", "help", "--help", "smaple", "zzz", "-n"])] + (chance(0.5) ? [pick(commands)] : []) }
         let command = pick(commands)
         var args = [command]

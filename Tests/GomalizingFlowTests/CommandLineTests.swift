@@ -33,7 +33,7 @@ final class CommandLineTests: XCTestCase {
         let cases: [([String], [String])] = [
             (["trian", "x.toml"], ["unknown command 'trian'", "did you mean 'train'?"]),
             (["smaple"], ["did you mean 'sample'?"]),
-            (["frobnicate"], ["unknown command 'frobnicate'", "train, watch, sample"]),
+            (["frobnicate"], ["unknown command 'frobnicate'", "train, sweep, watch, sample"]),
             (["sample", "x", "--n", "0"], ["--n must be >= 1"]),
             (["train", "x.toml", "--epochs", "abc"], ["'abc'", "--epochs"]),
             (["sample", "x", "--n", "3", "--seed", "-1"], ["'-1'", "--seed"]),
@@ -45,11 +45,14 @@ final class CommandLineTests: XCTestCase {
             (["hmc", "x.toml", "--n", "5", "--step-size", "-0.1"], ["--step-size"]),
             (["bench", "--seconds", "0"], ["--seconds"]),
             (["watch", "x", "--interval", "0"], ["--interval"]),
+            (["sweep", "x.toml", "--parallel", "0"], ["--parallel"]),
+            (["sweep", "x.toml", "--list", "--tabulate"], ["exclude each other"]),
         ]
         for (args, mentions) in cases {
             let r = try gomalizing(args)
             assertOneLineError(r, mentions: mentions + ["(see gomalizing"])
         }
+        assertOneLineError(try gomalizing(["sweep", "nowhere.toml"]), mentions: ["nowhere.toml", "no such file"])
         let help = try gomalizing(["sample", "--help"])
         XCTAssertEqual(help.code, 0)
         XCTAssertTrue(help.out.contains("USAGE: gomalizing sample"), help.out)

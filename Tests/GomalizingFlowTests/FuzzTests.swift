@@ -288,4 +288,46 @@ final class FuzzTests: XCTestCase {
         XCTAssertGreaterThan(tally.refused, 50)
         XCTAssertGreaterThan(tally.loaded, 50)
     }
+
+    /// A mutated sweep file expands to its runs, or fails with one line naming
+    /// it (a run's bad value: "FILE (run NAME)"), never a trap.
+    func testMutatedSweepFilesExpandOrFailInOneLine() throws {
+        try tinyConfigText().write(to: dir.appendingPathComponent("tiny.toml"), atomically: true, encoding: .utf8)
+        let good = """
+        seeds = 2
+        result = "\(dir.appendingPathComponent("out").path)"
+        [set.training]
+        stop_at_acceptance = 50
+        [[grid]]
+        configs = ["tiny.toml"]
+        [grid.vary.model]
+        conv = ["full", "cross"]
+        hidden_sizes = [[4], [8]]
+        [[grid]]
+        configs = ["tiny.toml"]
+        seeds = [5]
+        [grid.set.physical]
+        L = 6
+        """
+        var loaded = 0, refused = 0
+        for n in 0..<(600 * scale) {
+            let bytes = mutateConfig(good)
+            let path = dir.appendingPathComponent("sweep.toml").path
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            let what = "sweep \(n): \(String(decoding: bytes, as: UTF8.self))"
+            do {
+                let spec = try SweepSpec.load(path: path)
+                loaded += 1
+                XCTAssertEqual(Set(spec.runs.map(\.name)).count, spec.runs.count, what)
+            } catch let e as InputError {
+                refused += 1
+                XCTAssertTrue(e.file.hasPrefix(path), "\(what): error names another file: \(e)")
+                XCTAssertFalse(e.description.contains("\n"), "\(what): not one line: \(e)")
+            } catch {
+                XCTFail("\(what): not an InputError: \(error)")
+            }
+        }
+        XCTAssertGreaterThan(refused, 100 * scale)
+        XCTAssertGreaterThan(loaded, 10 * scale)
+    }
 }

@@ -51,8 +51,10 @@ public struct FlowArchitecture: Sendable {
         let lattice = Lattice(L: spec.L, d: spec.d)
         self.lattice = lattice
         let channels = [1] + spec.hiddenSizes + [2]
-        let subsets = ConvStencil.axisSubsets(d: spec.d, k: spec.convAxes)
-        let stencils = subsets.map { ConvStencil(lattice: lattice, axes: $0, kernelSize: spec.kernelSize) }
+        let stencils = spec.crossKernel ? [ConvStencil(crossOn: lattice, kernelSize: spec.kernelSize)]
+            : ConvStencil.axisSubsets(d: spec.d, k: spec.convAxes).map {
+                ConvStencil(lattice: lattice, axes: $0, kernelSize: spec.kernelSize)
+            }
         var offset = 0, bufferOffset = 0
         var tensors: [Tensor] = [], buffers: [Tensor] = []
         var couplings: [Coupling] = []
@@ -66,7 +68,9 @@ public struct FlowArchitecture: Sendable {
                     let conv = PeriodicConv(stencil: stencil, cin: cin, cout: cout,
                                             weightOffset: offset, biasOffset: offset + wCount)
                     let prefix = "layers.\(i).net.\(j).conv.\(c)"
-                    let kshape = [Int](repeating: spec.kernelSize, count: stencil.axes.count)
+                    // A cross's taps have no grid: one kernel dimension of length T.
+                    let kshape = stencil.isCross ? [stencil.tapCount]
+                        : [Int](repeating: spec.kernelSize, count: stencil.axes.count)
                     tensors.append(Tensor(name: prefix + ".weight", shape: [cout, cin] + kshape,
                                           offset: offset, count: wCount, conv: conv))
                     tensors.append(Tensor(name: prefix + ".bias", shape: [cout],

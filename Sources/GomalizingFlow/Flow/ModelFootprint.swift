@@ -13,8 +13,9 @@ public struct ModelFootprint: Sendable {
 
     public init(spec: ModelSpec) {
         let V = Foundation.pow(Double(spec.L), Double(spec.d))
-        let taps = Foundation.pow(Double(spec.kernelSize), Double(spec.convAxes))
-        let branches = Double(ConvStencil.binomial(spec.d, spec.convAxes))
+        let taps = spec.crossKernel ? Double(ConvStencil.crossTapCount(d: spec.d, kernelSize: spec.kernelSize))
+            : Foundation.pow(Double(spec.kernelSize), Double(spec.convAxes))
+        let branches = spec.crossKernel ? 1 : Double(ConvStencil.binomial(spec.d, spec.convAxes))
         let channels = [1] + spec.hiddenSizes + [2]
         let layers = Double(spec.nLayers)
         var perCoupling = 0.0, tapePerCoupling = 0.0

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that fixes the shape of a flow: lattice, depth, net widths and the
 /// convolution type. Two flows with equal specs have interchangeable parameters.
 public struct ModelSpec: Equatable, Sendable, Codable {
@@ -9,24 +11,66 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// k of the combinational convolution "dCk": each net layer convolves along
     /// every k-subset of the d axes and averages. k = d is the plain d-dim conv.
     public var convAxes: Int
+    /// conv = "cross": one convolution per net layer over the site and its
+    /// neighbours up to K/2 steps along each axis (2d(K/2) + 1 taps, no
+    /// diagonals); `convAxes` is then d.
+    public var crossKernel: Bool = false
     public var useFinalTanh: Bool
     /// Batch normalisation after every convolution (GomalizingFlow.jl's use_bn).
     public var useBN: Bool
     public var seed: UInt64
 
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
-                convAxes: Int? = nil, useFinalTanh: Bool = true, useBN: Bool = false, seed: UInt64 = 2021) {
+                convAxes: Int? = nil, crossKernel: Bool = false, useFinalTanh: Bool = true, useBN: Bool = false,
+                seed: UInt64 = 2021) {
         self.L = L
         self.d = d
         self.nLayers = nLayers
         self.hiddenSizes = hiddenSizes
         self.kernelSize = kernelSize
-        self.convAxes = convAxes ?? d
+        self.convAxes = crossKernel ? d : convAxes ?? d
+        self.crossKernel = crossKernel
         self.useFinalTanh = useFinalTanh
         self.useBN = useBN
         self.seed = seed
     }
 
-    /// The GomalizingFlow.jl name of the convolution, e.g. "4C2".
-    public var convName: String { "\(d)C\(convAxes)" }
+    /// The GomalizingFlow.jl name of the convolution, e.g. "4C2", or "cross".
+    public var convName: String { crossKernel ? "cross" : "\(d)C\(convAxes)" }
+
+    /// Taps of one convolution and convolutions per net layer.
+    public var tapsPerConv: Int {
+        crossKernel ? ConvStencil.crossTapCount(d: d, kernelSize: kernelSize) : Int(pow(Double(kernelSize), Double(convAxes)))
+    }
+    public var convsPerLayer: Int { crossKernel ? 1 : ConvStencil.binomial(d, convAxes) }
+
+    private enum CodingKeys: String, CodingKey {
+        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(L: try c.decode(Int.self, forKey: .L), d: try c.decode(Int.self, forKey: .d),
+                  nLayers: try c.decode(Int.self, forKey: .nLayers), hiddenSizes: try c.decode([Int].self, forKey: .hiddenSizes),
+                  kernelSize: try c.decode(Int.self, forKey: .kernelSize), convAxes: try c.decode(Int.self, forKey: .convAxes),
+                  crossKernel: try c.decodeIfPresent(Bool.self, forKey: .crossKernel) ?? false,
+                  useFinalTanh: try c.decode(Bool.self, forKey: .useFinalTanh), useBN: try c.decode(Bool.self, forKey: .useBN),
+                  seed: try c.decode(UInt64.self, forKey: .seed))
+    }
+
+    /// `crossKernel` is written only when set, so the metadata of every other
+    /// model is byte for byte what it was before the cross kernel existed.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(L, forKey: .L)
+        try c.encode(d, forKey: .d)
+        try c.encode(nLayers, forKey: .nLayers)
+        try c.encode(hiddenSizes, forKey: .hiddenSizes)
+        try c.encode(kernelSize, forKey: .kernelSize)
+        try c.encode(convAxes, forKey: .convAxes)
+        if crossKernel { try c.encode(true, forKey: .crossKernel) }
+        try c.encode(useFinalTanh, forKey: .useFinalTanh)
+        try c.encode(useBN, forKey: .useBN)
+        try c.encode(seed, forKey: .seed)
+    }
 }

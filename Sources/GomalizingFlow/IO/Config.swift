@@ -16,6 +16,12 @@ public struct Config: Equatable, Sendable {
         public var prior = PriorSpec.normal
         public var lrSchedule = LRSchedule.constant
         public var result = "result"
+        /// Early stop: training ends after the first epoch whose acceptance
+        /// reaches this many percent (nil: run every epoch).
+        public var stopAtAcceptance: Double? = nil
+        /// Early stop: training ends after the first epoch that finishes past
+        /// this many wall seconds of the run (counted across --resume).
+        public var stopAfterSeconds: Double? = nil
     }
 
     public struct Physical: Equatable, Sendable {
@@ -67,18 +73,22 @@ public struct Config: Equatable, Sendable {
         return text
     }
 
-    public static func parse(_ text: String, file: String, name: String) throws -> Config {
+    /// Parses TOML text; a syntax error is one line naming the file, line and column.
+    static func parseTOML(_ text: String, file: String) throws -> TOMLTable {
         if let (line, column, problem) = TOMLAssertGuard.firstProblem(in: text) {
             throw InputError(file: file, "line \(line), column \(column): invalid TOML: \(problem)")
         }
-        let root: TOMLTable
         do {
-            root = try TOMLTable(string: text)
+            return try TOMLTable(string: text)
         } catch let e as TOMLParseError {
             throw InputError(file: file, "line \(e.source.begin.line), column \(e.source.begin.column): invalid TOML: \(e.description)")
         } catch {
             throw InputError(file: file, "invalid TOML")
         }
+    }
+
+    public static func parse(_ text: String, file: String, name: String) throws -> Config {
+        let root = try parseTOML(text, file: file)
         func section(_ key: String, required: Bool) throws -> TOMLSection {
             guard let v = root[key] else {
                 if required { throw InputError(file: file, field: "[\(key)]", "missing section") }
@@ -148,6 +158,10 @@ public struct Config: Equatable, Sendable {
         training.prior = try parsePrior(&tr)
         training.lrSchedule = try parseSchedule(&tr, baseLR: training.baseLR)
         training.pretrained = try tr.string("pretrained", default: "", "a path to a .safetensors file, or \"\"")
+        training.stopAtAcceptance = try tr.raw("stop_at_acceptance") == nil ? nil
+            : tr.double("stop_at_acceptance", "a percentage in (0, 100], e.g. 50") { $0 > 0 && $0 <= 100 }
+        training.stopAfterSeconds = try tr.raw("stop_after_seconds") == nil ? nil
+            : tr.double("stop_after_seconds", "a positive number of wall seconds, e.g. 1800") { $0.isFinite && $0 > 0 }
         training.result = try tr.string("result", default: "result", "a folder name")
         if training.result.isEmpty { throw tr.fail("result", "expected a non-empty folder name") }
         try tr.finish()
@@ -161,12 +175,14 @@ public struct Config: Equatable, Sendable {
         _ = try mod.int("outC", default: 2, "2 (the s and t channels)") { $0 == 2 }
         let tanh = try mod.bool("use_final_tanh", default: true)
         let bn = try mod.bool("use_bn", default: false)
-        let conv = try mod.string("conv", default: "full", "\"full\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), e.g. \"\(Nd)C\(max(1, Nd - 1))\"")
-        let k = try parseConv(conv, Nd: Nd) ?? { throw mod.fail("conv", "expected \"full\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), got \"\(conv)\"") }()
+        let convExpected = "\"full\", \"cross\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), e.g. \"\(Nd)C\(max(1, Nd - 1))\""
+        let conv = try mod.string("conv", default: "full", convExpected)
+        let cross = conv.lowercased() == "cross"
+        let k = cross ? Nd : try parseConv(conv, Nd: Nd) ?? { throw mod.fail("conv", "expected \(convExpected), got \"\(conv)\"") }()
         try mod.finish()
 
         let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
-                              convAxes: k, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed))
+                              convAxes: k, crossKernel: cross, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed))
         var c = Config(name: name, sourcePath: file, physical: Physical(L: L, Nd: Nd, M2: M2, lam: lam), model: model)
         c.version = version
         c.deviceID = deviceID

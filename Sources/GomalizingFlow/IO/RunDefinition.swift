@@ -5,7 +5,8 @@
 extension Config {
     /// Keys that may differ between a run and its continuation: how long it
     /// runs, where and on how many threads (results do not depend on threads).
-    public static let changeableOnResume = ["[training] epochs", "[training] result", "[device] threads",
+    public static let changeableOnResume = ["[training] epochs", "[training] result", "[training] stop_at_acceptance",
+                                            "[training] stop_after_seconds", "[device] threads",
                                             "[device] device_id", "[config] version"]
 
     public var runDefinition: [String: String] {
@@ -23,14 +24,17 @@ extension Config {
         ]
     }
 
-    /// Every setting a training run used: its definition plus epochs and the
-    /// result folder, after command-line overrides. `Trainer` writes them to
+    /// Every setting a training run used: its definition plus epochs, the
+    /// result folder, early stops and the worker threads, after command-line overrides. `Trainer` writes them to
     /// the result folder (`settingsFileName`) so that a report shows what ran,
     /// not only what the config file says.
-    public func effectiveSettings(overrides: [String: String] = [:]) -> String {
+    public func effectiveSettings(overrides: [String: String] = [:], threads: Int? = nil) -> String {
         var all = runDefinition
+        if let threads { all["[device] threads"] = "\(threads)" }
         all["[training] epochs"] = "\(training.epochs)"
         all["[training] result"] = training.result
+        if let a = training.stopAtAcceptance { all["[training] stop_at_acceptance"] = "\(a)" }
+        if let t = training.stopAfterSeconds { all["[training] stop_after_seconds"] = "\(t)" }
         var lines = ["# The settings of this run, after command-line overrides (written by gomalizing train)."]
         for key in all.keys.sorted() {
             let value = all[key]!

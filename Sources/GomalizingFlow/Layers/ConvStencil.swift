@@ -4,10 +4,14 @@
 ///
 /// Taps are numbered lexicographically over the offsets (-h...h)^k, h = K/2, the
 /// last chosen axis fastest, which is the order of a PyTorch weight's trailing
-/// kernel dimensions. Tap `T-1-t` is the mirror image of tap `t`.
+/// kernel dimensions. Tap `T-1-t` is the mirror image of tap `t`. A cross
+/// stencil (`init(crossOn:kernelSize:)`) keeps only the axis taps.
 public struct ConvStencil: Sendable {
     public let axes: [Int]
     public let kernelSize: Int
+    /// The nearest-neighbour ("cross") shape: the site and the sites up to
+    /// K/2 steps away along each axis, 2d(K/2) + 1 taps, no diagonal taps.
+    public let isCross: Bool
     public let tapCount: Int
     public let volume: Int
     /// d and L of the lattice.
@@ -16,18 +20,13 @@ public struct ConvStencil: Sendable {
     /// neighbour[t * V + v] = v + offset(t).
     public let neighbour: [Int32]
 
+    /// The box (-h...h)^k along `axes`, h = K/2.
     public init(lattice: Lattice, axes: [Int], kernelSize K: Int) {
         precondition(K >= 1 && K % 2 == 1, "kernel size must be odd")
-        self.axes = axes
-        self.kernelSize = K
-        self.volume = lattice.volume
-        self.latticeDimension = lattice.d
-        self.latticeSide = lattice.L
+        let h = K / 2
+        var offsets: [[Int]] = []
         var count = 1
         for _ in axes { count *= K }
-        self.tapCount = count
-        let h = K / 2
-        var table = [Int32](repeating: 0, count: count * lattice.volume)
         for t in 0..<count {
             var offset = [Int](repeating: 0, count: lattice.d)
             var rest = t
@@ -35,12 +34,50 @@ public struct ConvStencil: Sendable {
                 offset[axes[a]] = rest % K - h
                 rest /= K
             }
+            offsets.append(offset)
+        }
+        self.init(lattice: lattice, axes: axes, kernelSize: K, cross: false, offsets: offsets)
+    }
+
+    /// The cross of arm K/2 along every axis. Its taps are the offsets in
+    /// lexicographic order (axis 0 slowest), a set symmetric under negation,
+    /// so tap `T-1-t` is again the mirror image of tap `t`.
+    public init(crossOn lattice: Lattice, kernelSize K: Int) {
+        precondition(K >= 1 && K % 2 == 1, "kernel size must be odd")
+        let h = K / 2
+        var offsets: [[Int]] = [[Int](repeating: 0, count: lattice.d)]
+        for axis in 0..<lattice.d where h >= 1 {
+            for step in 1...h {
+                for sign in [-1, 1] {
+                    var o = [Int](repeating: 0, count: lattice.d)
+                    o[axis] = sign * step
+                    offsets.append(o)
+                }
+            }
+        }
+        offsets.sort { $0.lexicographicallyPrecedes($1) }
+        self.init(lattice: lattice, axes: Array(0..<lattice.d), kernelSize: K, cross: true, offsets: offsets)
+    }
+
+    private init(lattice: Lattice, axes: [Int], kernelSize: Int, cross: Bool, offsets: [[Int]]) {
+        self.axes = axes
+        self.kernelSize = kernelSize
+        self.isCross = cross
+        self.volume = lattice.volume
+        self.latticeDimension = lattice.d
+        self.latticeSide = lattice.L
+        self.tapCount = offsets.count
+        var table = [Int32](repeating: 0, count: offsets.count * lattice.volume)
+        for (t, offset) in offsets.enumerated() {
             for v in 0..<lattice.volume {
                 table[t * lattice.volume + v] = Int32(lattice.shifted(v, by: offset))
             }
         }
         self.neighbour = table
     }
+
+    /// Taps of the cross of kernel size K in d dimensions.
+    public static func crossTapCount(d: Int, kernelSize K: Int) -> Int { 2 * d * (K / 2) + 1 }
 
     /// All k-element subsets of 0..<d in lexicographic order: (0,1), (0,2), ... for "dCk".
     public static func axisSubsets(d: Int, k: Int) -> [[Int]] {

@@ -20,7 +20,7 @@ enum WinogradConv {
     /// Whether a convolution can take this path: the full 3x3 stencil of a 2D
     /// lattice of even side, channel counts multiples of 8.
     static func applies(to stencil: ConvStencil, cin: Int, cout: Int) -> Bool {
-        stencil.latticeDimension == 2 && stencil.axes == [0, 1] && stencil.kernelSize == 3
+        stencil.latticeDimension == 2 && !stencil.isCross && stencil.axes == [0, 1] && stencil.kernelSize == 3
             && stencil.latticeSide % 2 == 0 && cin % 8 == 0 && cout % 8 == 0
     }
 

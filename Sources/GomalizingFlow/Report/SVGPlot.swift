@@ -13,6 +13,13 @@ public struct SVGPlot {
         public var y: [Double]
         public var yError: [Double]?
         public var style: Style
+        /// Drawing: a colour (default: the palette by position), line width
+        /// and opacity, and whether the legend names the series (several
+        /// seeds of one setting share one entry).
+        public var color: String? = nil
+        public var lineWidth = 1.5
+        public var opacity = 1.0
+        public var inLegend = true
         public init(name: String, x: [Double], y: [Double], yError: [Double]? = nil, style: Style = .line) {
             self.name = name
             self.x = x
@@ -39,7 +46,8 @@ public struct SVGPlot {
     public var width = 640.0
     public var height = 400.0
 
-    static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+    public static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                "#bcbd22", "#17becf"]
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series], logY: Bool = false) {
         self.title = title
@@ -168,8 +176,10 @@ public struct SVGPlot {
         // Data: a polyline per series through its finite points, error bars,
         // markers; points outside a fixed y range as triangles on the edge.
         var above = 0, below = 0, farthest = -Double.infinity, lowest = Double.infinity
+        var legendRow = 0
+        let legendRows = series.filter(\.inLegend).count
         for (k, s) in series.enumerated() {
-            let color = SVGPlot.colors[k % SVGPlot.colors.count]
+            let color = s.color ?? SVGPlot.colors[k % SVGPlot.colors.count]
             var pts: [String] = []
             for i in s.x.indices where i < s.y.count {
                 guard let t = ty(s.y[i]), let xt = tx(s.x[i]) else { continue }
@@ -189,14 +199,18 @@ public struct SVGPlot {
                     // Pointing out of the frame, the tip on its edge.
                     let base = up ? y + 7 : y - 7
                     out += "<polygon points=\"\(f(x - 4)),\(f(base)) \(f(x + 4)),\(f(base)) \(f(x)),\(f(y))\" fill=\"white\" stroke=\"\(color)\"/>"
-                } else if s.style == .points || s.x.count <= 64 {
+                } else if s.style == .points || (s.x.count <= 64 && s.opacity >= 1) {
                     out += "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(s.style == .points ? 1.8 : 2.5)\" fill=\"\(color)\"\(s.style == .points ? " fill-opacity=\"0.6\"" : "")/>"
                 }
             }
             if s.style == .line {
-                out += "\n<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(pts.joined(separator: " "))\"/>\n"
+                let opacity = s.opacity < 1 ? " stroke-opacity=\"\(s.opacity)\"" : ""
+                out += "\n<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(s.lineWidth)\"\(opacity) points=\"\(pts.joined(separator: " "))\"/>\n"
             }
-            let ly = legendAtBottom ? top + ph - 10 - Double(series.count - 1 - k) * 16 : top + 16 + Double(k) * 16
+            guard s.inLegend else { continue }
+            let row = legendRow
+            legendRow += 1
+            let ly = legendAtBottom ? top + ph - 10 - Double(legendRows - 1 - row) * 16 : top + 16 + Double(row) * 16
             out += "<line x1=\"\(left + pw - 150)\" y1=\"\(ly - 4)\" x2=\"\(left + pw - 130)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"/>"
             out += "<text x=\"\(left + pw - 125)\" y=\"\(ly)\">\(SVGPlot.escape(s.name))</text>\n"
         }

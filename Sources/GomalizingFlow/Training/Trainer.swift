@@ -131,8 +131,10 @@ public final class Trainer {
 
     public var lastModelURL: URL { resultDirectory.appendingPathComponent("model_last.safetensors") }
     public var checkpointURL: URL { resultDirectory.appendingPathComponent(Checkpoint.fileName) }
-    /// Whether the run has already done every epoch the config asks for.
-    public var isComplete: Bool { epochsDone >= config.training.epochs }
+    /// Whether the run has already done every epoch the config asks for, or reached an early stop.
+    public var isComplete: Bool { epochsDone >= config.training.epochs || earlyStop != nil }
+    /// The early stop the history has reached, if any (see `EarlyStop`).
+    public var earlyStop: EarlyStop? { EarlyStop.check(history.records, config.training) }
 
     /// The first write of a run, once everything is known to be valid: creates
     /// the folder, clears what killed writers left, removes a run being
@@ -152,7 +154,7 @@ public final class Trainer {
         if let configText {
             try AtomicFile.write(configText, to: resultDirectory.appendingPathComponent("config.toml"))
         }
-        try AtomicFile.write(config.effectiveSettings(overrides: overrides),
+        try AtomicFile.write(config.effectiveSettings(overrides: overrides, threads: runner.threads),
                              to: resultDirectory.appendingPathComponent(Config.settingsFileName))
         if folderUse == .resume { try history.restore(history.records, write: true) }
     }
@@ -234,8 +236,9 @@ public final class Trainer {
         guard !isComplete else { return }
         try prepareFolder()
         defer { if communicator.isRoot { StaleTemporaries.clean(in: resultDirectory) } }
-        // Wall time continues from the resumed history.
-        let start = Date(timeIntervalSinceNow: -(history.records.last?.totalSeconds ?? 0))
+        // Wall time continues from the resumed history, and from the steps an
+        // interrupted epoch had already made.
+        let start = Date(timeIntervalSinceNow: -((history.records.last?.totalSeconds ?? 0) + (partial?.trainSeconds ?? 0)))
         for epoch in (epochsDone + 1)...tc.epochs {
             // A run interrupted inside this epoch continues it: same steps, same sums.
             let resumed = partial
@@ -299,10 +302,22 @@ public final class Trainer {
                 history.appendInMemory(record)
             }
             observer?.epochFinished(record, improved: improved)
+            if reachedEarlyStop() { return }
             if stopAgreed && epoch < tc.epochs {
                 throw stopped(epoch: epoch + 1, iteration: 0)
             }
         }
+    }
+
+    /// Whether the run ends here on an early stop. The ranks agree: acceptance
+    /// is the same on all, but each measures its own wall time.
+    private func reachedEarlyStop() -> Bool {
+        guard config.training.stopAtAcceptance != nil || config.training.stopAfterSeconds != nil else { return false }
+        var flag = [earlyStop == nil ? 0.0 : 1.0]
+        if communicator.size > 1 {
+            flag.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: 1) }
+        }
+        return flag[0] > 0
     }
 
     /// The error that ends a run asked to stop, once rank 0 has saved. The

@@ -1,0 +1,96 @@
+import Foundation
+
+/// One run of a sweep as its result folder tells it: how far it got, how fast
+/// a step was, and when it first reached each acceptance threshold. Everything
+/// is read off history.csv and settings.txt, so a rerun tabulates the same.
+public struct RunSummary: Sendable {
+    public enum Status: String, Sendable {
+        case notStarted = "not started"
+        case incomplete
+        case done
+        case stoppedAtAcceptance = "stopped: acceptance"
+        case stoppedAtTime = "stopped: wall time"
+    }
+
+    /// Epoch and total wall seconds at which acceptance first reached a threshold.
+    public struct Reach: Sendable, Equatable {
+        public var epoch: Int
+        public var seconds: Double
+    }
+
+    public static let thresholds: [Double] = [25, 50, 70]
+
+    public var run: SweepSpec.Run
+    public var status: Status
+    public var records: [EpochRecord]
+    /// Threads the run's (latest) training used, from settings.txt.
+    public var threads: Int?
+    public var parameters: Int
+    /// Median over epochs of train seconds per step, in milliseconds.
+    public var msPerStep: Double
+    public var reached: [Double: Reach]
+
+    public var epochsDone: Int { records.count }
+    public var bestAcceptance: (value: Double, epoch: Int)? { best(\.acceptanceRate) }
+    public var bestESS: (value: Double, epoch: Int)? { best(\.ess) }
+    public var totalSeconds: Double { records.last?.totalSeconds ?? 0 }
+
+    private func best(_ key: KeyPath<EpochRecord, Double>) -> (value: Double, epoch: Int)? {
+        var out: (value: Double, epoch: Int)? = nil
+        for r in records where r[keyPath: key].isFinite && r[keyPath: key] > (out?.value ?? -.infinity) {
+            out = (r[keyPath: key], r.epoch)
+        }
+        return out
+    }
+
+    public init(run: SweepSpec.Run, folder: URL) throws {
+        self.run = run
+        let dir = folder.appendingPathComponent(run.name)
+        let historyURL = dir.appendingPathComponent("history.csv")
+        records = FileManager.default.fileExists(atPath: historyURL.path) ? try RunSummary.records(historyURL.path) : []
+        let t = run.config.training
+        if records.isEmpty {
+            status = .notStarted
+        } else if let stop = EarlyStop.check(records, t) {
+            status = { if case .acceptance = stop { return .stoppedAtAcceptance } else { return .stoppedAtTime } }()
+        } else {
+            status = records.count >= t.epochs ? .done : .incomplete
+        }
+        threads = RunSummary.threads(in: dir.appendingPathComponent(Config.settingsFileName))
+        parameters = Int(ModelFootprint(spec: run.config.model).parameters)
+        let perStep = records.map { 1000 * $0.trainSeconds / Double(t.iterations) }.sorted()
+        msPerStep = perStep.isEmpty ? .nan : perStep[perStep.count / 2]
+        var reached: [Double: Reach] = [:]
+        for th in RunSummary.thresholds {
+            if let r = records.first(where: { $0.acceptanceRate >= th }) { reached[th] = Reach(epoch: r.epoch, seconds: r.totalSeconds) }
+        }
+        self.reached = reached
+    }
+
+    /// Whether the sweep has nothing left to do for this run.
+    public var isFinished: Bool { status != .notStarted && status != .incomplete }
+
+    static func records(_ path: String) throws -> [EpochRecord] {
+        let table = try History.read(path: path)
+        func col(_ name: String) throws -> [Double] {
+            guard let c = table[name] else { throw InputError(file: path, field: name, "missing column") }
+            return c
+        }
+        let epoch = try col("epoch"), loss = try col("loss"), acc = try col("acceptance_rate"), ess = try col("ess")
+        let train = try col("train_seconds"), eval = try col("eval_seconds"), total = try col("total_seconds")
+        return epoch.indices.map { i in
+            EpochRecord(epoch: Int(epoch[i]), loss: loss[i], lossStd: table["loss_std"]?[i] ?? .nan, acceptanceRate: acc[i],
+                        ess: ess[i], bestAcceptanceRate: table["best_acceptance_rate"]?[i] ?? .nan, lr: table["lr"]?[i] ?? .nan,
+                        trainSeconds: train[i], evalSeconds: eval[i], totalSeconds: total[i])
+        }
+    }
+
+    /// "[device] threads = 2" from a settings.txt, if recorded.
+    static func threads(in url: URL) -> Int? {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("[device] threads = ") {
+            return Int(line.dropFirst("[device] threads = ".count).prefix { $0.isNumber })
+        }
+        return nil
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+
+/// The sweep's tables: sweep.csv, one row per run, and the settings' summary
+/// (median and range over seeds) that sweep.md and sweep.html show.
+public enum SweepTable {
+    public static let csvName = "sweep.csv"
+    public static let markdownName = "sweep.md"
+
+    /// One row per run. Times are wall seconds on the machine named in the
+    /// row; an empty cell is a threshold never reached.
+    public static func csv(_ spec: SweepSpec, _ runs: [RunSummary], machine: MachineDescription) -> String {
+        rows(spec, runs, machine: machine).map { $0.map(quote).joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+
+    /// The header and one row of cells per run.
+    public static func rows(_ spec: SweepSpec, _ runs: [RunSummary], machine: MachineDescription) -> [[String]] {
+        var head = ["run", "group", "config"] + spec.variedKeys.map(columnName) + ["seed", "L", "Nd", "conv", "parameters",
+            "status", "epochs_done", "epochs", "ms_per_step"]
+        for t in RunSummary.thresholds { head += ["epochs_to_\(Int(t))", "seconds_to_\(Int(t))"] }
+        head += ["best_acceptance", "best_acceptance_epoch", "best_ess", "best_ess_epoch", "final_acceptance", "final_ess",
+                 "total_seconds", "threads", "cpu", "cores"]
+        var lines = [head]
+        for s in runs {
+            let r = s.run, c = r.config
+            var row = [r.name, r.group, URL(fileURLWithPath: r.baseConfig).deletingPathExtension().lastPathComponent]
+            row += spec.variedKeys.map { k in r.varied.first { $0.key == k }?.value ?? "" }
+            row += ["\(r.seed)", "\(c.physical.L)", "\(c.physical.Nd)", c.model.convName, "\(s.parameters)",
+                    s.status.rawValue, "\(s.epochsDone)", "\(c.training.epochs)", number(s.msPerStep)]
+            for t in RunSummary.thresholds {
+                row += [s.reached[t].map { "\($0.epoch)" } ?? "", s.reached[t].map { number($0.seconds) } ?? ""]
+            }
+            row += [s.bestAcceptance.map { number($0.value) } ?? "", s.bestAcceptance.map { "\($0.epoch)" } ?? "",
+                    s.bestESS.map { number($0.value) } ?? "", s.bestESS.map { "\($0.epoch)" } ?? "",
+                    s.records.last.map { number($0.acceptanceRate) } ?? "", s.records.last.map { number($0.ess) } ?? "",
+                    number(s.totalSeconds), s.threads.map { "\($0)" } ?? "", machine.cpu, "\(machine.cores)"]
+            lines.append(row)
+        }
+        return lines
+    }
+
+    /// A setting (a group of seeds) summarised.
+    public struct Group {
+        public var name: String
+        public var runs: [RunSummary]
+        public var finished: Int { runs.filter(\.isFinished).count }
+        /// Values over the runs that reached the threshold, and how many did.
+        public func reach(_ threshold: Double) -> (epochs: [Double], minutes: [Double]) {
+            let r = runs.compactMap { $0.reached[threshold] }
+            return (r.map { Double($0.epoch) }, r.map { $0.seconds / 60 })
+        }
+    }
+
+    public static func groups(_ runs: [RunSummary]) -> [Group] {
+        var order: [String] = [], byName: [String: [RunSummary]] = [:]
+        for r in runs {
+            if byName[r.run.group] == nil { order.append(r.run.group) }
+            byName[r.run.group, default: []].append(r)
+        }
+        return order.map { Group(name: $0, runs: byName[$0]!) }
+    }
+
+    /// "12 (9–15)": the median and range, or the one value, or "–".
+    public static func medianRange(_ values: [Double], digits: Int = 0) -> String {
+        let v = values.filter(\.isFinite).sorted()
+        guard !v.isEmpty else { return "–" }
+        func f(_ x: Double) -> String { String(format: "%.\(digits)f", x) }
+        let n = v.count
+        let median = n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+        return n == 1 ? f(median) : "\(f(median)) (\(f(v[0]))–\(f(v[n - 1])))"
+    }
+
+    /// The settings' summary as a Markdown table: median (range) over the
+    /// seeds that reached 50% and 70%, with how many did within their epochs.
+    public static func markdown(_ spec: SweepSpec, _ runs: [RunSummary], machine: MachineDescription, date: Date = Date()) -> String {
+        var out = "# Sweep \(spec.name)\n\n"
+        out += "Machine: \(machine.description); tabulated \(ISO8601DateFormatter().string(from: date)).\n"
+        out += "Median (range) over the seeds that reached the threshold; \"k/n\" counts them.\n\n"
+        out += "| setting | params | ms/step | runs done | 50%: reached | epochs | minutes | 70%: reached | epochs | minutes | best acceptance % | best ESS | epochs run |\n"
+        out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        for g in groups(runs) {
+            let n = g.runs.count
+            let r50 = g.reach(50), r70 = g.reach(70)
+            let cells = [
+                g.name, "\(g.runs[0].parameters)", medianRange(g.runs.map(\.msPerStep), digits: 1), "\(g.finished)/\(n)",
+                "\(r50.epochs.count)/\(n)", medianRange(r50.epochs), medianRange(r50.minutes, digits: 1),
+                "\(r70.epochs.count)/\(n)", medianRange(r70.epochs), medianRange(r70.minutes, digits: 1),
+                medianRange(g.runs.compactMap { $0.bestAcceptance?.value }, digits: 1),
+                medianRange(g.runs.compactMap { $0.bestESS?.value }, digits: 3),
+                medianRange(g.runs.map { Double($0.epochsDone) }),
+            ]
+            out += "| " + cells.joined(separator: " | ") + " |\n"
+        }
+        return out
+    }
+
+    static func columnName(_ key: String) -> String {
+        key.dropFirst().replacingOccurrences(of: "] ", with: ".")
+    }
+
+    static func number(_ x: Double) -> String { x.isFinite ? String(format: "%.6g", x) : "" }
+
+    static func quote(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// The machine a timing was taken on, as studies print it: CPU model, online
+/// cores, and the threads a run used.
+public struct MachineDescription: Sendable, Equatable {
+    public var cpu: String
+    public var cores: Int
+
+    public static func current() -> MachineDescription {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        var cpu = "unknown CPU"
+        for line in info.split(separator: "\n") where line.hasPrefix("model name") {
+            if let c = line.firstIndex(of: ":") { cpu = line[line.index(after: c)...].trimmingCharacters(in: .whitespaces) }
+            break
+        }
+        return MachineDescription(cpu: cpu, cores: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    public var description: String { "\(cpu), \(cores) cores" }
+}

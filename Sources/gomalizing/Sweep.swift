@@ -1,0 +1,288 @@
+import ArgumentParser
+import Foundation
+import GomalizingFlow
+
+/// `gomalizing sweep FILE`: trains every run of a sweep file (see `SweepSpec`),
+/// each as a child `gomalizing train` process in its own result folder under
+/// the sweep's folder, and tabulates them. Rerunning the same command skips
+/// finished runs and resumes interrupted ones from their checkpoints.
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Train a grid of runs from a sweep file, resumably; tabulate them in sweep.csv, sweep.md and sweep.html.")
+
+    @Argument(help: "A sweep file, e.g. docs/studies/scaling-2d.sweep.toml.")
+    var file: String
+
+    @Option(parsing: .unconditional, help: "Runs trained side by side (cores are split between them).")
+    var parallel = 1
+
+    @Option(parsing: .unconditional, help: "Worker threads per run (default: the cores divided by --parallel).")
+    var threads: Int?
+
+    @Flag(help: "Print the runs and how far each got; train nothing and write nothing.")
+    var list = false
+
+    @Flag(help: "Rewrite sweep.csv, sweep.md and sweep.html from the result folders; train nothing.")
+    var tabulate = false
+
+    @Flag(help: "Print only a line per finished run.")
+    var quiet = false
+
+    func validate() throws {
+        try OptionChecks.threads(threads)
+        try OptionChecks.count(parallel, "--parallel", max: 64)
+        if list && tabulate { throw ValidationError("--list and --tabulate exclude each other") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let spec = try SweepSpec.load(path: file)
+            let machine = MachineDescription.current()
+            if list {
+                for run in spec.runs {
+                    let s = try RunSummary(run: run, folder: spec.folder)
+                    print("\(run.name)  \(s.status.rawValue)  \(s.epochsDone)/\(run.config.training.epochs) epochs"
+                        + (s.bestAcceptance.map { String(format: "  best acceptance %.2f%%", $0.value) } ?? ""))
+                }
+                print("\(spec.runs.count) runs in \(spec.folder.path)")
+                return
+            }
+            let runner = SweepRunner(spec: spec, machine: machine, command: "gomalizing sweep \(file)",
+                                     threadsPerRun: threads ?? max(1, machine.cores / parallel), parallel: parallel, quiet: quiet)
+            try runner.prepareFolder()
+            if tabulate {
+                try runner.writeTables()
+                print("wrote \(SweepTable.csvName), \(SweepTable.markdownName) and \(SweepReport.fileName) in \(spec.folder.path)")
+                return
+            }
+            StopSignal.install()
+            try runner.runAll()
+        }
+    }
+}
+
+/// Runs the sweep's unfinished runs, `parallel` at a time, as child processes.
+final class SweepRunner {
+    let spec: SweepSpec
+    let machine: MachineDescription
+    let command: String
+    let threadsPerRun: Int
+    let parallel: Int
+    let quiet: Bool
+    private let lock = NSLock()
+    private var children: [Int32] = []
+    private var failures: [String] = []
+
+    init(spec: SweepSpec, machine: MachineDescription, command: String, threadsPerRun: Int, parallel: Int, quiet: Bool) {
+        self.spec = spec
+        self.machine = machine
+        self.command = command
+        self.threadsPerRun = threadsPerRun
+        self.parallel = parallel
+        self.quiet = quiet
+    }
+
+    var configsFolder: URL { spec.folder.appendingPathComponent("configs") }
+    var logsFolder: URL { spec.folder.appendingPathComponent("logs") }
+
+    /// The sweep's folder with a copy of the sweep file and each run's config,
+    /// which is what its child `train` reads.
+    func prepareFolder() throws {
+        for dir in [spec.folder, configsFolder, logsFolder] {
+            do {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            } catch {
+                throw InputError(file: dir.path, "cannot create the sweep's folder (check the sweep's result and permissions)")
+            }
+            StaleTemporaries.clean(in: dir)
+        }
+        try AtomicFile.write(try Config.readText(spec.file), to: spec.folder.appendingPathComponent("sweep.toml"))
+        for run in spec.runs {
+            try AtomicFile.write(run.configText, to: configsFolder.appendingPathComponent(run.name + ".toml"))
+        }
+    }
+
+    func summaries() throws -> [RunSummary] { try spec.runs.map { try RunSummary(run: $0, folder: spec.folder) } }
+
+    func writeTables() throws {
+        let runs = try summaries()
+        try AtomicFile.write(SweepTable.csv(spec, runs, machine: machine), to: spec.folder.appendingPathComponent(SweepTable.csvName))
+        try AtomicFile.write(SweepTable.markdown(spec, runs, machine: machine),
+                             to: spec.folder.appendingPathComponent(SweepTable.markdownName))
+        try AtomicFile.write(SweepReport.html(spec, runs, machine: machine, command: command),
+                             to: spec.folder.appendingPathComponent(SweepReport.fileName))
+    }
+
+    func runAll() throws {
+        var todo: [(SweepSpec.Run, RunSummary)] = []
+        for s in try summaries() {
+            if s.isFinished {
+                if !quiet { print("\(s.run.name): \(s.status.rawValue) after \(s.epochsDone) epochs, skipped") }
+            } else {
+                todo.append((s.run, s))
+            }
+        }
+        print("sweep \(spec.name): \(spec.runs.count) runs, \(todo.count) to train, \(parallel) at a time with "
+            + "\(threadsPerRun) thread\(threadsPerRun == 1 ? "" : "s") each; \(machine.description); results in \(spec.folder.path)")
+        fflush(stdout)
+        try writeTables()
+        var next = 0, finished = 0
+        let forwarder = Thread { [weak self] in self?.forwardSignals() }
+        forwarder.start()
+        DispatchQueue.concurrentPerform(iterations: min(parallel, max(todo.count, 1))) { _ in
+            while true {
+                lock.lock()
+                guard next < todo.count, StopSignal.received == 0 else { lock.unlock(); return }
+                let (run, before) = todo[next]
+                next += 1
+                lock.unlock()
+                let outcome = train(run, resume: before.status != .notStarted || hasCheckpoint(run))
+                lock.lock()
+                finished += 1
+                let line: String
+                switch outcome {
+                case .finished:
+                    let s = try? RunSummary(run: run, folder: spec.folder)
+                    line = "[\(finished)/\(todo.count)] \(run.name): \(s?.status.rawValue ?? "?") after \(s?.epochsDone ?? 0) epochs"
+                        + (s?.bestAcceptance.map { String(format: ", best acceptance %.2f%%", $0.value) } ?? "")
+                        + (s?.reached[50].map { String(format: ", 50%% at epoch %d (%.0f s)", $0.epoch, $0.seconds) } ?? "")
+                case .interrupted:
+                    line = "[\(finished)/\(todo.count)] \(run.name): interrupted, saved; rerun the sweep to continue it"
+                case let .failed(why):
+                    failures.append("\(run.name): \(why)")
+                    line = "[\(finished)/\(todo.count)] \(run.name): failed: \(why)"
+                }
+                print(line)
+                fflush(stdout)
+                try? writeTables()
+                lock.unlock()
+            }
+        }
+        try writeTables()
+        if StopSignal.received != 0 {
+            throw StopSignal.Stopped(what: "runs in progress saved their checkpoints; rerun the same command to continue")
+        }
+        if !failures.isEmpty {
+            throw InputError(file: spec.file, "\(failures.count) of \(todo.count) runs failed: \(failures.joined(separator: "; ")) (logs in \(logsFolder.path))")
+        }
+        print("done: tables in \(spec.folder.appendingPathComponent(SweepTable.csvName).path), "
+            + "\(SweepTable.markdownName) and \(SweepReport.fileName)")
+    }
+
+    enum Outcome { case finished, interrupted, failed(String) }
+
+    private func hasCheckpoint(_ run: SweepSpec.Run) -> Bool {
+        FileManager.default.fileExists(atPath: spec.folder.appendingPathComponent(run.name).appendingPathComponent(Checkpoint.fileName).path)
+    }
+
+    /// One child `gomalizing train`: --resume when the folder holds a run,
+    /// --overwrite when it holds only the files of a run killed in its first
+    /// epoch (nothing to resume from). Its output goes to logs/RUN.log.
+    private func train(_ run: SweepSpec.Run, resume: Bool) -> Outcome {
+        let folder = spec.folder.appendingPathComponent(run.name)
+        let partial = ResultFolder.runFiles.contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+        var args = ["train", configsFolder.appendingPathComponent(run.name + ".toml").path, "--json", "--threads", "\(threadsPerRun)"]
+        if hasCheckpoint(run) { args.append("--resume") } else if partial || resume { args.append("--overwrite") }
+        let p = Process()
+        p.executableURL = SweepRunner.executable
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env[SweepRunner.parentVariable] = "\(getpid())"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let logURL = logsFolder.appendingPathComponent(run.name + ".log")
+        if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
+        let log = try? FileHandle(forWritingTo: logURL)
+        _ = try? log?.seekToEnd()
+        log?.write(Data("# \(ISO8601DateFormatter().string(from: Date())) gomalizing \(args.joined(separator: " "))\n".utf8))
+        let errText = LockedText()
+        err.fileHandleForReading.readabilityHandler = { h in
+            let d = h.availableData
+            guard !d.isEmpty else { return }
+            errText.append(String(decoding: d, as: UTF8.self))
+            log?.write(d)
+        }
+        do {
+            try p.run()
+        } catch {
+            return .failed("cannot start \(SweepRunner.executable.path): \(error.localizedDescription)")
+        }
+        lock.lock(); children.append(p.processIdentifier); lock.unlock()
+        if !quiet { print("\(run.name): training (\(args.contains("--resume") ? "resumed" : "new"))"); fflush(stdout) }
+        var pending = Data()
+        while true {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            log?.write(d)
+            pending.append(d)
+            while let nl = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
+                pending.removeSubrange(pending.startIndex...nl)
+                if !quiet { progress(run, line) }
+            }
+        }
+        p.waitUntilExit()
+        err.fileHandleForReading.readabilityHandler = nil
+        if let rest = try? err.fileHandleForReading.readToEnd(), !rest.isEmpty {
+            errText.append(String(decoding: rest, as: UTF8.self))
+            log?.write(rest)
+        }
+        try? log?.close()
+        lock.lock(); children.removeAll { $0 == p.processIdentifier }; lock.unlock()
+        let status = p.terminationStatus
+        if p.terminationReason == .exit && status == 0 { return .finished }
+        if p.terminationReason == .exit && status > 128 { return .interrupted }
+        let last = errText.value.split(whereSeparator: \.isNewline).last.map(String.init)
+        let reason = p.terminationReason == .uncaughtSignal ? "killed by signal \(status)" : "exit status \(status)"
+        return .failed((last.map { "\($0) " } ?? "") + "(\(reason))")
+    }
+
+    /// Every tenth epoch's line, and those that reach a threshold.
+    private func progress(_ run: SweepSpec.Run, _ line: String) {
+        guard line.contains("\"event\":\"epoch\""),
+              let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let epoch = obj["epoch"] as? Int, let acc = obj["acceptance_rate"] as? Double else { return }
+        let seconds = obj["total_seconds"] as? Double ?? 0
+        guard epoch % 10 == 0 || RunSummary.thresholds.contains(where: { acc >= $0 }) && (obj["improved"] as? Bool ?? false) else { return }
+        lock.lock()
+        print(String(format: "  %@ epoch %d: acceptance %.2f%%, ESS %.4f, %.0f s", run.name, epoch, acc, obj["ess"] as? Double ?? .nan, seconds))
+        fflush(stdout)
+        lock.unlock()
+    }
+
+    /// Passes a stop signal the sweep receives on to its children, which save
+    /// their checkpoints and exit; no new run starts after it.
+    private func forwardSignals() {
+        var sent = false
+        while true {
+            usleep(100_000)
+            let sig = StopSignal.received
+            if sig != 0 && !sent {
+                sent = true
+                lock.lock()
+                for pid in children { kill(pid, sig) }
+                lock.unlock()
+            }
+        }
+    }
+
+    /// A child polls its parent: when the sweep dies (even by SIGKILL) the
+    /// child stops as on SIGTERM, saving its progress.
+    static let parentVariable = "GOMALIZING_STOP_WITH_PARENT"
+
+    static var executable: URL {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: CommandLine.arguments[0])
+    }
+}
+
+/// Text that a pipe's handler appends to on another thread.
+final class LockedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text = ""
+    func append(_ s: String) { lock.lock(); text += s; lock.unlock() }
+    var value: String { lock.lock(); defer { lock.unlock() }; return text }
+}

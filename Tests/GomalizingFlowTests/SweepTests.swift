@@ -1,0 +1,194 @@
+import Foundation
+import GomalizingFlow
+import XCTest
+
+/// `gomalizing sweep`: a grid of runs from a sweep file, each a complete
+/// config; killed at any moment and rerun, it gives the uninterrupted sweep.
+final class SweepTests: XCTestCase {
+    func writeBase(_ dir: URL, name: String = "base", iterations: Int = 10, epochs: Int = 3) throws {
+        try tinyConfigText(epochs: epochs, iterations: iterations, batch: 16, hidden: [4])
+            .write(to: dir.appendingPathComponent("\(name).toml"), atomically: true, encoding: .utf8)
+    }
+
+    func sweep(_ dir: URL, _ text: String, name: String = "grid") throws -> URL {
+        let url = dir.appendingPathComponent("\(name).toml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    func testGridsSeedsAndOverridesMakeCompleteConfigs() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir)
+        try writeBase(dir, name: "other")
+        let url = try sweep(dir, """
+        seeds = [4, 7]
+        result = "\(dir.appendingPathComponent("out").path)"
+        [set.training]
+        stop_at_acceptance = 50
+        [[grid]]
+        configs = ["base.toml", "other.toml"]
+        [grid.vary.model]
+        conv = ["full", "cross", "2C1"]
+        [grid.vary.training]
+        base_lr = [0.001, 0.003]
+        [[grid]]
+        configs = ["base.toml"]
+        [grid.set.physical]
+        L = 6
+        """)
+        let spec = try SweepSpec.load(path: url.path)
+        XCTAssertEqual(spec.runs.count, 2 * 3 * 2 * 2 + 2)
+        XCTAssertEqual(spec.variedKeys, ["[model] conv", "[training] base_lr"])
+        XCTAssertEqual(spec.folder.path, dir.appendingPathComponent("out/grid").path)
+        let r = try XCTUnwrap(spec.runs.first { $0.name == "other_conv-cross_base_lr-0.003_s7" })
+        XCTAssertEqual(r.group, "other_conv-cross_base_lr-0.003")
+        XCTAssertEqual(r.config.model.convName, "cross")
+        XCTAssertEqual(r.config.training.baseLR, 0.003)
+        XCTAssertEqual(r.config.training.seed, 7)
+        XCTAssertEqual(r.config.model.seed, 7)
+        XCTAssertEqual(r.config.training.stopAtAcceptance, 50)
+        XCTAssertEqual(r.config.resultDirectory.path, spec.folder.appendingPathComponent(r.name).path)
+        XCTAssertEqual(r.varied.map(\.value), ["cross", "0.003"])
+        let last = spec.runs.last!
+        XCTAssertEqual(last.name, "base_s7")
+        XCTAssertEqual(last.config.physical.L, 6)
+        // Each run's text is a config that `train` reads to the same run.
+        XCTAssertEqual(try Config.parse(r.configText, file: "x.toml", name: r.name).runDefinition, r.config.runDefinition)
+    }
+
+    func testBadSweepFilesAreOneLineErrors() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir)
+        let cases: [(String, [String])] = [
+            ("seeds = 2", ["grid", "missing"]),
+            ("[[grid]]\nconfigs = []", ["grid[1]", "configs"]),
+            ("[[grid]]\nconfigs = [\"nowhere.toml\"]", ["grid[1]", "nowhere.toml", "no such file"]),
+            ("[[grid]]\nconfigs = [\"base.toml\"]\n[grid.vary.modle]\nconv = [\"full\"]", ["modle", "did you mean model"]),
+            ("[[grid]]\nconfigs = [\"base.toml\"]\n[grid.vary.model]\nconv = \"full\"", ["grid[1].vary.model.conv", "array"]),
+            ("seeds = 2\n[[grid]]\nconfigs = [\"base.toml\"]\n[grid.vary.training]\nseed = [1, 2]", ["seed", "seeds"]),
+            ("[[grid]]\nconfigs = [\"base.toml\"]\n[grid.vary.model]\nconv = [\"full\", \"2C9\"]", ["run base_conv-2C9", "[model] conv"]),
+            ("[[grid]]\nconfigs = [\"base.toml\"]\n[grid.set.training]\nepochz = 3", ["run base", "epochz", "did you mean epochs"]),
+            ("seeds = 0\n[[grid]]\nconfigs = [\"base.toml\"]", ["seeds"]),
+            ("[[grid]]\nconfigs = [\"base.toml\", \"base.toml\"]", ["two runs", "base"]),
+            ("[[grid]\nconfigs = 1", ["line 1", "invalid TOML"]),
+            ("", ["grid"]),
+        ]
+        for (text, mentions) in cases {
+            let url = try sweep(dir, text, name: "bad")
+            XCTAssertThrowsError(try SweepSpec.load(path: url.path), text) { e in
+                let line = "\(e)"
+                XCTAssertFalse(line.contains("\n"), line)
+                XCTAssertTrue(line.contains("bad.toml"), line)
+                for m in mentions { XCTAssertTrue(line.contains(m), "expected \(m) in: \(line)") }
+            }
+        }
+    }
+
+    /// The history without its timing columns.
+    func physics(_ path: URL) throws -> [[Double]] {
+        let t = try History.read(path: path.path)
+        return ["epoch", "loss", "loss_std", "acceptance_rate", "ess", "best_acceptance_rate", "lr"].map { t[$0]! }
+    }
+
+    /// Waits until no process (a sweep's orphaned child saving its checkpoint) names `marker` on its command line.
+    func waitForProcesses(naming marker: String, seconds: Double = 30) {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while Date() < deadline {
+            let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            let busy = pids.contains { pid in
+                guard Int(pid) != nil, let d = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+                return String(decoding: d, as: UTF8.self).contains(marker)
+            }
+            if !busy { return }
+            usleep(20_000)
+        }
+        XCTFail("processes naming \(marker) still run after \(seconds) s")
+    }
+
+    func testSweepKilledAtRandomMomentsAndRerunEqualsTheUninterruptedOne() throws {
+        guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir, iterations: 300, epochs: 4)
+        func grid(_ result: String) throws -> URL {
+            try sweep(dir, """
+            seeds = 2
+            result = "\(dir.appendingPathComponent(result).path)"
+            [[grid]]
+            configs = ["base.toml"]
+            [grid.vary.model]
+            conv = ["full", "cross"]
+            """, name: "grid_\(result)")
+        }
+        let refFile = try grid("ref"), killedFile = try grid("killed")
+        let ref = try runCommand(exe, ["sweep", refFile.path, "--parallel", "2", "--threads", "1", "--quiet"])
+        XCTAssertEqual(ref.code, 0, ref.err)
+        XCTAssertTrue(ref.out.contains("4 runs, 4 to train"), ref.out)
+
+        let killedFolder = dir.appendingPathComponent("killed/grid_killed")
+        var rng = Xoshiro256(seed: 17)
+        var kills = 0, finished = false
+        while !finished && kills < 12 {
+            let r = try runCommand(exe, ["sweep", killedFile.path, "--quiet"], whileRunning: { pid in
+                usleep(UInt32(50_000 + Int(rng.uniform() * 400_000)))
+                kill(pid, SIGKILL)
+            })
+            if r.signaled { kills += 1 } else { finished = true; XCTAssertEqual(r.code, 0, r.err) }
+            waitForProcesses(naming: killedFolder.path)
+        }
+        XCTAssertGreaterThan(kills, 0, "the sweep finished before the first kill; the test needs longer runs")
+        let last = try runCommand(exe, ["sweep", killedFile.path])
+        XCTAssertEqual(last.code, 0, last.err)
+        let spec = try SweepSpec.load(path: killedFile.path)
+        for run in spec.runs {
+            let a = try physics(dir.appendingPathComponent("ref/grid_ref/\(run.name)/history.csv"))
+            let b = try physics(killedFolder.appendingPathComponent("\(run.name)/history.csv"))
+            XCTAssertEqual(a, b, run.name)
+            let ma = try Data(contentsOf: dir.appendingPathComponent("ref/grid_ref/\(run.name)/model_last.safetensors"))
+            let mb = try Data(contentsOf: killedFolder.appendingPathComponent("\(run.name)/model_last.safetensors"))
+            XCTAssertEqual(ma, mb, run.name)
+            XCTAssertTrue(last.out.contains("\(run.name): done after 4 epochs, skipped"), last.out)
+        }
+        // The table: a row per run, every run done, the machine named.
+        let csv = try String(contentsOf: killedFolder.appendingPathComponent(SweepTable.csvName), encoding: .utf8)
+        let rows = csv.split(separator: "\n")
+        XCTAssertEqual(rows.count, 5)
+        XCTAssertTrue(rows[0].hasPrefix("run,group,config,model.conv,seed,"), String(rows[0]))
+        XCTAssertEqual(rows.dropFirst().filter { $0.contains(",done,4,4,") }.count, 4, csv)
+        XCTAssertTrue(rows[0].hasSuffix("threads,cpu,cores"))
+        let md = try String(contentsOf: killedFolder.appendingPathComponent(SweepTable.markdownName), encoding: .utf8)
+        XCTAssertTrue(md.contains("| base_conv-cross |") && md.contains("2/2"), md)
+        let html = try String(contentsOf: killedFolder.appendingPathComponent(SweepReport.fileName), encoding: .utf8)
+        XCTAssertTrue(html.contains("<svg") && html.contains("median of 2") && html.hasSuffix("</html>\n"))
+        // --list reads without writing.
+        let before = folderSnapshot(killedFolder)
+        let list = try runCommand(exe, ["sweep", killedFile.path, "--list"])
+        XCTAssertEqual(list.code, 0, list.err)
+        XCTAssertTrue(list.out.contains("base_conv-full_s2  done  4/4 epochs"), list.out)
+        XCTAssertEqual(folderSnapshot(killedFolder), before)
+    }
+
+    /// SIGTERM to the sweep reaches the run in progress, which saves mid-epoch.
+    func testStopSignalIsPassedToTheRunningChild() throws {
+        guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir, iterations: 4000, epochs: 2)
+        let file = try sweep(dir, "result = \"\(dir.path)\"\n[[grid]]\nconfigs = [\"base.toml\"]", name: "one")
+        let checkpoint = dir.appendingPathComponent("one/base/\(Checkpoint.fileName)")
+        let r = try runCommand(exe, ["sweep", file.path, "--quiet"], whileRunning: { pid in
+            let deadline = Date(timeIntervalSinceNow: 20)
+            // After the first epoch's checkpoint, inside the second epoch.
+            while !FileManager.default.fileExists(atPath: checkpoint.path) && Date() < deadline { usleep(10_000) }
+            usleep(100_000)
+            kill(pid, SIGTERM)
+        })
+        XCTAssertEqual(r.code, 143, r.out + r.err)
+        XCTAssertTrue(r.err.contains("rerun the same command"), r.err)
+        XCTAssertTrue(r.out.contains("interrupted, saved"), r.out)
+        let (_, meta) = try SafeTensors.load(path: checkpoint.path)
+        XCTAssertGreaterThan(meta["partial_iterations"].flatMap { Int($0) } ?? 0, 0, "a mid-epoch checkpoint: \(meta.keys.sorted())")
+    }
+}
