@@ -71,8 +71,12 @@ final class SweepRunner {
     let parallel: Int
     let quiet: Bool
     private let lock = NSLock()
+    // Shared between the worker threads, under `lock`.
     private var children: [Int32] = []
     private var failures: [String] = []
+    private var queue: [SweepSpec.Run] = []
+    private var next = 0, finished = 0
+    private var allDone = false
 
     init(spec: SweepSpec, machine: MachineDescription, command: String, threadsPerRun: Int, parallel: Int, quiet: Bool) {
         self.spec = spec
@@ -115,62 +119,84 @@ final class SweepRunner {
     }
 
     func runAll() throws {
-        var todo: [(SweepSpec.Run, RunSummary)] = []
+        var todo: [SweepSpec.Run] = []
         for s in try summaries() {
             if s.isFinished {
                 if !quiet { print("\(s.run.name): \(s.status.rawValue) after \(s.epochsDone) epochs, skipped") }
             } else {
-                todo.append((s.run, s))
+                todo.append(s.run)
             }
         }
         print("sweep \(spec.name): \(spec.runs.count) runs, \(todo.count) to train, \(parallel) at a time with "
             + "\(threadsPerRun) thread\(threadsPerRun == 1 ? "" : "s") each; \(machine.description); results in \(spec.folder.path)")
         fflush(stdout)
         try writeTables()
-        var next = 0, finished = 0
-        let forwarder = Thread { [weak self] in self?.forwardSignals() }
+        queue = todo
+        let forwarder = Thread { [self] in forwardSignals() }
         forwarder.start()
-        DispatchQueue.concurrentPerform(iterations: min(parallel, max(todo.count, 1))) { _ in
-            while true {
-                lock.lock()
-                guard next < todo.count, StopSignal.received == 0 else { lock.unlock(); return }
-                let (run, before) = todo[next]
-                next += 1
-                lock.unlock()
-                let outcome = train(run, resume: before.status != .notStarted || hasCheckpoint(run))
-                lock.lock()
-                finished += 1
-                let line: String
-                switch outcome {
-                case .finished:
-                    let s = try? RunSummary(run: run, folder: spec.folder)
-                    line = "[\(finished)/\(todo.count)] \(run.name): \(s?.status.rawValue ?? "?") after \(s?.epochsDone ?? 0) epochs"
-                        + (s?.bestAcceptance.map { String(format: ", best acceptance %.2f%%", $0.value) } ?? "")
-                        + (s?.reached[50].map { String(format: ", 50%% at epoch %d (%.0f s)", $0.epoch, $0.seconds) } ?? "")
-                case .interrupted:
-                    line = "[\(finished)/\(todo.count)] \(run.name): interrupted, saved; rerun the sweep to continue it"
-                case let .failed(why):
-                    failures.append("\(run.name): \(why)")
-                    line = "[\(finished)/\(todo.count)] \(run.name): failed: \(why)"
-                }
-                print(line)
-                fflush(stdout)
-                try? writeTables()
-                lock.unlock()
-            }
+        // Plain threads, not a dispatch pool: each mostly waits on its child,
+        // and a pool may run no more of them at once than there are cores.
+        let workers = DispatchGroup()
+        for _ in 0..<min(parallel, max(todo.count, 1)) {
+            workers.enter()
+            Thread { [self] in
+                work()
+                workers.leave()
+            }.start()
         }
+        workers.wait()
+        lock.lock(); allDone = true; lock.unlock()
         try writeTables()
         if StopSignal.received != 0 {
             throw StopSignal.Stopped(what: "runs in progress saved their checkpoints; rerun the same command to continue")
         }
         if !failures.isEmpty {
-            throw InputError(file: spec.file, "\(failures.count) of \(todo.count) runs failed: \(failures.joined(separator: "; ")) (logs in \(logsFolder.path))")
+            // Exit 3 as for a training fault; the runs that failed are retried by a rerun.
+            FileHandle.standardError.write(Data(("error: \(spec.file): \(failures.count) of \(todo.count) runs failed: "
+                + "\(failures.joined(separator: "; ")) (logs in \(logsFolder.path))\n").utf8))
+            throw ExitCode(3)
         }
         print("done: tables in \(spec.folder.appendingPathComponent(SweepTable.csvName).path), "
             + "\(SweepTable.markdownName) and \(SweepReport.fileName)")
     }
 
     enum Outcome { case finished, interrupted, failed(String) }
+
+    /// A worker: takes the next run until none is left or a stop signal came.
+    private func work() {
+        while true {
+            lock.lock()
+            guard next < queue.count, StopSignal.received == 0 else { lock.unlock(); return }
+            let run = queue[next]
+            next += 1
+            lock.unlock()
+            let outcome = train(run)
+            lock.lock()
+            finished += 1
+            report(run, outcome, finished: finished, of: queue.count)
+            try? writeTables()
+            lock.unlock()
+        }
+    }
+
+    /// A line per finished run; called under the lock.
+    private func report(_ run: SweepSpec.Run, _ outcome: Outcome, finished: Int, of total: Int) {
+        let line: String
+        switch outcome {
+        case .finished:
+            let s = try? RunSummary(run: run, folder: spec.folder)
+            line = "[\(finished)/\(total)] \(run.name): \(s?.status.rawValue ?? "?") after \(s?.epochsDone ?? 0) epochs"
+                + (s?.bestAcceptance.map { String(format: ", best acceptance %.2f%%", $0.value) } ?? "")
+                + (s?.reached[50].map { String(format: ", 50%% at epoch %d (%.0f s)", $0.epoch, $0.seconds) } ?? "")
+        case .interrupted:
+            line = "[\(finished)/\(total)] \(run.name): interrupted, saved; rerun the sweep to continue it"
+        case let .failed(why):
+            failures.append("\(run.name): \(why)")
+            line = "[\(finished)/\(total)] \(run.name): failed: \(why)"
+        }
+        print(line)
+        fflush(stdout)
+    }
 
     private func hasCheckpoint(_ run: SweepSpec.Run) -> Bool {
         FileManager.default.fileExists(atPath: spec.folder.appendingPathComponent(run.name).appendingPathComponent(Checkpoint.fileName).path)
@@ -179,11 +205,11 @@ final class SweepRunner {
     /// One child `gomalizing train`: --resume when the folder holds a run,
     /// --overwrite when it holds only the files of a run killed in its first
     /// epoch (nothing to resume from). Its output goes to logs/RUN.log.
-    private func train(_ run: SweepSpec.Run, resume: Bool) -> Outcome {
+    private func train(_ run: SweepSpec.Run) -> Outcome {
         let folder = spec.folder.appendingPathComponent(run.name)
         let partial = ResultFolder.runFiles.contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
         var args = ["train", configsFolder.appendingPathComponent(run.name + ".toml").path, "--json", "--threads", "\(threadsPerRun)"]
-        if hasCheckpoint(run) { args.append("--resume") } else if partial || resume { args.append("--overwrite") }
+        if hasCheckpoint(run) { args.append("--resume") } else if partial { args.append("--overwrite") }
         let p = Process()
         p.executableURL = SweepRunner.executable
         p.arguments = args
@@ -213,6 +239,7 @@ final class SweepRunner {
         lock.lock(); children.append(p.processIdentifier); lock.unlock()
         if !quiet { print("\(run.name): training (\(args.contains("--resume") ? "resumed" : "new"))"); fflush(stdout) }
         var pending = Data()
+        var best = (try? RunSummary(run: run, folder: spec.folder))?.bestAcceptance?.value ?? -1
         while true {
             let d = out.fileHandleForReading.availableData
             if d.isEmpty { break }
@@ -221,7 +248,7 @@ final class SweepRunner {
             while let nl = pending.firstIndex(of: 10) {
                 let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
                 pending.removeSubrange(pending.startIndex...nl)
-                if !quiet { progress(run, line) }
+                if !quiet { progress(run, line, best: &best) }
             }
         }
         p.waitUntilExit()
@@ -240,13 +267,15 @@ final class SweepRunner {
         return .failed((last.map { "\($0) " } ?? "") + "(\(reason))")
     }
 
-    /// Every tenth epoch's line, and those that reach a threshold.
-    private func progress(_ run: SweepSpec.Run, _ line: String) {
+    /// Every tenth epoch's line, and the first to reach each threshold.
+    private func progress(_ run: SweepSpec.Run, _ line: String, best: inout Double) {
         guard line.contains("\"event\":\"epoch\""),
               let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let epoch = obj["epoch"] as? Int, let acc = obj["acceptance_rate"] as? Double else { return }
         let seconds = obj["total_seconds"] as? Double ?? 0
-        guard epoch % 10 == 0 || RunSummary.thresholds.contains(where: { acc >= $0 }) && (obj["improved"] as? Bool ?? false) else { return }
+        let crossed = RunSummary.thresholds.contains { acc >= $0 && best < $0 }
+        best = max(best, acc)
+        guard epoch % 10 == 0 || crossed else { return }
         lock.lock()
         print(String(format: "  %@ epoch %d: acceptance %.2f%%, ESS %.4f, %.0f s", run.name, epoch, acc, obj["ess"] as? Double ?? .nan, seconds))
         fflush(stdout)
@@ -257,7 +286,7 @@ final class SweepRunner {
     /// their checkpoints and exit; no new run starts after it.
     private func forwardSignals() {
         var sent = false
-        while true {
+        while !lock.withLock({ allDone }) {
             usleep(100_000)
             let sig = StopSignal.received
             if sig != 0 && !sent {

@@ -153,6 +153,7 @@ final class ConfigTests: XCTestCase {
             expected["example3d_E\(i + 1)"] = (L, 3, -4, i == 4 ? 5.276 : lam)  // GomalizingFlow.jl's 3D E5 value
         }
         for d in 2...4 { for L in [4, 8] { expected["example\(d)d_critical_L\(L)"] = (L, d, -4, 5.113) } }
+        expected["example3d_critical_L6"] = (6, 3, -4, 5.113)
         XCTAssertEqual(Set(configs.keys), Set(expected.keys))
         for (name, (L, Nd, M2, lam)) in expected {
             let p = try XCTUnwrap(configs[name], name).physical
