@@ -53,7 +53,7 @@ struct SweepCommand: ParsableCommand {
             try runner.prepareFolder()
             if tabulate {
                 try runner.writeTables()
-                print("wrote \(SweepTable.csvName), \(SweepTable.markdownName) and \(SweepReport.fileName) in \(spec.folder.path)")
+                print("wrote \(SweepTable.csvName), \(SweepTable.markdownName), \(SweepReport.fileName) and its figures in \(spec.folder.path)")
                 return
             }
             StopSignal.install()
@@ -71,6 +71,7 @@ final class SweepRunner {
     let parallel: Int
     let quiet: Bool
     private let lock = NSLock()
+    private let spawnLock = NSLock()
     // Shared between the worker threads, under `lock`.
     private var children: [Int32] = []
     private var failures: [String] = []
@@ -116,12 +117,19 @@ final class SweepRunner {
                              to: spec.folder.appendingPathComponent(SweepTable.markdownName))
         try AtomicFile.write(SweepReport.html(spec, runs, machine: machine, command: command),
                              to: spec.folder.appendingPathComponent(SweepReport.fileName))
+        for (name, svg) in SweepReport.figureFiles(SweepTable.groups(runs)) {
+            try AtomicFile.write(svg, to: spec.folder.appendingPathComponent(name))
+        }
     }
 
     func runAll() throws {
         var todo: [SweepSpec.Run] = []
+        var stale: [String] = []
         for s in try summaries() {
-            if s.isFinished {
+            if !s.differences.isEmpty {
+                // A run the sweep file no longer defines: neither skipped nor retrained.
+                stale.append("\(s.run.name) was trained with other settings (\(s.differences.joined(separator: "; ")))")
+            } else if s.isFinished {
                 if !quiet { print("\(s.run.name): \(s.status.rawValue) after \(s.epochsDone) epochs, skipped") }
             } else {
                 todo.append(s.run)
@@ -150,10 +158,12 @@ final class SweepRunner {
         if StopSignal.received != 0 {
             throw StopSignal.Stopped(what: "runs in progress saved their checkpoints; rerun the same command to continue")
         }
+        failures += stale
         if !failures.isEmpty {
             // Exit 3 as for a training fault; the runs that failed are retried by a rerun.
-            FileHandle.standardError.write(Data(("error: \(spec.file): \(failures.count) of \(todo.count) runs failed: "
-                + "\(failures.joined(separator: "; ")) (logs in \(logsFolder.path))\n").utf8))
+            FileHandle.standardError.write(Data(("error: \(spec.file): \(failures.count) of \(spec.runs.count) runs failed: "
+                + "\(failures.joined(separator: "; ")) (logs in \(logsFolder.path); a run trained with other settings "
+                + "stays until its folder is removed or the sweep file defines it again)\n").utf8))
             throw ExitCode(3)
         }
         print("done: tables in \(spec.folder.appendingPathComponent(SweepTable.csvName).path), "
@@ -198,52 +208,74 @@ final class SweepRunner {
         fflush(stdout)
     }
 
-    private func hasCheckpoint(_ run: SweepSpec.Run) -> Bool {
-        FileManager.default.fileExists(atPath: spec.folder.appendingPathComponent(run.name).appendingPathComponent(Checkpoint.fileName).path)
-    }
-
-    /// One child `gomalizing train`: --resume when the folder holds a run,
-    /// --overwrite when it holds only the files of a run killed in its first
-    /// epoch (nothing to resume from). Its output goes to logs/RUN.log.
+    /// One child `gomalizing train`: --resume when the folder holds a
+    /// checkpoint; --overwrite when it holds only what a run killed inside its
+    /// first epoch wrote (nothing to resume from); refused when it holds more
+    /// epochs but no checkpoint, which only a deleted file explains. The
+    /// child's output goes to logs/RUN.log.
     private func train(_ run: SweepSpec.Run) -> Outcome {
         let folder = spec.folder.appendingPathComponent(run.name)
-        let partial = ResultFolder.runFiles.contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+        let present = ResultFolder.runFiles.filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
         var args = ["train", configsFolder.appendingPathComponent(run.name + ".toml").path, "--json", "--threads", "\(threadsPerRun)"]
-        if hasCheckpoint(run) { args.append("--resume") } else if partial { args.append("--overwrite") }
+        if present.contains(Checkpoint.fileName) {
+            args.append("--resume")
+        } else if !present.isEmpty {
+            let epochs = (try? History.read(path: folder.appendingPathComponent("history.csv").path))?["epoch"]?.count ?? 0
+            guard epochs <= 1 else {
+                return .failed("\(folder.path) holds \(epochs) epochs but no \(Checkpoint.fileName) to resume from; "
+                    + "restore it, or remove the folder to train the run anew")
+            }
+            args.append("--overwrite")
+        }
         let p = Process()
         p.executableURL = SweepRunner.executable
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env[SweepRunner.parentVariable] = "\(getpid())"
         p.environment = env
+        let log = LogFile(logsFolder.appendingPathComponent(run.name + ".log"))
+        log.write(Data("# \(ISO8601DateFormatter().string(from: Date())) gomalizing \(args.joined(separator: " "))\n".utf8))
+        // Pipes are made and the child spawned under one lock: a child spawned
+        // meanwhile by another worker would inherit this one's pipe ends (they
+        // are not close-on-exec) and hold them open, so this worker would wait
+        // for the other run to end before it saw end-of-file.
         let out = Pipe(), err = Pipe()
+        spawnLock.lock()
         p.standardOutput = out
         p.standardError = err
-        let logURL = logsFolder.appendingPathComponent(run.name + ".log")
-        if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
-        let log = try? FileHandle(forWritingTo: logURL)
-        _ = try? log?.seekToEnd()
-        log?.write(Data("# \(ISO8601DateFormatter().string(from: Date())) gomalizing \(args.joined(separator: " "))\n".utf8))
-        let errText = LockedText()
-        err.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            guard !d.isEmpty else { return }
-            errText.append(String(decoding: d, as: UTF8.self))
-            log?.write(d)
-        }
         do {
             try p.run()
         } catch {
+            spawnLock.unlock()
             return .failed("cannot start \(SweepRunner.executable.path): \(error.localizedDescription)")
         }
-        lock.lock(); children.append(p.processIdentifier); lock.unlock()
+        try? out.fileHandleForWriting.close()
+        try? err.fileHandleForWriting.close()
+        spawnLock.unlock()
+        lock.lock()
+        children.append(p.processIdentifier)
+        // A stop signal that came while it started was not forwarded to it.
+        if StopSignal.received != 0 { kill(p.processIdentifier, StopSignal.received) }
+        lock.unlock()
         if !quiet { print("\(run.name): training (\(args.contains("--resume") ? "resumed" : "new"))"); fflush(stdout) }
+        // stderr on a thread of its own, to its end; only its last lines are kept.
+        let errTail = LockedText()
+        let errDone = DispatchSemaphore(value: 0)
+        Thread {
+            while true {
+                let d = err.fileHandleForReading.availableData
+                if d.isEmpty { break }
+                log.write(d)
+                errTail.append(String(decoding: d, as: UTF8.self))
+            }
+            errDone.signal()
+        }.start()
         var pending = Data()
         var best = (try? RunSummary(run: run, folder: spec.folder))?.bestAcceptance?.value ?? -1
         while true {
             let d = out.fileHandleForReading.availableData
             if d.isEmpty { break }
-            log?.write(d)
+            log.write(d)
             pending.append(d)
             while let nl = pending.firstIndex(of: 10) {
                 let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
@@ -252,17 +284,13 @@ final class SweepRunner {
             }
         }
         p.waitUntilExit()
-        err.fileHandleForReading.readabilityHandler = nil
-        if let rest = try? err.fileHandleForReading.readToEnd(), !rest.isEmpty {
-            errText.append(String(decoding: rest, as: UTF8.self))
-            log?.write(rest)
-        }
-        try? log?.close()
+        errDone.wait()
+        log.close()
         lock.lock(); children.removeAll { $0 == p.processIdentifier }; lock.unlock()
         let status = p.terminationStatus
         if p.terminationReason == .exit && status == 0 { return .finished }
         if p.terminationReason == .exit && status > 128 { return .interrupted }
-        let last = errText.value.split(whereSeparator: \.isNewline).last.map(String.init)
+        let last = errTail.value.split(whereSeparator: \.isNewline).last.map(String.init)
         let reason = p.terminationReason == .uncaughtSignal ? "killed by signal \(status)" : "exit status \(status)"
         return .failed((last.map { "\($0) " } ?? "") + "(\(reason))")
     }
@@ -302,16 +330,46 @@ final class SweepRunner {
     /// child stops as on SIGTERM, saving its progress.
     static let parentVariable = "GOMALIZING_STOP_WITH_PARENT"
 
+    /// This program: on Linux /proc/self/exe, which starts the same binary
+    /// even when a rebuild has replaced the file since the sweep started.
     static var executable: URL {
-        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return URL(fileURLWithPath: path) }
+        if FileManager.default.fileExists(atPath: "/proc/self/exe") { return URL(fileURLWithPath: "/proc/self/exe") }
         return URL(fileURLWithPath: CommandLine.arguments[0])
     }
 }
 
-/// Text that a pipe's handler appends to on another thread.
+/// Text that a pipe's reader appends to on another thread; keeps the last 8 kB.
 final class LockedText: @unchecked Sendable {
     private let lock = NSLock()
     private var text = ""
-    func append(_ s: String) { lock.lock(); text += s; lock.unlock() }
+    func append(_ s: String) {
+        lock.lock()
+        text += s
+        if text.utf8.count > 16_384 { text = String(text.suffix(8_192)) }
+        lock.unlock()
+    }
     var value: String { lock.lock(); defer { lock.unlock() }; return text }
+}
+
+/// A run's log, appended to from the threads that read its child's output.
+final class LogFile: @unchecked Sendable {
+    private let lock = NSLock()
+    private var handle: FileHandle?
+
+    init(_ url: URL) {
+        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+        handle = try? FileHandle(forWritingTo: url)
+        _ = try? handle?.seekToEnd()
+    }
+
+    func write(_ d: Data) {
+        lock.lock(); defer { lock.unlock() }
+        try? handle?.write(contentsOf: d)
+    }
+
+    func close() {
+        lock.lock(); defer { lock.unlock() }
+        try? handle?.close()
+        handle = nil
+    }
 }

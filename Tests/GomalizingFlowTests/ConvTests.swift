@@ -59,60 +59,10 @@ final class ConvTests: XCTestCase {
         }
     }
 
-    /// Pullback of a combinational layer against central differences of
-    /// L = sum r * layer(x), in Float64, for parameters and input.
+    /// Pullback of a combinational layer against central differences (see `assertLayerGradient`).
     func checkLayerGradient(d: Int, k: Int, activation: Activation, cin: Int, cout: Int, K: Int = 3) {
-        let L = 4, n = d == 4 ? 1 : 2
-        let (layer, P) = makeLayer(L: L, d: d, k: k, K: K, cin: cin, cout: cout, activation: activation)
-        let V = Lattice(L: L, d: d).volume
-        var params = randomArray(P, seed: 11, scale: 0.5)
-        var x = randomArray(n * V * cin, seed: 12)
-        let r = randomArray(n * V * cout, seed: 13)
-        let size = n * V * cout
-
-        func loss(_ params: [Double], _ x: [Double]) -> Double {
-            var y = [Double](repeating: 0, count: size)
-            var br = [Double](repeating: 0, count: layer.branchCount * size)
-            var ws = [Double](repeating: 0, count: 2 * P)
-            x.withUnsafeBufferPointer { xp in params.withUnsafeBufferPointer { pp in
-                layer.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!, weightScratch: &ws)
-            } }
-            return zip(y, r).map(*).reduce(0, +)
-        }
-
-        var y = [Double](repeating: 0, count: size)
-        var br = [Double](repeating: 0, count: layer.branchCount * size)
-        var grads = [Double](repeating: 0, count: P)
-        var dx = [Double](repeating: 0, count: x.count)
-        var scratch = [Double](repeating: 0, count: size)
-        var wscratch = [Double](repeating: 0, count: 2 * P)
-        x.withUnsafeBufferPointer { xp in params.withUnsafeBufferPointer { pp in
-            layer.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!, weightScratch: &wscratch)
-            layer.pullback(xp.baseAddress!, output: y, branches: br, r, dx: &dx, n: n,
-                           params: pp.baseAddress!, grads: &grads, scratch: &scratch, weightScratch: &wscratch)
-        } }
-
-        let h = 1e-6
-        var numP = [Double](repeating: 0, count: P)
-        for i in 0..<P {
-            let keep = params[i]
-            params[i] = keep + h; let lp = loss(params, x)
-            params[i] = keep - h; let lm = loss(params, x)
-            params[i] = keep
-            numP[i] = (lp - lm) / (2 * h)
-        }
-        var numX: [Double] = [], anaX: [Double] = []
-        for i in Swift.stride(from: 0, to: x.count, by: max(1, x.count / 200)) {
-            let keep = x[i]
-            x[i] = keep + h; let lp = loss(params, x)
-            x[i] = keep - h; let lm = loss(params, x)
-            x[i] = keep
-            numX.append((lp - lm) / (2 * h))
-            anaX.append(dx[i])
-        }
-        let what = "\(d)C\(k) \(activation) \(cin)->\(cout)"
-        assertGradientsMatch(analytic: grads, numeric: numP, tolerance: 1e-5, floor: 1e-4, "dparams " + what)
-        assertGradientsMatch(analytic: anaX, numeric: numX, tolerance: 1e-5, floor: 1e-4, "dx " + what)
+        let (layer, P) = makeLayer(L: 4, d: d, k: k, K: K, cin: cin, cout: cout, activation: activation)
+        assertLayerGradient(layer, parameterCount: P, d: d, "\(d)C\(k) \(activation) \(cin)->\(cout)")
     }
 
     func testGradientFull2D() { checkLayerGradient(d: 2, k: 2, activation: .tanh, cin: 8, cout: 9) }

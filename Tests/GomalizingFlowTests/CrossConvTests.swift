@@ -69,48 +69,9 @@ final class CrossConvTests: XCTestCase {
         }
     }
 
-    /// The pullback against central differences, for parameters and input.
     func checkGradient(d: Int, K: Int = 3, cin: Int, cout: Int, activation: Activation) {
         let (l, P) = layer(d: d, K: K, cin: cin, cout: cout, activation: activation)
-        let V = Lattice(L: 4, d: d).volume, n = 2, size = n * V * cout
-        var params = randomArray(P, seed: 21, scale: 0.5)
-        var x = randomArray(n * V * cin, seed: 22)
-        let r = randomArray(size, seed: 23)
-        func loss(_ p: [Double], _ x: [Double]) -> Double {
-            var y = [Double](repeating: 0, count: size), br = [Double](), ws = [Double](repeating: 0, count: 2 * P)
-            x.withUnsafeBufferPointer { xp in p.withUnsafeBufferPointer { pp in
-                l.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!, weightScratch: &ws)
-            } }
-            return zip(y, r).map(*).reduce(0, +)
-        }
-        var y = [Double](repeating: 0, count: size), br = [Double](), grads = [Double](repeating: 0, count: P)
-        var dx = [Double](repeating: 0, count: x.count), scratch = [Double](repeating: 0, count: size)
-        var ws = [Double](repeating: 0, count: 2 * P)
-        x.withUnsafeBufferPointer { xp in params.withUnsafeBufferPointer { pp in
-            l.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!, weightScratch: &ws)
-            l.pullback(xp.baseAddress!, output: y, branches: br, r, dx: &dx, n: n, params: pp.baseAddress!, grads: &grads,
-                       scratch: &scratch, weightScratch: &ws)
-        } }
-        let h = 1e-6
-        var numP: [Double] = []
-        for i in 0..<P {
-            let keep = params[i]
-            params[i] = keep + h; let lp = loss(params, x)
-            params[i] = keep - h; let lm = loss(params, x)
-            params[i] = keep
-            numP.append((lp - lm) / (2 * h))
-        }
-        var numX: [Double] = [], anaX: [Double] = []
-        for i in Swift.stride(from: 0, to: x.count, by: max(1, x.count / 200)) {
-            let keep = x[i]
-            x[i] = keep + h; let lp = loss(params, x)
-            x[i] = keep - h; let lm = loss(params, x)
-            x[i] = keep
-            numX.append((lp - lm) / (2 * h))
-            anaX.append(dx[i])
-        }
-        assertGradientsMatch(analytic: grads, numeric: numP, tolerance: 1e-5, floor: 1e-4, "dparams cross d=\(d)")
-        assertGradientsMatch(analytic: anaX, numeric: numX, tolerance: 1e-5, floor: 1e-4, "dx cross d=\(d)")
+        assertLayerGradient(l, parameterCount: P, d: d, "cross d=\(d) K=\(K)")
     }
 
     func testGradient2D() { checkGradient(d: 2, cin: 8, cout: 8, activation: .leakyReLU) }
@@ -137,15 +98,7 @@ final class CrossConvTests: XCTestCase {
         let V = flow.lattice.volume
         let z = randomNormal(V, seed: 8)
         let (phi, logJ) = forward(flow, z, n: 1)
-        var J = [[Double]](repeating: [Double](repeating: 0, count: V), count: V)
-        let h = 1e-6
-        for j in 0..<V {
-            var zp = z, zm = z
-            zp[j] += h; zm[j] -= h
-            let (fp, _) = forward(flow, zp, n: 1), (fm, _) = forward(flow, zm, n: 1)
-            for i in 0..<V { J[i][j] = (fp[i] - fm[i]) / (2 * h) }
-        }
-        let brute = logAbsDet(J)
+        let brute = bruteForceLogDet(flow, at: z)
         XCTAssertGreaterThan(abs(brute), 0.5)
         XCTAssertEqual(logJ[0], brute, accuracy: 1e-6)
         let tape = FlowTape<Double>(architecture: flow.architecture, capacity: 1)
@@ -175,7 +128,9 @@ final class CrossConvTests: XCTestCase {
         XCTAssertEqual(try ModelFile.load(flow.architecture, from: url.path).parameters, flow.parameters)
         XCTAssertTrue(ModelFile.metadata(of: flow.architecture)["model_spec"]!.contains("\"crossKernel\":true"))
         let full = FlowArchitecture(spec: ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3))
-        XCTAssertFalse(ModelFile.metadata(of: full)["model_spec"]!.contains("cross"))
+        // Byte for byte the metadata models had before the cross kernel existed.
+        XCTAssertEqual(ModelFile.metadata(of: full)["model_spec"],
+                       "{\"L\":4,\"convAxes\":2,\"d\":2,\"hiddenSizes\":[4],\"kernelSize\":3,\"nLayers\":2,\"seed\":2021,\"useBN\":false,\"useFinalTanh\":true}")
         XCTAssertThrowsError(try ModelFile.load(full, from: url.path)) { e in
             XCTAssertTrue("\(e)".contains("shape"), "\(e)")
         }

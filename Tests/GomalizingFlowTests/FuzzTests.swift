@@ -318,7 +318,7 @@ final class FuzzTests: XCTestCase {
             do {
                 let spec = try SweepSpec.load(path: path)
                 loaded += 1
-                XCTAssertEqual(Set(spec.runs.map(\.name)).count, spec.runs.count, what)
+                XCTAssertFalse(spec.runs.isEmpty, what)
             } catch let e as InputError {
                 refused += 1
                 XCTAssertTrue(e.file.hasPrefix(path), "\(what): error names another file: \(e)")

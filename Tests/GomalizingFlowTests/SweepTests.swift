@@ -53,8 +53,46 @@ final class SweepTests: XCTestCase {
         let last = spec.runs.last!
         XCTAssertEqual(last.name, "base_s7")
         XCTAssertEqual(last.config.physical.L, 6)
-        // Each run's text is a config that `train` reads to the same run.
-        XCTAssertEqual(try Config.parse(r.configText, file: "x.toml", name: r.name).runDefinition, r.config.runDefinition)
+        // The run is the base config with the overrides, set by hand here.
+        var expected = try Config.load(path: dir.appendingPathComponent("other.toml").path)
+        expected.model = ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, crossKernel: true, seed: 7)
+        expected.training.baseLR = 0.003
+        expected.training.seed = 7
+        XCTAssertEqual(r.config.runDefinition, expected.runDefinition)
+    }
+
+    /// Values of every TOML kind survive the round trip into a run's config.
+    func testValuesOfEveryKindReachTheRuns() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir)
+        let url = try sweep(dir, """
+        [set.training]
+        prior = { kind = "potential", m2 = -4.0, lam = 8.0 }
+        base_lr = 1e-3
+        [set.device]
+        device_id = -1
+        [[grid]]
+        configs = ["base.toml"]
+        [grid.vary.physical]
+        M2 = [-1.0, 1.0]
+        [grid.vary.model]
+        hidden_sizes = [[4], [8, 8]]
+        use_final_tanh = [false]
+        """)
+        let spec = try SweepSpec.load(path: url.path)
+        // Keys in section order, then by name; a negative value keeps its sign.
+        XCTAssertEqual(spec.runs.map(\.name), ["base_hidden_sizes-4_use_final_tanh-false_M2--1.0",
+                                              "base_hidden_sizes-4_use_final_tanh-false_M2-1.0",
+                                              "base_hidden_sizes-8x8_use_final_tanh-false_M2--1.0",
+                                              "base_hidden_sizes-8x8_use_final_tanh-false_M2-1.0"])
+        let r = spec.runs[2]
+        XCTAssertEqual(r.config.physical.M2, -1.0)
+        XCTAssertEqual(r.config.model.hiddenSizes, [8, 8])
+        XCTAssertFalse(r.config.model.useFinalTanh)
+        XCTAssertEqual(r.config.training.baseLR, 0.001)
+        XCTAssertEqual(r.config.training.prior, .potential(m2: -4, lam: 8, xmin: -2, xmax: 2))
+        XCTAssertEqual(r.varied.map(\.value), ["[8, 8]", "false", "-1.0"])
     }
 
     func testBadSweepFilesAreOneLineErrors() throws {
@@ -74,7 +112,14 @@ final class SweepTests: XCTestCase {
             ("[[grid]]\nconfigs = [\"base.toml\", \"base.toml\"]", ["two runs", "base"]),
             ("[[grid]\nconfigs = 1", ["line 1", "invalid TOML"]),
             ("", ["grid"]),
+            ("seeds = 2\n[set.model]\nseed = 4\n[[grid]]\nconfigs = [\"base.toml\"]", ["[model] seed", "seeds"]),
+            ("[set.training]\nresult = \"x\"\n[[grid]]\nconfigs = [\"base.toml\"]", ["[training] result", "sweep's result"]),
+            ("[[grid]]\nconfigs = [\"base.toml\"]\n[grid.set.device]\nthreads = 3", ["[device] threads", "--threads"]),
+            ("seeds = 2\n[[grid]]\nconfigs = [\"base.toml\"]\n[[grid]]\nconfigs = [\"base.toml\"]\nseeds = [3]\n[grid.set.training]\nbase_lr = 0.01",
+             ["base_s1", "base_s3", "seeds of one setting", "[training] base_lr"]),
+            ("[[grid]]\nconfigs = [\"logs.toml\"]", ["named logs"]),
         ]
+        try writeBase(dir, name: "logs")
         for (text, mentions) in cases {
             let url = try sweep(dir, text, name: "bad")
             XCTAssertThrowsError(try SweepSpec.load(path: url.path), text) { e in
@@ -90,6 +135,14 @@ final class SweepTests: XCTestCase {
     func physics(_ path: URL) throws -> [[Double]] {
         let t = try History.read(path: path.path)
         return ["epoch", "loss", "loss_std", "acceptance_rate", "ess", "best_acceptance_rate", "lr"].map { t[$0]! }
+    }
+
+    /// Whether a process runs (is neither gone nor a zombie).
+    func isAlive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state != "Z" && state != "X"
     }
 
     /// Waits until no process (a sweep's orphaned child saving its checkpoint) names `marker` on its command line.
@@ -111,7 +164,7 @@ final class SweepTests: XCTestCase {
         guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try writeBase(dir, iterations: 300, epochs: 4)
+        try writeBase(dir, iterations: 150, epochs: 4)
         func grid(_ result: String) throws -> URL {
             try sweep(dir, """
             seeds = 2
@@ -128,20 +181,29 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(ref.out.contains("4 runs, 4 to train"), ref.out)
 
         let killedFolder = dir.appendingPathComponent("killed/grid_killed")
+        let spec = try SweepSpec.load(path: killedFile.path)
+        func epochsDone() -> Int {
+            spec.runs.reduce(0) { $0 + ((try? History.read(path: killedFolder.appendingPathComponent("\($1.name)/history.csv").path))?["epoch"]?.count ?? 0) }
+        }
+        // Each kill comes after at least one more epoch is on disk, at a random
+        // moment inside the next one, so the sweep always gets further.
         var rng = Xoshiro256(seed: 17)
         var kills = 0, finished = false
-        while !finished && kills < 12 {
+        let deadline = Date(timeIntervalSinceNow: 240)
+        while !finished && Date() < deadline {
+            let before = epochsDone()
             let r = try runCommand(exe, ["sweep", killedFile.path, "--quiet"], whileRunning: { pid in
-                usleep(UInt32(50_000 + Int(rng.uniform() * 400_000)))
+                while epochsDone() <= before && Date() < deadline && self.isAlive(pid) { usleep(2_000) }
+                usleep(UInt32(rng.uniform() * 60_000))
                 kill(pid, SIGKILL)
             })
             if r.signaled { kills += 1 } else { finished = true; XCTAssertEqual(r.code, 0, r.err) }
             waitForProcesses(naming: killedFolder.path)
         }
-        XCTAssertGreaterThan(kills, 0, "the sweep finished before the first kill; the test needs longer runs")
+        XCTAssertTrue(finished, "the sweep did not finish after \(kills) kills")
+        XCTAssertGreaterThan(kills, 2, "the sweep finished before it was killed; the test needs longer runs")
         let last = try runCommand(exe, ["sweep", killedFile.path])
         XCTAssertEqual(last.code, 0, last.err)
-        let spec = try SweepSpec.load(path: killedFile.path)
         for run in spec.runs {
             let a = try physics(dir.appendingPathComponent("ref/grid_ref/\(run.name)/history.csv"))
             let b = try physics(killedFolder.appendingPathComponent("\(run.name)/history.csv"))
@@ -175,20 +237,61 @@ final class SweepTests: XCTestCase {
         guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try writeBase(dir, iterations: 4000, epochs: 2)
+        try writeBase(dir, iterations: 200_000, epochs: 1)
         let file = try sweep(dir, "result = \"\(dir.path)\"\n[[grid]]\nconfigs = [\"base.toml\"]", name: "one")
         let checkpoint = dir.appendingPathComponent("one/base/\(Checkpoint.fileName)")
+        let settings = dir.appendingPathComponent("one/base/\(Config.settingsFileName)")
         let r = try runCommand(exe, ["sweep", file.path, "--quiet"], whileRunning: { pid in
-            let deadline = Date(timeIntervalSinceNow: 20)
-            // After the first epoch's checkpoint, inside the second epoch.
-            while !FileManager.default.fileExists(atPath: checkpoint.path) && Date() < deadline { usleep(10_000) }
-            usleep(100_000)
+            let deadline = Date(timeIntervalSinceNow: 60)
+            // Once the child trains (its folder is set up), inside its long first epoch.
+            while !FileManager.default.fileExists(atPath: settings.path) && Date() < deadline { usleep(10_000) }
+            usleep(300_000)
             kill(pid, SIGTERM)
         })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: settings.path), "the child never started training")
         XCTAssertEqual(r.code, 143, r.out + r.err)
         XCTAssertTrue(r.err.contains("rerun the same command"), r.err)
         XCTAssertTrue(r.out.contains("interrupted, saved"), r.out)
         let (_, meta) = try SafeTensors.load(path: checkpoint.path)
         XCTAssertGreaterThan(meta["partial_iterations"].flatMap { Int($0) } ?? 0, 0, "a mid-epoch checkpoint: \(meta.keys.sorted())")
+    }
+
+    /// A run folder that lost its checkpoint after several epochs is not
+    /// replaced: the sweep names it and exits 3; other runs still train.
+    func testAFolderWithEpochsButNoCheckpointIsNotReplaced() throws {
+        guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir)
+        let file = try sweep(dir, "seeds = 2\nresult = \"\(dir.path)\"\n[[grid]]\nconfigs = [\"base.toml\"]", name: "two")
+        XCTAssertEqual(try runCommand(exe, ["sweep", file.path, "--quiet"]).code, 0)
+        // More epochs (which may change on resume); one run has lost its checkpoint.
+        try writeBase(dir, epochs: 5)
+        let lost = dir.appendingPathComponent("two/base_s1")
+        try FileManager.default.removeItem(at: lost.appendingPathComponent(Checkpoint.fileName))
+        let before = folderSnapshot(lost)
+        let r = try runCommand(exe, ["sweep", file.path, "--quiet"])
+        XCTAssertEqual(r.code, 3, r.out + r.err)
+        XCTAssertTrue(r.err.contains("base_s1") && r.err.contains("holds 3 epochs but no checkpoint"), r.err)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+        XCTAssertEqual(folderSnapshot(lost), before)
+        XCTAssertEqual(try History.read(path: dir.appendingPathComponent("two/base_s2/history.csv").path)["epoch"]?.count, 5)
+    }
+
+    /// A finished run is not passed off as the sweep's when the sweep file now
+    /// defines it otherwise: the rerun names the difference and trains nothing.
+    func testARunTrainedWithOtherSettingsIsNamedNotSkipped() throws {
+        guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir)
+        let file = try sweep(dir, "result = \"\(dir.path)\"\n[[grid]]\nconfigs = [\"base.toml\"]", name: "one")
+        XCTAssertEqual(try runCommand(exe, ["sweep", file.path, "--quiet"]).code, 0)
+        _ = try sweep(dir, "result = \"\(dir.path)\"\n[set.training]\nbase_lr = 0.01\n[[grid]]\nconfigs = [\"base.toml\"]", name: "one")
+        let before = folderSnapshot(dir.appendingPathComponent("one/base"))
+        let r = try runCommand(exe, ["sweep", file.path, "--quiet"])
+        XCTAssertEqual(r.code, 3, r.out + r.err)
+        XCTAssertTrue(r.err.contains("base was trained with other settings") && r.err.contains("[training] base_lr: 0.002 in the run, 0.01 now"), r.err)
+        XCTAssertEqual(folderSnapshot(dir.appendingPathComponent("one/base")), before)
     }
 }

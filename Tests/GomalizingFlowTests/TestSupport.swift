@@ -214,3 +214,80 @@ func assertOneLineError(_ r: CommandResult, mentions: [String], file: StaticStri
     XCTAssertTrue(r.err.hasPrefix("error: "), r.err, file: file, line: line)
     for m in mentions { XCTAssertTrue(r.err.contains(m), "expected \(m) in: \(r.err)", file: file, line: line) }
 }
+
+/// A net layer's pullback against central differences of L = sum r * layer(x)
+/// on an L = 4 lattice in Float64, for every parameter and 200 input values.
+func assertLayerGradient(_ layer: CombinationalConv, parameterCount P: Int, d: Int, _ what: String) {
+    let L = 4, n = d == 4 ? 1 : 2
+    let cin = layer.cin, cout = layer.cout
+    let V = Lattice(L: L, d: d).volume
+    var params = randomArray(P, seed: 11, scale: 0.5)
+    var x = randomArray(n * V * cin, seed: 12)
+    let r = randomArray(n * V * cout, seed: 13)
+    let size = n * V * cout
+
+    func loss(_ params: [Double], _ x: [Double]) -> Double {
+        var y = [Double](repeating: 0, count: size)
+        var br = [Double](repeating: 0, count: layer.branchCount * size)
+        var ws = [Double](repeating: 0, count: 2 * P)
+        x.withUnsafeBufferPointer { xp in params.withUnsafeBufferPointer { pp in
+            layer.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!, weightScratch: &ws)
+        } }
+        return zip(y, r).map(*).reduce(0, +)
+    }
+
+    var y = [Double](repeating: 0, count: size)
+    var br = [Double](repeating: 0, count: layer.branchCount * size)
+    var grads = [Double](repeating: 0, count: P)
+    var dx = [Double](repeating: 0, count: x.count)
+    var scratch = [Double](repeating: 0, count: size)
+    var wscratch = [Double](repeating: 0, count: 2 * P)
+    x.withUnsafeBufferPointer { xp in params.withUnsafeBufferPointer { pp in
+        layer.forward(xp.baseAddress!, &y, branches: &br, n: n, params: pp.baseAddress!, weightScratch: &wscratch)
+        layer.pullback(xp.baseAddress!, output: y, branches: br, r, dx: &dx, n: n,
+                       params: pp.baseAddress!, grads: &grads, scratch: &scratch, weightScratch: &wscratch)
+    } }
+
+    let h = 1e-6
+    var numP = [Double](repeating: 0, count: P)
+    for i in 0..<P {
+        let keep = params[i]
+        params[i] = keep + h; let lp = loss(params, x)
+        params[i] = keep - h; let lm = loss(params, x)
+        params[i] = keep
+        numP[i] = (lp - lm) / (2 * h)
+    }
+    var numX: [Double] = [], anaX: [Double] = []
+    for i in Swift.stride(from: 0, to: x.count, by: max(1, x.count / 200)) {
+        let keep = x[i]
+        x[i] = keep + h; let lp = loss(params, x)
+        x[i] = keep - h; let lm = loss(params, x)
+        x[i] = keep
+        numX.append((lp - lm) / (2 * h))
+        anaX.append(dx[i])
+    }
+    assertGradientsMatch(analytic: grads, numeric: numP, tolerance: 1e-5, floor: 1e-4, "dparams " + what)
+    assertGradientsMatch(analytic: anaX, numeric: numX, tolerance: 1e-5, floor: 1e-4, "dx " + what)
+}
+
+/// log|det J| of a flow at z by brute force: the Jacobian by central
+/// differences and its determinant by LU.
+func bruteForceLogDet(_ flow: Flow<Double>, at z: [Double]) -> Double {
+    let V = flow.lattice.volume
+    func phi(_ z: [Double]) -> [Double] {
+        let tape = FlowTape<Double>(architecture: flow.architecture, capacity: 1)
+        tape.input.update(from: z, count: V)
+        flow.forward(tape: tape, n: 1)
+        return Array(UnsafeBufferPointer(start: tape.output, count: V))
+    }
+    var J = [[Double]](repeating: [Double](repeating: 0, count: V), count: V)
+    let h = 1e-6
+    for j in 0..<V {
+        var zp = z, zm = z
+        zp[j] += h
+        zm[j] -= h
+        let fp = phi(zp), fm = phi(zm)
+        for i in 0..<V { J[i][j] = (fp[i] - fm[i]) / (2 * h) }
+    }
+    return logAbsDet(J)
+}

@@ -29,6 +29,9 @@ public struct RunSummary: Sendable {
     /// Median over epochs of train seconds per step, in milliseconds.
     public var msPerStep: Double
     public var reached: [Double: Reach]
+    /// How the run in the folder differs from the sweep's run now (its
+    /// checkpoint's definition against the config), empty when it does not.
+    public var differences: [String]
 
     public var epochsDone: Int { records.count }
     public var bestAcceptance: (value: Double, epoch: Int)? { best(\.acceptanceRate) }
@@ -65,6 +68,13 @@ public struct RunSummary: Sendable {
             if let r = records.first(where: { $0.acceptanceRate >= th }) { reached[th] = Reach(epoch: r.epoch, seconds: r.totalSeconds) }
         }
         self.reached = reached
+        let checkpoint = dir.appendingPathComponent(Checkpoint.fileName)
+        if FileManager.default.fileExists(atPath: checkpoint.path),
+           let recorded = try Checkpoint.definition(in: SafeTensors.load(path: checkpoint.path).metadata, file: checkpoint.path) {
+            differences = Config.definitionDifferences(run: recorded, now: run.config.runDefinition)
+        } else {
+            differences = []
+        }
     }
 
     /// Whether the sweep has nothing left to do for this run.

@@ -31,6 +31,14 @@ public enum SweepReport {
         return page
     }
 
+    /// The figures as files for documents to link: sweep.acceptance-epoch.svg,
+    /// sweep.acceptance-time.svg, sweep.ess-epoch.svg, sweep.ess-time.svg.
+    public static func figureFiles(_ groups: [SweepTable.Group]) -> [(name: String, svg: String)] {
+        zip(["acceptance-epoch", "acceptance-time", "ess-epoch", "ess-time"], figures(groups)).map {
+            ("sweep.\($0.0).svg", $0.1.render())
+        }
+    }
+
     public static func figures(_ groups: [SweepTable.Group]) -> [SVGPlot] {
         func curves(_ y: KeyPath<EpochRecord, Double>, time: Bool) -> [SVGPlot.Series] {
             var out: [SVGPlot.Series] = []

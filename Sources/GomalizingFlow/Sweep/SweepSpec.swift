@@ -24,7 +24,7 @@ public struct SweepSpec: Sendable {
         /// Also the config name, hence the run's result folder under `folder`.
         public var name: String
         public var baseConfig: String
-        /// The varied keys and their values here, e.g. ("[model] conv", "3C1"), in file order.
+        /// The varied keys and their values here, e.g. ("[model] conv", "3C1"), sorted by key.
         public var varied: [(key: String, value: String)]
         public var seed: Int
         /// The setting the run belongs to: its name without the seed.
@@ -81,8 +81,10 @@ public struct SweepSpec: Sendable {
             let vary = try variations(sec.raw("vary"), file: file, field: "\(field).vary")
             let set = try overrides(sec.raw("set"), file: file, field: "\(field).set")
             try sec.finish()
-            for key in vary.map(\.key) where gridSeeds != nil && (key == "[training] seed" || key == "[model] seed") {
-                throw InputError(file: file, field: "\(field).vary", "varies \(key) and the sweep also has seeds; use one of the two")
+            for (key, _) in vary + set.map({ (key: $0.0, values: [$0.1]) }) + globalSet.map({ (key: $0.0, values: [$0.1]) }) {
+                if let why = reserved(key, seeds: gridSeeds != nil) {
+                    throw InputError(file: file, field: field, "sets \(key), which \(why)")
+                }
             }
             for (key, _) in vary where !keys.contains(key) { keys.append(key) }
             parsed.append((field, cfgs.compactMap(\.string), gridSeeds, vary, set))
@@ -108,7 +110,7 @@ public struct SweepSpec: Sendable {
                         let runName = group + (seed.map { "_s\($0)" } ?? "")
                         let runText = try apply(values, to: configText, configFile: resolved, sweepFile: file,
                                                 result: folder.path, header: "# run \(runName) of sweep \(file), from \(resolved)")
-                        let config = try Config.parse(runText, file: "\(file) (run \(runName))", name: runName)
+                        let config = try Config.parse(runText, file: "\(file) (run \(runName) from \(path))", name: runName)
                         runs.append(Run(name: runName, baseConfig: resolved,
                                         varied: combination.map { ($0.key, display($0.value)) },
                                         seed: seed ?? Int(config.training.seed), group: group,
@@ -120,6 +122,29 @@ public struct SweepSpec: Sendable {
         var seen = Set<String>()
         for r in runs where !seen.insert(r.name).inserted {
             throw InputError(file: file, "two runs would share the name \(r.name) (a config listed twice, or values that read alike)")
+        }
+        for r in runs where ["configs", "logs"].contains(r.name) {
+            throw InputError(file: file, "a run may not be named \(r.name): the sweep's folder keeps its own \(r.name)/ there; rename the config")
+        }
+        // The seeds of a setting must differ in their seeds only, or the
+        // tables would take medians over different settings.
+        var definitions: [String: (run: String, definition: [String: String])] = [:]
+        for r in runs {
+            var d = r.config.runDefinition
+            d["[training] seed"] = nil
+            d["[model] seed"] = nil
+            d["[training] stop_at_acceptance"] = r.config.training.stopAtAcceptance.map { "\($0)" }
+            d["[training] stop_after_seconds"] = r.config.training.stopAfterSeconds.map { "\($0)" }
+            d["[training] epochs"] = "\(r.config.training.epochs)"
+            if let other = definitions[r.group] {
+                let diff = Config.definitionDifferences(run: other.definition, now: d)
+                if !diff.isEmpty {
+                    throw InputError(file: file, "runs \(other.run) and \(r.name) are seeds of one setting \(r.group) but differ in "
+                        + diff.joined(separator: "; ") + "; vary the key (one value per grid) to make them separate settings")
+                }
+            } else {
+                definitions[r.group] = (r.name, d)
+            }
         }
         return SweepSpec(name: name, file: file, folder: folder, runs: runs, variedKeys: keys)
     }
@@ -134,6 +159,17 @@ public struct SweepSpec: Sendable {
             parts.append(c)
         }
         return "/" + parts.joined(separator: "/")
+    }
+
+    /// Why a sweep may not set or vary a key, if it may not.
+    static func reserved(_ key: String, seeds: Bool) -> String? {
+        switch key {
+        case "[training] result": return "the sweep sets (each run trains into the sweep's folder; set the sweep's result instead)"
+        case "[device] threads": return "the sweep sets (use --threads or --parallel)"
+        case "[training] seed" where seeds, "[model] seed" where seeds:
+            return "the sweep's seeds set; use seeds or the key, not both"
+        default: return nil
+        }
     }
 
     /// `seeds = N` means 1...N; `seeds = [a, b]` those; absent: the configs' own seeds.
@@ -233,13 +269,14 @@ public struct SweepSpec: Sendable {
         if let d = v.double { return "\(d)" }
         if let i = v.int { return "\(i)" }
         if let b = v.bool { return "\(b)" }
+        if let t = v.table { return "{" + t.keys.sorted().map { "\($0)=\(display(t[$0]!))" }.joined(separator: ", ") + "}" }
         return "\(v)"
     }
 
-    /// A value as a folder-name fragment: letters, digits, '.', '-' and '+'.
+    /// A value as a folder-name fragment: letters, digits, '.', '-' (a sign
+    /// stays: M2 = -4 gives "M2--4.0") and '+'; arrays as "8x8".
     static func slug(_ v: TOMLValueConvertible) -> String {
-        let s = display(v).replacingOccurrences(of: ", ", with: "x")
+        let s = display(v).replacingOccurrences(of: ", ", with: "x").filter { !"[]{}\"' ".contains($0) }
         return String(s.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" ? $0 : "-" })
-            .trimmingCharacters(in: CharacterSet(charactersIn: "-"))
     }
 }

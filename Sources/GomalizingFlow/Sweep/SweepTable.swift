@@ -100,6 +100,6 @@ public enum SweepTable {
     static func number(_ x: Double) -> String { x.isFinite ? String(format: "%.6g", x) : "" }
 
     static func quote(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 }

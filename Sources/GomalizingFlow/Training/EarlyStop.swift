@@ -15,12 +15,15 @@ public enum EarlyStop: Equatable, Sendable, CustomStringConvertible {
     /// The first epoch of `records` at which either criterion holds.
     public static func check(_ records: [EpochRecord], _ training: Config.Training) -> EarlyStop? {
         guard training.stopAtAcceptance != nil || training.stopAfterSeconds != nil else { return nil }
+        // Compared as history.csv and the checkpoint hold them (6 digits), so
+        // that a live run and a resumed or tabulated one decide alike.
+        func recorded(_ x: Double) -> Double { Double(String(format: "%.6g", x)) ?? x }
         for r in records {
-            if let a = training.stopAtAcceptance, r.acceptanceRate >= a {
-                return .acceptance(epoch: r.epoch, reached: r.acceptanceRate, threshold: a)
+            if let a = training.stopAtAcceptance, recorded(r.acceptanceRate) >= a {
+                return .acceptance(epoch: r.epoch, reached: recorded(r.acceptanceRate), threshold: a)
             }
-            if let t = training.stopAfterSeconds, r.totalSeconds >= t {
-                return .wallTime(epoch: r.epoch, seconds: r.totalSeconds, limit: t)
+            if let t = training.stopAfterSeconds, recorded(r.totalSeconds) >= t {
+                return .wallTime(epoch: r.epoch, seconds: recorded(r.totalSeconds), limit: t)
             }
         }
         return nil

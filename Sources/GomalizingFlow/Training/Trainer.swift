@@ -271,6 +271,12 @@ public final class Trainer {
             let acc = evaluation.acceptance, ess = evaluation.ess
             guard communicator.agree(on: flow.parameters) else { throw TrainingError.ranksDiverged(epoch: epoch) }
             let t2 = Date()
+            // Every rank records the slowest rank's wall time, so that all hold
+            // the same history (and agree on a wall-time stop).
+            var total = [t2.timeIntervalSince(start)]
+            if communicator.size > 1 {
+                total.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: 1) }
+            }
             let n = Double(tc.iterations)
             let mean = sum / n
             let improved = acc > bestAcceptance
@@ -281,7 +287,7 @@ public final class Trainer {
                 epoch: epoch, loss: mean, lossStd: max(0, sum2 / n - mean * mean).squareRoot(),
                 acceptanceRate: acc, ess: ess, bestAcceptanceRate: bestAcceptance, lr: adam.lr,
                 trainSeconds: t1.timeIntervalSince(t0), evalSeconds: t2.timeIntervalSince(t1),
-                totalSeconds: t2.timeIntervalSince(start), bestESS: bestESS, paretoK: evaluation.weights.paretoK,
+                totalSeconds: total[0], bestESS: bestESS, paretoK: evaluation.weights.paretoK,
                 maxWeight: evaluation.weights.maxWeight)
             let meta = ["epoch": "\(epoch)", "acceptance_rate": "\(acc)", "ess": "\(ess)", "config": config.name,
                         "ranks": "\(communicator.size)"]
@@ -302,22 +308,11 @@ public final class Trainer {
                 history.appendInMemory(record)
             }
             observer?.epochFinished(record, improved: improved)
-            if reachedEarlyStop() { return }
+            if earlyStop != nil { return }
             if stopAgreed && epoch < tc.epochs {
                 throw stopped(epoch: epoch + 1, iteration: 0)
             }
         }
-    }
-
-    /// Whether the run ends here on an early stop. The ranks agree: acceptance
-    /// is the same on all, but each measures its own wall time.
-    private func reachedEarlyStop() -> Bool {
-        guard config.training.stopAtAcceptance != nil || config.training.stopAfterSeconds != nil else { return false }
-        var flag = [earlyStop == nil ? 0.0 : 1.0]
-        if communicator.size > 1 {
-            flag.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: 1) }
-        }
-        return flag[0] > 0
     }
 
     /// The error that ends a run asked to stop, once rank 0 has saved. The
