@@ -120,7 +120,7 @@ final class FuzzTests: XCTestCase {
         let record = EpochRecord(csvLine: "1,-1,0.5,10,0.1,10,0.001,1,1,2")!
         let url = dir.appendingPathComponent("valid_checkpoint.safetensors")
         try Checkpoint(epoch: 1, stepsDone: 10, parameters: flow.parameters, buffers: flow.buffers,
-                       adam: Adam(parameterCount: arch.parameterCount, lr: 0.001), bestAcceptance: 10, history: [record])
+                       optimiser: Optimiser(parameterCount: arch.parameterCount, lr: 0.001), bestAcceptance: 10, history: [record])
             .save(arch, to: url)
         return (Array(model), Array(try Data(contentsOf: url)))
     }

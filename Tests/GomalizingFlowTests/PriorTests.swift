@@ -117,7 +117,7 @@ final class PriorTests: XCTestCase {
                        .step(decay: 0.5, epochs: [10, 20]))
         XCTAssertEqual(try config("lr_scheduler = \"\"").training.lrSchedule, .constant)
         assertError("lr_scheduler = \"Step(0.01f0, 0.1f0, [200])\"", mentions: ["[training] lr_scheduler", "base_lr"])
-        assertError("lr_scheduler = \"Exp(0.001, 0.9)\"", mentions: ["[training] lr_scheduler"])
+        assertError("lr_scheduler = \"Cos(0.001, 0.0, 10)\"", mentions: ["[training] lr_scheduler"])
         assertError("lr_scheduler = { kind = \"step\", decay = 2, epochs = [10] }", mentions: ["(0, 1]"])
         assertError("lr_scheduler = { kind = \"step\", decay = 0.5, epochs = [20, 10] }", mentions: ["increase"])
     }

@@ -67,7 +67,7 @@ final class TrainingTests: XCTestCase {
         // A checkpoint written with three old-format lines, as an earlier version did.
         let lines = ["1,-1,0.5,10,0.1,10,0.001,1,1,2", "2,-1,0.5,10,0.3,10,0.001,1,1,4", "3,-1,0.5,10,0.2,10,0.001,1,1,6"]
         try Checkpoint(epoch: 3, stepsDone: 30, parameters: flow.parameters, buffers: flow.buffers,
-                       adam: Adam(parameterCount: arch.parameterCount, lr: 0.001), bestAcceptance: 10,
+                       optimiser: Optimiser(parameterCount: arch.parameterCount, lr: 0.001), bestAcceptance: 10,
                        history: lines.map { EpochRecord(csvLine: $0)! }).save(arch, to: url)
         let back = try Checkpoint.load(arch, from: url.path)
         XCTAssertEqual(back.history.map(\.bestESS), [0.1, 0.3, 0.3])

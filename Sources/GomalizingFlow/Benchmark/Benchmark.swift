@@ -58,7 +58,7 @@ public enum Benchmark {
         let flow = Flow<Float>(spec: c.spec)
         let action = Phi4Action(lattice: flow.lattice, m2: -4, lam: 8)
         let runner = BatchRunner(flow: flow, action: action, batchSize: c.batch, threads: threads)
-        var adam = Adam(parameterCount: flow.parameters.count, lr: 1e-4)
+        var adam = Optimiser(parameterCount: flow.parameters.count, lr: 1e-4)
         // Prior draws as the trainer and the sampler make them.
         let draws = PriorDraws(seed: 1, purpose: .training, volume: flow.lattice.volume)
         var step = 0

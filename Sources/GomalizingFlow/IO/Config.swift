@@ -16,6 +16,10 @@ public struct Config: Equatable, Sendable {
         public var prior = PriorSpec.normal
         public var lrSchedule = LRSchedule.constant
         public var result = "result"
+        /// `[training] opt` (Flux's optimiser of that name at base_lr) and Flux's
+        /// `ClipNorm` threshold on the gradient's length, if any.
+        public var optimiser = OptimiserKind.adam
+        public var clipNorm: Double? = nil
         /// Early stop: training ends after the first epoch whose acceptance
         /// reaches this many percent (nil: run every epoch).
         public var stopAtAcceptance: Double? = nil
@@ -153,8 +157,14 @@ public struct Config: Equatable, Sendable {
         training.evalSamples = try tr.int("eval_samples", default: 4096, "an integer in 2...\(Config.maxEvalSamples)") {
             (2...Config.maxEvalSamples).contains($0)
         }
-        let opt = try tr.string("opt", default: "Adam", "\"Adam\"")
-        if opt.lowercased() != "adam" { throw tr.fail("opt", "expected \"Adam\" (the only optimizer), got \"\(opt)\"") }
+        let optimisers = OptimiserKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        let opt = try tr.string("opt", default: "Adam", "one of \(optimisers)")
+        guard let kind = OptimiserKind.parse(opt) else {
+            throw tr.fail("opt", "expected one of \(optimisers) (Flux's optimiser of that name at base_lr), got \"\(opt)\"")
+        }
+        training.optimiser = kind
+        training.clipNorm = try tr.raw("clip_norm") == nil ? nil
+            : tr.double("clip_norm", "a positive gradient norm, e.g. 1.0") { $0.isFinite && $0 > 0 }
         training.prior = try parsePrior(&tr)
         training.lrSchedule = try parseSchedule(&tr, baseLR: training.baseLR)
         training.pretrained = try tr.string("pretrained", default: "", "a path to a .safetensors file, or \"\"")

@@ -5,7 +5,7 @@ import TOMLKit
 /// Julia-expression strings, which mean the same.
 extension Config {
     static let priorExpected = "\"Normal\", \"Potential{Float32}(; m²=-4f0, λ=8f0)\", or a table such as { kind = \"potential\", m2 = -4.0, lam = 8.0 }"
-    static let scheduleExpected = "\"\", \"Step(0.001f0, 0.1f0, [200])\", or a table such as { kind = \"step\", decay = 0.1, epochs = [200] }"
+    static let scheduleExpected = "\"\", \"Step(0.001f0, 0.1f0, [200])\", \"Exp(0.001f0, 0.99f0)\", or a table such as { kind = \"step\", decay = 0.1, epochs = [200] }, { kind = \"cosine\", epochs = 500, min = 1e-5, warmup = 10 } or { kind = \"exp\", decay = 0.99 }"
 
     static func parsePrior(_ tr: inout TOMLSection) throws -> PriorSpec {
         guard let raw = tr.raw("prior") else { return .normal }
@@ -77,9 +77,15 @@ extension Config {
 
     static func parseSchedule(_ tr: inout TOMLSection, baseLR: Double) throws -> LRSchedule {
         guard let raw = tr.raw("lr_scheduler") else { return .constant }
-        let decay: Double, epochs: [Int]
         if let s = raw.string {
             if s.trimmingCharacters(in: .whitespaces).isEmpty { return .constant }
+            if let (start, decay) = juliaExp(s) {
+                guard abs(start - baseLR) <= 1e-6 * baseLR else {
+                    throw tr.fail("lr_scheduler", "Exp starts at \(start) but [training] base_lr is \(baseLR); make them equal")
+                }
+                guard decay > 0, decay <= 1 else { throw tr.fail("lr_scheduler", "the decay factor must be in (0, 1], got \(decay)") }
+                return .exponential(decay: decay)
+            }
             guard let (start, d, sizes) = juliaStep(s) else { throw tr.fail("lr_scheduler", "expected \(scheduleExpected), got \"\(s)\"") }
             guard abs(start - baseLR) <= 1e-6 * baseLR else {
                 throw tr.fail("lr_scheduler", "Step starts at \(start) but [training] base_lr is \(baseLR); make them equal")
@@ -87,23 +93,54 @@ extension Config {
             guard sizes.allSatisfy({ $0 >= 1 }) else { throw tr.fail("lr_scheduler", "step sizes must be positive, got \(sizes)") }
             // Julia's step sizes are lengths of the constant stretches; ours are the epochs after which the rate drops.
             var total = 0
-            epochs = sizes.map { total += $0; return total }
-            decay = d
-        } else if let table = raw.table {
-            var t = TOMLSection(file: tr.file, name: "training.lr_scheduler", table: table)
-            let kind = try t.string("kind", "\"step\"").lowercased()
-            guard kind == "step" else { throw t.fail("kind", "expected \"step\", got \"\(kind)\"") }
-            decay = try t.double("decay", "a number in (0, 1]")
-            epochs = try t.intArray("epochs", "an increasing array of epochs >= 1 such as [200, 400]") { $0 >= 1 }
-            try t.finish()
-        } else {
-            throw tr.fail("lr_scheduler", "expected \(scheduleExpected), got a \(raw.type)")
+            return try checkedStep(&tr, decay: d, epochs: sizes.map { total += $0; return total })
         }
+        guard let table = raw.table else { throw tr.fail("lr_scheduler", "expected \(scheduleExpected), got a \(raw.type)") }
+        var t = TOMLSection(file: tr.file, name: "training.lr_scheduler", table: table)
+        let kinds = "\"constant\", \"step\", \"exp\" or \"cosine\""
+        let kind = try t.string("kind", kinds).lowercased()
+        var schedule: LRSchedule
+        switch kind {
+        case "constant":
+            schedule = .constant
+        case "step":
+            let decay = try t.double("decay", "a number in (0, 1]")
+            let epochs = try t.intArray("epochs", "an increasing array of epochs >= 1 such as [200, 400]") { $0 >= 1 }
+            schedule = try checkedStep(&tr, decay: decay, epochs: epochs)
+        case "exp", "exponential":
+            schedule = .exponential(decay: try t.double("decay", "a factor per epoch in (0, 1], e.g. 0.99") { $0 > 0 && $0 <= 1 })
+        case "cosine":
+            let epochs = try t.int("epochs", "the epochs of the decay, >= 1") { $0 >= 1 }
+            let minimum = try t.double("min", default: 0, "a rate in [0, base_lr]") { $0 >= 0 && $0 <= baseLR }
+            schedule = .cosine(epochs: epochs, min: minimum)
+        default:
+            throw t.fail("kind", "expected \(kinds), got \"\(kind)\"")
+        }
+        let warmup = try t.int("warmup", default: 0, "a number of warm-up epochs >= 0") { $0 >= 0 }
+        if warmup > 0 { schedule = .warmup(epochs: warmup, then: schedule) }
+        try t.finish()
+        return schedule
+    }
+
+    static func checkedStep(_ tr: inout TOMLSection, decay: Double, epochs: [Int]) throws -> LRSchedule {
         guard decay > 0, decay <= 1, decay.isFinite else { throw tr.fail("lr_scheduler", "the decay factor must be in (0, 1], got \(decay)") }
         guard zip(epochs, epochs.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw tr.fail("lr_scheduler", "the epochs must increase, got \(epochs)")
         }
         return .step(decay: decay, epochs: epochs)
+    }
+
+    /// "Exp(0.001f0, 0.99f0)" or "Exp(λ=0.001, γ=0.99)" -> (start, decay).
+    static func juliaExp(_ s: String) -> (Double, Double)? {
+        var t = s.replacingOccurrences(of: " ", with: "")
+        guard t.hasPrefix("Exp("), t.hasSuffix(")") else { return nil }
+        t = String(t.dropFirst(4).dropLast())
+        let parts = t.split(whereSeparator: { $0 == "," || $0 == ";" }).map { p -> String in
+            guard let eq = p.firstIndex(of: "=") else { return String(p) }
+            return String(p[p.index(after: eq)...])
+        }
+        guard parts.count == 2, let start = juliaNumber(parts[0]), let decay = juliaNumber(parts[1]) else { return nil }
+        return (start, decay)
     }
 
     /// "Step(0.001f0, 0.1f0, [200])" or "Step(λ=0.001, γ=0.1, step_sizes=[100, 100])" -> (start, decay, step sizes).

@@ -113,7 +113,7 @@ public enum SweepReport {
             }
             cells += [SweepTable.medianRange(g.runs.compactMap { $0.bestAcceptance?.value }, digits: 1),
                       SweepTable.medianRange(g.runs.compactMap { $0.bestESS?.value }, digits: 3),
-                      SweepTable.medianRange(g.runs.map { Double($0.epochsDone) })]
+                      SweepTable.medianRange(g.runs.filter { $0.status != .notStarted }.map { Double($0.epochsDone) })]
             t += "<tr>" + cells.map { "<td>\(SVGPlot.escape($0))</td>" }.joined() + "</tr>\n"
         }
         return t + "</table>\n"

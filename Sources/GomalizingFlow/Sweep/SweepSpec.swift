@@ -109,7 +109,7 @@ public struct SweepSpec: Sendable {
                         if let seed { values += [("[training] seed", seed), ("[model] seed", seed)] }
                         let runName = group + (seed.map { "_s\($0)" } ?? "")
                         let runText = try apply(values, to: configText, configFile: resolved, sweepFile: file,
-                                                result: folder.path, header: "# run \(runName) of sweep \(file), from \(resolved)")
+                                                result: result + "/" + name, header: "# run \(runName) of sweep \(file), from \(resolved)")
                         let config = try Config.parse(runText, file: "\(file) (run \(runName) from \(path))", name: runName)
                         runs.append(Run(name: runName, baseConfig: resolved,
                                         varied: combination.map { ($0.key, display($0.value)) },

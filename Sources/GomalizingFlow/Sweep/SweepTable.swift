@@ -86,7 +86,7 @@ public enum SweepTable {
                 "\(r70.epochs.count)/\(n)", medianRange(r70.epochs), medianRange(r70.minutes, digits: 1),
                 medianRange(g.runs.compactMap { $0.bestAcceptance?.value }, digits: 1),
                 medianRange(g.runs.compactMap { $0.bestESS?.value }, digits: 3),
-                medianRange(g.runs.map { Double($0.epochsDone) }),
+                medianRange(g.runs.filter { $0.status != .notStarted }.map { Double($0.epochsDone) }),
             ]
             out += "| " + cells.joined(separator: " | ") + " |\n"
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Everything training needs to continue exactly where it stopped: the model,
-/// Adam's moments and step, the optimisation step counter (the address of the
+/// the optimiser's state and step, the optimisation step counter (the address of the
 /// next prior draws), the best acceptance so far and the history. One
 /// .safetensors file, written atomically after every epoch.
 public struct Checkpoint {
@@ -25,7 +25,7 @@ public struct Checkpoint {
     public var stepsDone: Int
     public var parameters: [Float]
     public var buffers: [Float]
-    public var adam: Adam
+    public var optimiser: Optimiser
     public var bestAcceptance: Double
     public var history: [EpochRecord]
     public var partial: PartialEpoch?
@@ -36,7 +36,7 @@ public struct Checkpoint {
 
     public static let fileName = "checkpoint.safetensors"
 
-    public init(epoch: Int, stepsDone: Int, parameters: [Float], buffers: [Float], adam: Adam,
+    public init(epoch: Int, stepsDone: Int, parameters: [Float], buffers: [Float], optimiser: Optimiser,
                 bestAcceptance: Double, history: [EpochRecord], partial: PartialEpoch? = nil,
                 definition: [String: String]? = nil, ranks: Int? = nil) {
         self.definition = definition
@@ -45,7 +45,7 @@ public struct Checkpoint {
         self.stepsDone = stepsDone
         self.parameters = parameters
         self.buffers = buffers
-        self.adam = adam
+        self.optimiser = optimiser
         self.bestAcceptance = bestAcceptance
         self.history = history
         self.partial = partial
@@ -53,13 +53,16 @@ public struct Checkpoint {
 
     public func save(_ arch: FlowArchitecture, to url: URL) throws {
         var tensors = ModelFile.tensors(of: arch, parameters: parameters, buffers: buffers)
-        tensors.append(("adam.m", SafeTensors.Tensor(shape: [adam.m.count], values: adam.m)))
-        tensors.append(("adam.v", SafeTensors.Tensor(shape: [adam.v.count], values: adam.v)))
+        // The optimiser's two state vectors keep the names they had when Adam was the only one.
+        tensors.append(("adam.m", SafeTensors.Tensor(shape: [optimiser.m.count], values: optimiser.m)))
+        tensors.append(("adam.v", SafeTensors.Tensor(shape: [optimiser.v.count], values: optimiser.v)))
         var extra = [
-            "checkpoint_epoch": "\(epoch)", "steps_done": "\(stepsDone)", "adam_step": "\(adam.step)",
-            "adam_lr": "\(adam.lr)", "best_acceptance": "\(bestAcceptance)",
+            "checkpoint_epoch": "\(epoch)", "steps_done": "\(stepsDone)", "adam_step": "\(optimiser.step)",
+            "adam_lr": "\(optimiser.lr)", "best_acceptance": "\(bestAcceptance)",
             "history": history.map(\.csvLine).joined(separator: "\n"),
         ]
+        if optimiser.kind != .adam { extra["optimiser"] = optimiser.kind.rawValue }
+        if let c = optimiser.clipNorm { extra["clip_norm"] = "\(c)" }
         if let p = partial {
             // Swift's description of a Double reads back to the same bits.
             extra["partial_iterations"] = "\(p.iterations)"
@@ -131,7 +134,13 @@ public struct Checkpoint {
         guard history.count == epoch, history.last?.epoch ?? 0 == epoch else {
             throw InputError(file: path, field: "metadata history", "holds \(history.count) epochs, the checkpoint is of epoch \(epoch)")
         }
-        let adam = Adam(lr: try number("adam_lr"), step: try integer("adam_step"), m: try moments("adam.m"), v: try moments("adam.v"))
+        // Checkpoints without the key are of Adam, the only optimiser before.
+        guard let kind = OptimiserKind.parse(meta["optimiser"] ?? "Adam") else {
+            throw InputError(file: path, field: "metadata optimiser", "not an optimiser name: \(meta["optimiser"] ?? "")")
+        }
+        let clip = meta["clip_norm"] == nil ? nil : try number("clip_norm")
+        let optimiser = Optimiser(kind: kind, lr: try number("adam_lr"), step: try integer("adam_step"), m: try moments("adam.m"),
+                                  v: try moments("adam.v"), clipNorm: clip)
         var partial: PartialEpoch? = nil
         if meta["partial_iterations"] != nil {
             partial = PartialEpoch(iterations: try integer("partial_iterations"), lossSum: try number("partial_loss_sum"),
@@ -145,7 +154,7 @@ public struct Checkpoint {
             guard ranks! >= 1 else { throw InputError(file: path, field: "metadata ranks", "must be >= 1") }
         }
         return Checkpoint(epoch: epoch, stepsDone: try integer("steps_done"), parameters: state.parameters,
-                          buffers: state.buffers, adam: adam, bestAcceptance: try number("best_acceptance"), history: history,
+                          buffers: state.buffers, optimiser: optimiser, bestAcceptance: try number("best_acceptance"), history: history,
                           partial: partial, definition: definition, ranks: ranks)
     }
 }

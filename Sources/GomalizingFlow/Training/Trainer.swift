@@ -31,11 +31,11 @@ public enum TrainingError: Error, CustomStringConvertible {
 /// Data parallel over a `Communicator`: with N ranks each draws `batchsize`
 /// configurations of a global batch of N * batchsize (prior draws are addressed
 /// by step and index, see `PriorDraws`), gradients are summed with an
-/// allreduce, and every rank applies the same Adam step. Only rank 0 writes.
+/// allreduce, and every rank applies the same optimiser step. Only rank 0 writes.
 public final class Trainer {
     public let config: Config
     public let flow: Flow<Float>
-    public private(set) var adam: Adam
+    public private(set) var optimiser: Optimiser
     public private(set) var history: History
     public private(set) var bestAcceptance = -1.0
     /// The largest per-epoch ESS so far (of model_best_ess.safetensors).
@@ -110,7 +110,8 @@ public final class Trainer {
         flow = Flow<Float>(architecture: arch, parameters: resumed?.parameters ?? start?.parameters,
                            buffers: resumed?.buffers ?? start?.buffers)
         action = config.action
-        adam = resumed?.adam ?? Adam(parameterCount: arch.parameterCount, lr: config.training.baseLR)
+        optimiser = resumed?.optimiser ?? Optimiser(kind: config.training.optimiser, parameterCount: arch.parameterCount,
+                                                    lr: config.training.baseLR, clipNorm: config.training.clipNorm)
         trainingDraws = PriorDraws(seed: config.training.seed, purpose: .training, volume: arch.lattice.volume,
                                    prior: config.training.prior)
         evaluationDraws = PriorDraws(seed: config.training.seed, purpose: .evaluation, volume: arch.lattice.volume,
@@ -190,7 +191,7 @@ public final class Trainer {
             stopAgreed = l[1] > 0
         }
         if loss.isFinite && runner.gradient.allSatisfy({ $0.isFinite }) {
-            adam.update(&flow.parameters, gradient: runner.gradient)
+            optimiser.update(&flow.parameters, gradient: runner.gradient)
         }
         return loss
     }
@@ -243,7 +244,7 @@ public final class Trainer {
             // A run interrupted inside this epoch continues it: same steps, same sums.
             let resumed = partial
             partial = nil
-            adam.lr = tc.lrSchedule.rate(base: tc.baseLR, epoch: epoch)
+            optimiser.lr = tc.lrSchedule.rate(base: tc.baseLR, epoch: epoch)
             let t0 = Date(timeIntervalSinceNow: -(resumed?.trainSeconds ?? 0))
             var sum = resumed?.lossSum ?? 0, sum2 = resumed?.lossSquareSum ?? 0
             for it in ((resumed?.iterations ?? 0) + 1)...tc.iterations {
@@ -253,7 +254,7 @@ public final class Trainer {
                     throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "the gradient")
                 }
                 guard flow.parameters.allSatisfy({ $0.isFinite }) else {
-                    throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "a parameter after the Adam step")
+                    throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "a parameter after the optimiser step")
                 }
                 sum += loss
                 sum2 += loss * loss
@@ -285,7 +286,7 @@ public final class Trainer {
             if improvedESS { bestESS = ess }
             let record = EpochRecord(
                 epoch: epoch, loss: mean, lossStd: max(0, sum2 / n - mean * mean).squareRoot(),
-                acceptanceRate: acc, ess: ess, bestAcceptanceRate: bestAcceptance, lr: adam.lr,
+                acceptanceRate: acc, ess: ess, bestAcceptanceRate: bestAcceptance, lr: optimiser.lr,
                 trainSeconds: t1.timeIntervalSince(t0), evalSeconds: t2.timeIntervalSince(t1),
                 totalSeconds: total[0], bestESS: bestESS, paretoK: evaluation.weights.paretoK,
                 maxWeight: evaluation.weights.maxWeight)
@@ -328,7 +329,7 @@ public final class Trainer {
     /// epochs, plus `partial` steps of the next one.
     private func checkpoint(partial: Checkpoint.PartialEpoch?) throws {
         try Checkpoint(epoch: epochsDone, stepsDone: stepsDone, parameters: flow.parameters, buffers: flow.buffers,
-                       adam: adam, bestAcceptance: bestAcceptance, history: history.records, partial: partial,
+                       optimiser: optimiser, bestAcceptance: bestAcceptance, history: history.records, partial: partial,
                        definition: config.runDefinition, ranks: communicator.size)
             .save(flow.architecture, to: checkpointURL)
     }
