@@ -197,7 +197,9 @@ final class ConfigTests: XCTestCase {
     func testFootprintMatchesTheArchitecture() {
         for spec in [ModelSpec(L: 6, d: 2, nLayers: 3, hiddenSizes: [5, 7], kernelSize: 3),
                      ModelSpec(L: 4, d: 4, nLayers: 2, hiddenSizes: [4], kernelSize: 3, convAxes: 2, useBN: true),
-                     ModelSpec(L: 4, d: 3, nLayers: 1, hiddenSizes: [], kernelSize: 5, convAxes: 1, useFinalTanh: false)] {
+                     ModelSpec(L: 4, d: 3, nLayers: 1, hiddenSizes: [], kernelSize: 5, convAxes: 1, useFinalTanh: false),
+                     ModelSpec(L: 6, d: 3, nLayers: 2, hiddenSizes: [4, 6], kernelSize: 3, convAxes: 2, z2Equivariant: true),
+                     ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [8], kernelSize: 3, crossKernel: true)] {
             let fp = ModelFootprint(spec: spec)
             let arch = FlowArchitecture(spec: spec)
             XCTAssertEqual(fp.parameters, Double(arch.parameterCount), "\(spec)")

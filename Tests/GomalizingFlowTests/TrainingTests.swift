@@ -114,6 +114,25 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// Convolution weights do not depend on L: a model trained at L = 4 starts
+    /// a run at L = 8 (the same couplings and nets) with its weights, and trains.
+    func testPretrainedFromAnotherVolumeLoads() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let small = try Trainer(config: tinyConfig(result: dir, epochs: 2))
+        try small.train()
+        var big = try tinyConfig(result: dir.appendingPathComponent("big"), epochs: 1)
+        big.physical.L = 8
+        big.model.L = 8
+        big.training.pretrained = small.lastModelURL.path
+        let t = try Trainer(config: big)
+        XCTAssertEqual(t.flow.parameters, small.flow.parameters)
+        XCTAssertEqual(t.flow.lattice.volume, 64)
+        try t.train()
+        XCTAssertTrue(t.history.records[0].loss.isFinite)
+        XCTAssertNotEqual(t.flow.parameters, small.flow.parameters)
+    }
+
     /// A NaN appearing mid-training stops at that step with its epoch and
     /// iteration, and the files on disk stay those of the last good epoch.
     func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {

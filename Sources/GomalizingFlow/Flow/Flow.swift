@@ -20,6 +20,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     public init(architecture: FlowArchitecture, parameters: [T]? = nil, buffers: [T]? = nil) {
         precondition(parameters == nil || parameters!.count == architecture.parameterCount)
         precondition(buffers == nil || buffers!.count == architecture.bufferCount)
+        precondition(!(architecture.spec.z2Equivariant && architecture.usesBatchNorm), "a Z2-equivariant flow has no batch norms")
         self.architecture = architecture
         self.parameters = parameters ?? architecture.initialParameters()
         self.buffers = buffers ?? architecture.initialBuffers()
@@ -34,7 +35,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
 
     // MARK: Forward steps
 
-    /// Masked input of coupling i: the net sees only the frozen sites.
+    /// Masked input of coupling i: the net sees only the frozen sites. A
+    /// Z2-equivariant flow's net also sees -m x, as configuration b + n.
     func beginCoupling(_ i: Int, tape: FlowTape<T>, n: Int, from x: UnsafePointer<T>) {
         let V = lattice.volume
         let frozen = architecture.couplings[i].frozen
@@ -42,6 +44,31 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         for b in 0..<n {
             for v in 0..<V { out[b * V + v] = frozen[v] ? x[b * V + v] : 0 }
         }
+        if z2 {
+            for k in 0..<(n * V) { out[n * V + k] = -out[k] }
+        }
+    }
+
+    var z2: Bool { architecture.spec.z2Equivariant }
+
+    /// Configurations the nets run on: 2n for a Z2-equivariant flow.
+    func netCount(_ n: Int) -> Int { z2 ? 2 * n : n }
+
+    /// The (s, t) that coupling i applies: its net's output, or for a
+    /// Z2-equivariant flow s = (s(mx) + s(-mx))/2, t = (t(mx) - t(-mx))/2
+    /// (even and odd in x exactly: addition commutes and negation is exact).
+    func couplingST(_ i: Int, tape: FlowTape<T>, n: Int, combine: Bool) -> UnsafeMutablePointer<T> {
+        let raw = tape.outputs[i][architecture.couplings[i].net.count - 1]
+        guard z2 else { return raw }
+        let st = tape.symmetric[i]
+        if combine {
+            let half = 2 * n * lattice.volume
+            for k in Swift.stride(from: 0, to: half, by: 2) {
+                st[k] = (raw[k] + raw[half + k]) / 2
+                st[k + 1] = (raw[k + 1] - raw[half + k + 1]) / 2
+            }
+        }
+        return st
     }
 
     func layerInput(_ i: Int, _ j: Int, tape: FlowTape<T>) -> UnsafePointer<T> {
@@ -78,7 +105,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     func endCoupling(_ i: Int, tape: FlowTape<T>, n: Int) {
         let V = lattice.volume
         let x = tape.inputs[i], y = tape.inputs[i + 1]
-        let st = tape.outputs[i][architecture.couplings[i].net.count - 1]
+        let st = couplingST(i, tape: tape, n: n, combine: true)
         let coupling = architecture.couplings[i]
         AffineUpdate.forward(x: x, y: y, st: st, n: n, volume: V, frozen: coupling.frozen,
                              active: coupling.activeSites, logJ: tape.logJ)
@@ -95,8 +122,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     private func runNet(_ i: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>, stats: [[BatchNorm.Statistics?]],
                         winograd: Bool = false) {
         for j in architecture.couplings[i].net.indices {
-            convForward(i, j, tape: tape, n: n, params: params, winograd: winograd)
-            if let s = stats[i][j] { normForward(i, j, tape: tape, n: n, params: params, stats: s) }
+            convForward(i, j, tape: tape, n: netCount(n), params: params, winograd: winograd)
+            if let s = stats[i][j] { normForward(i, j, tape: tape, n: netCount(n), params: params, stats: s) }
         }
     }
 
@@ -133,7 +160,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                 // Frozen sites are unchanged, so the net sees the same input as forward.
                 beginCoupling(i, tape: tape, n: n, from: y)
                 runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats)
-                let st = tape.outputs[i][architecture.couplings[i].net.count - 1]
+                let st = couplingST(i, tape: tape, n: n, combine: true)
                 let frozen = architecture.couplings[i].frozen
                 for b in 0..<n {
                     var logJ: T = 0
@@ -173,7 +200,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let x = tape.inputs[i]
         let net = architecture.couplings[i].net
         let frozen = architecture.couplings[i].frozen
-        let st = tape.outputs[i][net.count - 1]
+        let st = couplingST(i, tape: tape, n: n, combine: false)
         let dOut = outputGradient(i, net.count - 1, tape: tape)
         for b in 0..<n {
             for v in 0..<V {
@@ -187,6 +214,17 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                     dOut[2 * k + 1] = g[k]
                     g[k] *= es
                 }
+            }
+        }
+        if z2 {
+            // Through the symmetrisation: each half of the net gets half of ds, and ±dt/2.
+            let half = 2 * n * V
+            for k in Swift.stride(from: 0, to: half, by: 2) {
+                let ds = dOut[k] / 2, dt = dOut[k + 1] / 2
+                dOut[k] = ds
+                dOut[k + 1] = dt
+                dOut[half + k] = ds
+                dOut[half + k + 1] = -dt
             }
         }
     }
@@ -212,6 +250,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                       grads: UnsafeMutablePointer<T>, wantInput: Bool) {
         let layer = architecture.couplings[i].net[j]
         let dIn = inputGradient(i, j, tape: tape)
+        let n = netCount(n)
         if wantInput { dIn.initialize(repeating: 0, count: n * lattice.volume * layer.cin) }
         let hasNorm = layer.norm != nil
         let dy = hasNorm ? UnsafePointer(tape.normGrad) : UnsafePointer(outputGradient(i, j, tape: tape))
@@ -232,6 +271,12 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let g = tape.gradField
         for b in 0..<n {
             for v in 0..<V where frozen[v] { g[b * V + v] += dNet[b * V + v] }
+        }
+        if z2 {
+            // The second half of the net saw -m x.
+            for b in 0..<n {
+                for v in 0..<V where frozen[v] { g[b * V + v] -= dNet[(n + b) * V + v] }
+            }
         }
     }
 

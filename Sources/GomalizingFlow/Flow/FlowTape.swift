@@ -3,6 +3,9 @@
 /// once per worker and reused, so the training loop does not allocate.
 public final class FlowTape<T: BinaryFloatingPoint> {
     public let capacity: Int
+    /// Configurations the nets see: 2 * capacity for a Z2-equivariant flow,
+    /// whose nets run on x and -x (configuration b + capacity is -x of b).
+    let netCapacity: Int
     let volume: Int
     /// inputs[i]: the field entering coupling i; inputs[nLayers]: the output phi.
     let inputs: [UnsafeMutablePointer<T>]
@@ -14,6 +17,8 @@ public final class FlowTape<T: BinaryFloatingPoint> {
     let branches: [[UnsafeMutablePointer<T>]]
     /// preNorm[i][j]: convolution output before the batch norm (with use_bn).
     let preNorm: [[UnsafeMutablePointer<T>]]
+    /// symmetric[i]: the symmetrised (s, t) of coupling i, [n][V][2] (Z2-equivariant flows only).
+    let symmetric: [UnsafeMutablePointer<T>]
     public let logJ: UnsafeMutablePointer<T>
     // Pullback scratch.
     let gradA: UnsafeMutablePointer<T>
@@ -28,6 +33,9 @@ public final class FlowTape<T: BinaryFloatingPoint> {
         capacity = n
         volume = arch.lattice.volume
         let V = arch.lattice.volume
+        let z2 = arch.spec.z2Equivariant
+        let nn = z2 ? 2 * n : n
+        netCapacity = nn
         var owned: [(UnsafeMutablePointer<T>, Int)] = []
         func alloc(_ count: Int) -> UnsafeMutablePointer<T> {
             let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
@@ -36,14 +44,15 @@ public final class FlowTape<T: BinaryFloatingPoint> {
             return p
         }
         inputs = (0...arch.couplings.count).map { _ in alloc(n * V) }
-        netInput = arch.couplings.map { _ in alloc(n * V) }
-        outputs = arch.couplings.map { c in c.net.map { alloc(n * V * $0.cout) } }
+        netInput = arch.couplings.map { _ in alloc(nn * V) }
+        outputs = arch.couplings.map { c in c.net.map { alloc(nn * V * $0.cout) } }
         branches = arch.couplings.map { c in
-            c.net.map { $0.conv.branchCount > 1 ? alloc($0.conv.branchCount * n * V * $0.cout) : alloc(0) }
+            c.net.map { $0.conv.branchCount > 1 ? alloc($0.conv.branchCount * nn * V * $0.cout) : alloc(0) }
         }
-        preNorm = arch.couplings.map { c in c.net.map { $0.norm == nil ? alloc(0) : alloc(n * V * $0.cout) } }
+        preNorm = arch.couplings.map { c in c.net.map { $0.norm == nil ? alloc(0) : alloc(nn * V * $0.cout) } }
+        symmetric = arch.couplings.map { _ in z2 ? alloc(2 * n * V) : alloc(0) }
         logJ = alloc(n)
-        let wide = n * V * arch.maxChannels
+        let wide = nn * V * arch.maxChannels
         gradA = alloc(wide)
         gradB = alloc(wide)
         scratch = alloc(wide)
@@ -56,14 +65,16 @@ public final class FlowTape<T: BinaryFloatingPoint> {
     /// Values a tape of capacity n holds, to check memory before allocating.
     public static func valueCount(architecture arch: FlowArchitecture, capacity n: Int) -> Int {
         let V = arch.lattice.volume
-        var perConfig = (arch.couplings.count + 1) * V + arch.couplings.count * V
+        let k = arch.spec.z2Equivariant ? 2 : 1
+        var perConfig = (arch.couplings.count + 1) * V + k * arch.couplings.count * V
         for c in arch.couplings {
             for l in c.net {
                 let extra = (l.conv.branchCount > 1 ? l.conv.branchCount : 0) + (l.norm == nil ? 0 : 1)
-                perConfig += V * l.cout * (1 + extra)
+                perConfig += k * V * l.cout * (1 + extra)
             }
+            if k == 2 { perConfig += 2 * V }
         }
-        perConfig += V * arch.maxChannels * (arch.usesBatchNorm ? 4 : 3) + V + 1
+        perConfig += k * V * arch.maxChannels * (arch.usesBatchNorm ? 4 : 3) + V + 1
         return n * perConfig
     }
 

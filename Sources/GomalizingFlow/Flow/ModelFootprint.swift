@@ -31,8 +31,10 @@ public struct ModelFootprint: Sendable {
         // sites and the first layer's tap groups (a few words per site).
         structureBytes = branches * taps * V * 4 + layers * V * 16
         let widest = Double(channels.max() ?? 2)
-        tapeValuesPerConfiguration = (2 * layers + 1) * V + layers * tapePerCoupling
-            + V * widest * (spec.useBN ? 4 : 3) + V + 1
+        // A Z2-equivariant flow's nets run on x and -x: twice their buffers.
+        let k = spec.z2Equivariant ? 2.0 : 1.0
+        tapeValuesPerConfiguration = (layers + 1) * V + k * layers * V + k * layers * tapePerCoupling
+            + (spec.z2Equivariant ? 2 * layers * V : 0) + k * V * widest * (spec.useBN ? 4 : 3) + V + 1
     }
 
     /// Bytes training needs with `batch` configurations per step: the tapes,

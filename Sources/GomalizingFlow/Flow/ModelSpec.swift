@@ -15,6 +15,10 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// neighbours up to K/2 steps along each axis (2d(K/2) + 1 taps, no
     /// diagonals); `convAxes` is then d.
     public var crossKernel: Bool = false
+    /// `[model] z2_equivariant`: each coupling's net is evaluated on x and -x
+    /// and symmetrised, s even and t odd, so the flow is odd, T(-z) = -T(z),
+    /// and with an even prior q(phi) = q(-phi), the symmetry of the action.
+    public var z2Equivariant: Bool = false
     public var useFinalTanh: Bool
     /// Batch normalisation after every convolution (GomalizingFlow.jl's use_bn).
     public var useBN: Bool
@@ -22,7 +26,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
 
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
                 convAxes: Int? = nil, crossKernel: Bool = false, useFinalTanh: Bool = true, useBN: Bool = false,
-                seed: UInt64 = 2021) {
+                seed: UInt64 = 2021, z2Equivariant: Bool = false) {
         self.L = L
         self.d = d
         self.nLayers = nLayers
@@ -30,6 +34,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.kernelSize = kernelSize
         self.convAxes = crossKernel ? d : convAxes ?? d
         self.crossKernel = crossKernel
+        self.z2Equivariant = z2Equivariant
         self.useFinalTanh = useFinalTanh
         self.useBN = useBN
         self.seed = seed
@@ -45,7 +50,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var convsPerLayer: Int { crossKernel ? 1 : ConvStencil.binomial(d, convAxes) }
 
     private enum CodingKeys: String, CodingKey {
-        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed
+        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant
     }
 
     public init(from decoder: Decoder) throws {
@@ -55,10 +60,11 @@ public struct ModelSpec: Equatable, Sendable, Codable {
                   kernelSize: try c.decode(Int.self, forKey: .kernelSize), convAxes: try c.decode(Int.self, forKey: .convAxes),
                   crossKernel: try c.decodeIfPresent(Bool.self, forKey: .crossKernel) ?? false,
                   useFinalTanh: try c.decode(Bool.self, forKey: .useFinalTanh), useBN: try c.decode(Bool.self, forKey: .useBN),
-                  seed: try c.decode(UInt64.self, forKey: .seed))
+                  seed: try c.decode(UInt64.self, forKey: .seed),
+                  z2Equivariant: try c.decodeIfPresent(Bool.self, forKey: .z2Equivariant) ?? false)
     }
 
-    /// `crossKernel` is written only when set, so the metadata of every other
+    /// `crossKernel` and `z2Equivariant` are written only when set, so the metadata of every other
     /// model is byte for byte what it was before the cross kernel existed.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -72,5 +78,6 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         try c.encode(useFinalTanh, forKey: .useFinalTanh)
         try c.encode(useBN, forKey: .useBN)
         try c.encode(seed, forKey: .seed)
+        if z2Equivariant { try c.encode(true, forKey: .z2Equivariant) }
     }
 }

@@ -185,6 +185,10 @@ public struct Config: Equatable, Sendable {
         _ = try mod.int("outC", default: 2, "2 (the s and t channels)") { $0 == 2 }
         let tanh = try mod.bool("use_final_tanh", default: true)
         let bn = try mod.bool("use_bn", default: false)
+        let z2 = try mod.bool("z2_equivariant", default: false)
+        if z2 && bn {
+            throw mod.fail("z2_equivariant", "cannot be combined with use_bn = true (batch statistics would mix x and -x); set one of them false")
+        }
         let convExpected = "\"full\", \"cross\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), e.g. \"\(Nd)C\(max(1, Nd - 1))\""
         let conv = try mod.string("conv", default: "full", convExpected)
         let cross = conv.lowercased() == "cross"
@@ -192,7 +196,8 @@ public struct Config: Equatable, Sendable {
         try mod.finish()
 
         let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
-                              convAxes: k, crossKernel: cross, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed))
+                              convAxes: k, crossKernel: cross, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed),
+                              z2Equivariant: z2)
         var c = Config(name: name, sourcePath: file, physical: Physical(L: L, Nd: Nd, M2: M2, lam: lam), model: model)
         c.version = version
         c.deviceID = deviceID
