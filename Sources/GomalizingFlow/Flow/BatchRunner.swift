@@ -12,7 +12,12 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     public let batchSize: Int
     public let chunkSize: Int
     public var threads: Int
+    /// The path-gradient estimator of the reverse KL (Vaitl et al. 2022)
+    /// instead of the standard one; see `backward`.
+    public var pathGradient = false
     let tapes: [FlowTape<T>]
+    /// Per chunk, where the density gradient's unused parameter gradients go.
+    let pathScratch: [UnsafeMutablePointer<T>]
     /// One gradient buffer per chunk, raw so workers can write them concurrently.
     let chunkGrads: [UnsafeMutablePointer<T>]
     let seedField: [UnsafeMutablePointer<T>]
@@ -51,6 +56,7 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
             return p
         }
         chunkGrads = (0..<nChunks).map { _ in zeros(P) }
+        pathScratch = (0..<nChunks).map { _ in zeros(P) }
         seedField = (0..<nChunks).map { _ in zeros(cs * V) }
         seedLogJ = (0..<nChunks).map { _ in zeros(cs) }
         let widest = 2 * flow.architecture.maxChannels
@@ -70,7 +76,7 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     }
 
     deinit {
-        for p in chunkGrads + seedField + seedLogJ { p.deallocate() }
+        for p in chunkGrads + seedField + seedLogJ + pathScratch { p.deallocate() }
         for p in chunkMoments + [momentTotal] { p.deallocate() }
     }
 
@@ -158,16 +164,36 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     }
 
     /// Loss = (1/B) sum_b [log q0(z_b) - logJ_b + S(phi_b)]: dL/dphi = force/B, dL/dlogJ = -1/B.
+    ///
+    /// The path gradient differentiates log q_theta(x) - log p(x) only through
+    /// x = T_theta(z), with the theta of the density held fixed: dL/dphi =
+    /// (d log q/d phi + force)/B and dL/dlogJ = 0. It drops the score term
+    /// E[d log q_theta(x)/d theta], whose expectation is zero, so both have the
+    /// same expectation; near convergence the path gradient's variance vanishes.
     private func backward(chunk c: Int, n: Int) {
         let V = flow.lattice.volume
         let tape = tapes[c]
         let inv = 1 / Double(batchSize)
         let dPhi = seedField[c], dLogJ = seedLogJ[c], g = chunkGrads[c]
-        for k in 0..<n {
-            action.force(UnsafePointer(tape.output + k * V), into: dPhi + k * V, scale: inv)
-            dLogJ[k] = T(-inv)
+        let P = flow.architecture.parameterCount
+        if pathGradient {
+            let scratch = pathScratch[c]
+            scratch.initialize(repeating: 0, count: P)
+            for k in 0..<n { prior.logDensityGradient(UnsafePointer(tape.input + k * V), into: dPhi + k * V) }
+            flow.densityGradient(tape: tape, n: n, dLogQ0: dPhi, into: dPhi, paramScratch: scratch)
+            let force = tape.scratch  // free again after densityGradient
+            for k in 0..<n {
+                action.force(UnsafePointer(tape.output + k * V), into: force, scale: 1)
+                for v in 0..<V { dPhi[k * V + v] = T(inv) * (dPhi[k * V + v] + force[v]) }
+                dLogJ[k] = 0
+            }
+        } else {
+            for k in 0..<n {
+                action.force(UnsafePointer(tape.output + k * V), into: dPhi + k * V, scale: inv)
+                dLogJ[k] = T(-inv)
+            }
         }
-        g.initialize(repeating: 0, count: flow.architecture.parameterCount)
+        g.initialize(repeating: 0, count: P)
         flow.pullback(tape: tape, n: n, dPhi: dPhi, dLogJ: dLogJ, grads: g)
     }
 }

@@ -216,16 +216,20 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                 }
             }
         }
-        if z2 {
-            // Through the symmetrisation: each half of the net gets half of ds, and ±dt/2.
-            let half = 2 * n * V
-            for k in Swift.stride(from: 0, to: half, by: 2) {
-                let ds = dOut[k] / 2, dt = dOut[k + 1] / 2
-                dOut[k] = ds
-                dOut[k + 1] = dt
-                dOut[half + k] = ds
-                dOut[half + k + 1] = -dt
-            }
+        splitSymmetric(dOut, n: n)
+    }
+
+    /// Through the symmetrisation of a Z2-equivariant coupling: each half of
+    /// the net gets half of ds, and +dt/2 and -dt/2.
+    func splitSymmetric(_ dOut: UnsafeMutablePointer<T>, n: Int) {
+        guard z2 else { return }
+        let half = 2 * n * lattice.volume
+        for k in Swift.stride(from: 0, to: half, by: 2) {
+            let ds = dOut[k] / 2, dt = dOut[k + 1] / 2
+            dOut[k] = ds
+            dOut[k + 1] = dt
+            dOut[half + k] = ds
+            dOut[half + k + 1] = -dt
         }
     }
 
@@ -308,5 +312,56 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
             }
         }
         if let dZ { dZ.update(from: tape.gradField, count: n * lattice.volume) }
+    }
+
+    // MARK: Density gradient
+
+    /// d log q(phi) / d phi for the n configurations of the last `forward` on
+    /// `tape`, with `dLogQ0` = d log q0 / dz at its input z; written to `out`.
+    ///
+    /// log q(phi) = log q0(T^-1(phi)) + log|det dT^-1/dphi|: this is the
+    /// pullback of the inverse flow with respect to its input, coupling 0
+    /// first. It needs no inverse pass: each coupling's net sees the same
+    /// frozen sites forward and backward, so the forward tape holds what the
+    /// inverse would compute. `paramScratch` takes the nets' (unused) parameter
+    /// gradients. The path-gradient estimator of the reverse KL uses it.
+    public func densityGradient(tape: FlowTape<T>, n: Int, dLogQ0: UnsafePointer<T>, into out: UnsafeMutablePointer<T>,
+                                paramScratch: UnsafeMutablePointer<T>) {
+        precondition(!architecture.usesBatchNorm, "the density gradient is for flows without batch norms")
+        let V = lattice.volume
+        let g = tape.gradField
+        g.update(from: dLogQ0, count: n * V)
+        parameters.withUnsafeBufferPointer { pb in
+            let params = pb.baseAddress!
+            for i in architecture.couplings.indices {
+                // Inverse coupling i: x = (y - t) e^-s on active sites, x = y on frozen ones,
+                // log|det| = -sum s; the cotangent on x (in g) becomes that on y.
+                let net = architecture.couplings[i].net
+                let frozen = architecture.couplings[i].frozen
+                let x = tape.inputs[i]
+                let st = couplingST(i, tape: tape, n: n, combine: false)
+                let dOut = outputGradient(i, net.count - 1, tape: tape)
+                for b in 0..<n {
+                    for v in 0..<V {
+                        let k = b * V + v
+                        if frozen[v] {
+                            dOut[2 * k] = 0
+                            dOut[2 * k + 1] = 0
+                        } else {
+                            let em = T.exp(-st[2 * k])
+                            dOut[2 * k] = -g[k] * x[k] - 1
+                            dOut[2 * k + 1] = -g[k] * em
+                            g[k] *= em
+                        }
+                    }
+                }
+                splitSymmetric(dOut, n: n)
+                for j in net.indices.reversed() {
+                    convPullback(i, j, tape: tape, n: n, params: params, grads: paramScratch, wantInput: true)
+                }
+                endCouplingPullback(i, tape: tape, n: n)
+            }
+        }
+        out.update(from: g, count: n * V)
     }
 }

@@ -20,6 +20,9 @@ public struct Config: Equatable, Sendable {
         /// `ClipNorm` threshold on the gradient's length, if any.
         public var optimiser = OptimiserKind.adam
         public var clipNorm: Double? = nil
+        /// `[training] gradient = "path"`: the path-gradient estimator of the
+        /// reverse KL instead of the standard (reparametrisation) one.
+        public var pathGradient = false
         /// Early stop: training ends after the first epoch whose acceptance
         /// reaches this many percent (nil: run every epoch).
         public var stopAtAcceptance: Double? = nil
@@ -165,6 +168,11 @@ public struct Config: Equatable, Sendable {
         training.optimiser = kind
         training.clipNorm = try tr.raw("clip_norm") == nil ? nil
             : tr.double("clip_norm", "a positive gradient norm, e.g. 1.0") { $0.isFinite && $0 > 0 }
+        let estimator = try tr.string("gradient", default: "standard", "\"standard\" or \"path\"").lowercased()
+        guard ["standard", "path"].contains(estimator) else {
+            throw tr.fail("gradient", "expected \"standard\" (the reparametrisation gradient) or \"path\" (the path gradient), got \"\(estimator)\"")
+        }
+        training.pathGradient = estimator == "path"
         training.prior = try parsePrior(&tr)
         training.lrSchedule = try parseSchedule(&tr, baseLR: training.baseLR)
         training.pretrained = try tr.string("pretrained", default: "", "a path to a .safetensors file, or \"\"")
@@ -195,6 +203,9 @@ public struct Config: Equatable, Sendable {
         let k = cross ? Nd : try parseConv(conv, Nd: Nd) ?? { throw mod.fail("conv", "expected \(convExpected), got \"\(conv)\"") }()
         try mod.finish()
 
+        if training.pathGradient && bn {
+            throw tr.fail("gradient", "\"path\" cannot be combined with [model] use_bn = true (the density of a batch-normalised training pass depends on the whole batch); use \"standard\"")
+        }
         let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
                               convAxes: k, crossKernel: cross, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed),
                               z2Equivariant: z2)

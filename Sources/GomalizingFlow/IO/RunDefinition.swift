@@ -17,7 +17,7 @@ extension Config {
             "[training] seed": "\(t.seed)", "[training] batchsize": "\(t.batchSize)",
             "[training] iterations": "\(t.iterations)", "[training] base_lr": "\(t.baseLR)",
             "[training] eval_samples": "\(t.evalSamples)", "[training] prior": t.prior.description,
-            "[training] opt": t.optimiser.rawValue, "[training] clip_norm": t.clipNorm.map { "\($0)" } ?? "none",
+            "[training] gradient": t.pathGradient ? "path" : "standard", "[training] opt": t.optimiser.rawValue, "[training] clip_norm": t.clipNorm.map { "\($0)" } ?? "none",
             "[training] lr_scheduler": t.lrSchedule.description, "[training] pretrained": t.pretrained,
             "[model] seed": "\(m.seed)", "[model] n_layers": "\(m.nLayers)", "[model] hidden_sizes": "\(m.hiddenSizes)",
             "[model] kernel_size": "\(m.kernelSize)", "[model] conv": m.convName,
@@ -51,7 +51,7 @@ extension Config {
     /// default. A key added to `runDefinition` later goes here with its default,
     /// so that older checkpoints still compare correctly.
     static let definitionDefaults: [String: String] = ["[training] opt": "Adam", "[training] clip_norm": "none",
-                                                        "[model] z2_equivariant": "false"]
+                                                        "[model] z2_equivariant": "false", "[training] gradient": "standard"]
 
     /// "[physical] lam: 8.0 in the run, 6.0 now" for each key on which `now` differs from `run`.
     public static func definitionDifferences(run: [String: String], now: [String: String]) -> [String] {

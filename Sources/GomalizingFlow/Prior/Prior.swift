@@ -38,6 +38,19 @@ public struct Prior: Sendable {
         return s
     }
 
+    /// d log q0 / dz of one configuration into `g`: -z for the normal prior,
+    /// -(2 m2 z + 4 lam z^3) for the potential one (inside its box).
+    public func logDensityGradient<T: BinaryFloatingPoint>(_ z: UnsafePointer<T>, into g: UnsafeMutablePointer<T>) {
+        guard case let .potential(m2, lam, _, _) = spec else {
+            for i in 0..<volume { g[i] = -z[i] }
+            return
+        }
+        for i in 0..<volume {
+            let x = Double(z[i])
+            g[i] = T(-(2 * m2 * x + 4 * lam * x * x * x))
+        }
+    }
+
     /// Fills `count` configurations of `volume` sites.
     public func sample<T: BinaryFloatingPoint>(into z: UnsafeMutablePointer<T>, count: Int, rng: inout Xoshiro256) {
         guard let potential else { return normal.sample(into: z, count: count, rng: &rng) }

@@ -20,6 +20,8 @@ public struct SVGPlot {
         public var lineWidth = 1.5
         public var opacity = 1.0
         public var inLegend = true
+        /// Markers on the points of a short line (off for many overlaid curves).
+        public var markers = true
         public init(name: String, x: [Double], y: [Double], yError: [Double]? = nil, style: Style = .line) {
             self.name = name
             self.x = x
@@ -199,7 +201,7 @@ public struct SVGPlot {
                     // Pointing out of the frame, the tip on its edge.
                     let base = up ? y + 7 : y - 7
                     out += "<polygon points=\"\(f(x - 4)),\(f(base)) \(f(x + 4)),\(f(base)) \(f(x)),\(f(y))\" fill=\"white\" stroke=\"\(color)\"/>"
-                } else if s.style == .points || (s.x.count <= 64 && s.opacity >= 1) {
+                } else if s.style == .points || (s.x.count <= 64 && s.opacity >= 1 && s.markers) {
                     out += "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(s.style == .points ? 1.8 : 2.5)\" fill=\"\(color)\"\(s.style == .points ? " fill-opacity=\"0.6\"" : "")/>"
                 }
             }

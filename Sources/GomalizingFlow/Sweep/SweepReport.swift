@@ -44,19 +44,25 @@ public enum SweepReport {
             var out: [SVGPlot.Series] = []
             for (k, g) in groups.enumerated() {
                 let color = SVGPlot.colors[k % SVGPlot.colors.count]
-                for r in g.runs where !r.records.isEmpty {
-                    var s = SVGPlot.Series(name: g.name, x: r.records.map { time ? $0.totalSeconds / 60 : Double($0.epoch) },
+                let started = g.runs.filter { !$0.records.isEmpty }
+                let m = started.count > 1 ? median(started.map(\.records), y, time: time) : nil
+                for (n, r) in started.enumerated() {
+                    var s = SVGPlot.Series(name: started.count > 1 ? "\(g.name) (\(started.count) seeds)" : g.name,
+                                           x: r.records.map { time ? $0.totalSeconds / 60 : Double($0.epoch) },
                                            y: r.records.map { $0[keyPath: y] })
                     s.color = color
                     s.lineWidth = 1
-                    s.opacity = g.runs.count > 1 ? 0.35 : 1
-                    s.inLegend = g.runs.count == 1
+                    s.opacity = started.count > 1 ? 0.35 : 1
+                    s.markers = false
+                    // One legend entry per setting: its median, or its first seed.
+                    s.inLegend = m == nil && n == 0
                     out.append(s)
                 }
-                guard g.runs.count > 1, let m = median(g.runs.map(\.records), y, time: time) else { continue }
-                var s = SVGPlot.Series(name: "\(g.name) (median of \(g.runs.count))", x: m.x, y: m.y)
+                guard let m else { continue }
+                var s = SVGPlot.Series(name: "\(g.name) (median of \(started.count))", x: m.x, y: m.y)
                 s.color = color
                 s.lineWidth = 2.5
+                s.markers = false
                 out.append(s)
             }
             return out

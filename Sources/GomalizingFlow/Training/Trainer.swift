@@ -118,6 +118,7 @@ public final class Trainer {
                                      prior: config.training.prior)
         runner = BatchRunner(flow: flow, action: action, batchSize: config.training.batchSize,
                              threads: workers, prior: config.training.prior)
+        runner.pathGradient = config.training.pathGradient
         z = [Float](repeating: 0, count: config.training.batchSize * arch.lattice.volume)
         history = History(url: resultDirectory.appendingPathComponent("history.csv"))
         if let c = resumed {
