@@ -30,8 +30,7 @@ final class PathGradientTests: XCTestCase {
             let phi = Array(UnsafeBufferPointer(start: tape.output, count: n * V))
             let dLogQ0 = z.map { -$0 }
             var g = [Double](repeating: 0, count: n * V)
-            var scratch = [Double](repeating: 0, count: flow.parameters.count)
-            flow.densityGradient(tape: tape, n: n, dLogQ0: dLogQ0, into: &g, paramScratch: &scratch)
+            flow.densityGradient(tape: tape, n: n, dLogQ0: dLogQ0, into: &g)
             var numeric: [Double] = [], analytic: [Double] = []
             for b in 0..<n {
                 let one = Array(phi[(b * V)..<((b + 1) * V)])
@@ -109,6 +108,33 @@ final class PathGradientTests: XCTestCase {
         XCTAssertThrowsError(try Config.parse(tinyConfigText(extra: "gradient = \"path\"").replacingOccurrences(of: "kernel_size = 3", with: "kernel_size = 3\nuse_bn = true"),
                                               file: "b.toml", name: "b")) { e in
             XCTAssertTrue("\(e)".contains("use_bn"), "\(e)")
+        }
+        XCTAssertThrowsError(try Config.parse(tinyConfigText(extra: "gradient = \"path\"\nprior = { kind = \"potential\", m2 = -4.0, lam = 8.0 }"),
+                                              file: "b.toml", name: "b")) { e in
+            XCTAssertTrue("\(e)".contains("[training] gradient") && "\(e)".contains("potential"), "\(e)")
+        }
+        // A run of one estimator is not continued with the other.
+        let other = try Config.parse(tinyConfigText(epochs: 4, iterations: 100, batch: 32, extra: "result = \"\(dir.path)\""),
+                                     file: "p.toml", name: "p")
+        XCTAssertThrowsError(try Trainer(config: other, folder: .resume)) { e in
+            XCTAssertTrue("\(e)".contains("[training] gradient: path in the run, standard now"), "\(e)")
+        }
+    }
+
+    /// d log q0/dz of both priors against finite differences of their log density.
+    func testPriorLogDensityGradient() {
+        for spec in [PriorSpec.normal, .potential(m2: -4, lam: 8, xmin: -2, xmax: 2)] {
+            let prior = Prior(spec, volume: 6)
+            let z: [Double] = [0.3, -1.1, 0.05, 1.7, -0.6, 0.9]
+            var g = [Double](repeating: 0, count: 6)
+            z.withUnsafeBufferPointer { zp in g.withUnsafeMutableBufferPointer { prior.logDensityGradient(zp.baseAddress!, into: $0.baseAddress!) } }
+            for i in 0..<6 {
+                var p = z, m = z
+                p[i] += 1e-6
+                m[i] -= 1e-6
+                let fd = (p.withUnsafeBufferPointer { prior.logDensity($0.baseAddress!) } - m.withUnsafeBufferPointer { prior.logDensity($0.baseAddress!) }) / 2e-6
+                XCTAssertEqual(g[i], fd, accuracy: 1e-5 * max(1, abs(fd)), "\(spec) site \(i)")
+            }
         }
     }
 }

@@ -10,9 +10,10 @@ final class Z2FlowTests: XCTestCase {
                   z2Equivariant: true)
     }
 
+    /// The tape holds one configuration more than used: offsets must follow n, not the capacity.
     func forward<T>(_ flow: Flow<T>, _ z: [T], n: Int, sampling: Bool = false) -> ([T], [T]) {
         let V = flow.lattice.volume
-        let tape = FlowTape<T>(architecture: flow.architecture, capacity: n)
+        let tape = FlowTape<T>(architecture: flow.architecture, capacity: n + 1)
         tape.input.update(from: z, count: n * V)
         flow.forward(tape: tape, n: n, forPullback: !sampling)
         return (Array(UnsafeBufferPointer(start: tape.output, count: n * V)), Array(UnsafeBufferPointer(start: tape.logJ, count: n)))
@@ -78,7 +79,7 @@ final class Z2FlowTests: XCTestCase {
                 let (phi, logJ) = forward(flow, z, n: n)
                 return objective(phi, logJ)
             }
-            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
+            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n + 2)
             tape.input.update(from: z, count: n * V)
             flow.forward(tape: tape, n: n)
             var grads = [Double](repeating: 0, count: flow.parameters.count)

@@ -16,8 +16,6 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// instead of the standard one; see `backward`.
     public var pathGradient = false
     let tapes: [FlowTape<T>]
-    /// Per chunk, where the density gradient's unused parameter gradients go.
-    let pathScratch: [UnsafeMutablePointer<T>]
     /// One gradient buffer per chunk, raw so workers can write them concurrently.
     let chunkGrads: [UnsafeMutablePointer<T>]
     let seedField: [UnsafeMutablePointer<T>]
@@ -56,7 +54,6 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
             return p
         }
         chunkGrads = (0..<nChunks).map { _ in zeros(P) }
-        pathScratch = (0..<nChunks).map { _ in zeros(P) }
         seedField = (0..<nChunks).map { _ in zeros(cs * V) }
         seedLogJ = (0..<nChunks).map { _ in zeros(cs) }
         let widest = 2 * flow.architecture.maxChannels
@@ -76,7 +73,7 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     }
 
     deinit {
-        for p in chunkGrads + seedField + seedLogJ + pathScratch { p.deallocate() }
+        for p in chunkGrads + seedField + seedLogJ { p.deallocate() }
         for p in chunkMoments + [momentTotal] { p.deallocate() }
     }
 
@@ -177,10 +174,8 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let dPhi = seedField[c], dLogJ = seedLogJ[c], g = chunkGrads[c]
         let P = flow.architecture.parameterCount
         if pathGradient {
-            let scratch = pathScratch[c]
-            scratch.initialize(repeating: 0, count: P)
             for k in 0..<n { prior.logDensityGradient(UnsafePointer(tape.input + k * V), into: dPhi + k * V) }
-            flow.densityGradient(tape: tape, n: n, dLogQ0: dPhi, into: dPhi, paramScratch: scratch)
+            flow.densityGradient(tape: tape, n: n, dLogQ0: dPhi, into: dPhi)
             let force = tape.scratch  // free again after densityGradient
             for k in 0..<n {
                 action.force(UnsafePointer(tape.output + k * V), into: force, scale: 1)

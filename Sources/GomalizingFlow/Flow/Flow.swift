@@ -251,7 +251,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// Pullback through the convolution of net layer j; its input gradient is
     /// computed only when `wantInput`.
     func convPullback(_ i: Int, _ j: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>,
-                      grads: UnsafeMutablePointer<T>, wantInput: Bool) {
+                      grads: UnsafeMutablePointer<T>?, wantInput: Bool) {
         let layer = architecture.couplings[i].net[j]
         let dIn = inputGradient(i, j, tape: tape)
         let n = netCount(n)
@@ -323,11 +323,12 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// pullback of the inverse flow with respect to its input, coupling 0
     /// first. It needs no inverse pass: each coupling's net sees the same
     /// frozen sites forward and backward, so the forward tape holds what the
-    /// inverse would compute. `paramScratch` takes the nets' (unused) parameter
-    /// gradients. The path-gradient estimator of the reverse KL uses it.
-    public func densityGradient(tape: FlowTape<T>, n: Int, dLogQ0: UnsafePointer<T>, into out: UnsafeMutablePointer<T>,
-                                paramScratch: UnsafeMutablePointer<T>) {
+    /// inverse would compute (the tape of a `forward(forPullback: true)`: the
+    /// direct convolutions). No parameter gradient is taken. The path-gradient
+    /// estimator of the reverse KL uses it.
+    public func densityGradient(tape: FlowTape<T>, n: Int, dLogQ0: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) {
         precondition(!architecture.usesBatchNorm, "the density gradient is for flows without batch norms")
+        precondition(n <= tape.capacity)
         let V = lattice.volume
         let g = tape.gradField
         g.update(from: dLogQ0, count: n * V)
@@ -357,7 +358,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                 }
                 splitSymmetric(dOut, n: n)
                 for j in net.indices.reversed() {
-                    convPullback(i, j, tape: tape, n: n, params: params, grads: paramScratch, wantInput: true)
+                    convPullback(i, j, tape: tape, n: n, params: params, grads: nil, wantInput: true)
                 }
                 endCouplingPullback(i, tape: tape, n: n)
             }

@@ -3,9 +3,6 @@
 /// once per worker and reused, so the training loop does not allocate.
 public final class FlowTape<T: BinaryFloatingPoint> {
     public let capacity: Int
-    /// Configurations the nets see: 2 * capacity for a Z2-equivariant flow,
-    /// whose nets run on x and -x (configuration b + capacity is -x of b).
-    let netCapacity: Int
     let volume: Int
     /// inputs[i]: the field entering coupling i; inputs[nLayers]: the output phi.
     let inputs: [UnsafeMutablePointer<T>]
@@ -34,8 +31,8 @@ public final class FlowTape<T: BinaryFloatingPoint> {
         volume = arch.lattice.volume
         let V = arch.lattice.volume
         let z2 = arch.spec.z2Equivariant
+        // A Z2-equivariant flow's nets run on x and -x: 2n configurations.
         let nn = z2 ? 2 * n : n
-        netCapacity = nn
         var owned: [(UnsafeMutablePointer<T>, Int)] = []
         func alloc(_ count: Int) -> UnsafeMutablePointer<T> {
             let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))

@@ -16,8 +16,8 @@ public struct Config: Equatable, Sendable {
         public var prior = PriorSpec.normal
         public var lrSchedule = LRSchedule.constant
         public var result = "result"
-        /// `[training] opt` (Flux's optimiser of that name at base_lr) and Flux's
-        /// `ClipNorm` threshold on the gradient's length, if any.
+        /// `[training] opt` (Flux's optimiser of that name at base_lr) and the
+        /// threshold on the whole gradient's length, if any.
         public var optimiser = OptimiserKind.adam
         public var clipNorm: Double? = nil
         /// `[training] gradient = "path"`: the path-gradient estimator of the
@@ -174,6 +174,11 @@ public struct Config: Equatable, Sendable {
         }
         training.pathGradient = estimator == "path"
         training.prior = try parsePrior(&tr)
+        if training.pathGradient, case .potential = training.prior {
+            // The dropped score term vanishes only when q's support does not move with
+            // the parameters; the image of the potential prior's box does.
+            throw tr.fail("gradient", "\"path\" needs a prior without bounds (\"Normal\"): with the potential prior the support moves with the flow and the path gradient is biased; use \"standard\"")
+        }
         training.lrSchedule = try parseSchedule(&tr, baseLR: training.baseLR)
         training.pretrained = try tr.string("pretrained", default: "", "a path to a .safetensors file, or \"\"")
         training.stopAtAcceptance = try tr.raw("stop_at_acceptance") == nil ? nil

@@ -92,7 +92,7 @@ public struct CombinationalConv: Sendable {
     public func pullback<T: Real & BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, output y: UnsafePointer<T>, branches: UnsafePointer<T>,
         _ dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?, n: Int,
-        params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>,
+        params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>?, scratch: UnsafeMutablePointer<T>,
         weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil
     ) {
         let size = n * convs[0].stencil.volume * cout

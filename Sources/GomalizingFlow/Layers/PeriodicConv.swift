@@ -68,21 +68,24 @@ public struct PeriodicConv: Sendable {
         }
     }
 
-    /// Given dL/dy, accumulates dL/dW and dL/db into `grads` and, when `dx` is
+    /// Given dL/dy, accumulates dL/dW and dL/db into `grads` (unless nil: only
+    /// dL/dx is wanted) and, when `dx` is
     /// given, adds dL/dx into it (the caller zeroes it; combinational layers sum
     /// several convolutions into one dx). `weightScratch` holds 2 * weightCount values.
     /// With `subset`, dy must vanish off those sites and the weight gradient skips them.
     public func pullback<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, _ dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?,
-        n: Int, params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>,
+        n: Int, params: UnsafePointer<T>, grads: UnsafeMutablePointer<T>?,
         weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil
     ) {
         let V = stencil.volume, taps = stencil.tapCount
         let cin = self.cin, cout = self.cout
         stencil.neighbour.withUnsafeBufferPointer { nbBuf in
             let nb = nbBuf.baseAddress!
-            ConvKernel.weightGradient(x, cin: cin, dy, cout: cout, dW: grads + weightOffset, dB: grads + biasOffset,
-                                      neighbour: nb, taps: taps, n: n, volume: V, subset: subset)
+            if let grads {
+                ConvKernel.weightGradient(x, cin: cin, dy, cout: cout, dW: grads + weightOffset, dB: grads + biasOffset,
+                                          neighbour: nb, taps: taps, n: n, volume: V, subset: subset)
+            }
             guard let dx else { return }
             // dL/dx is the convolution of dL/dy with the mirrored, transposed
             // kernel: site u receives from v = u - offset_t = u + offset_(T-1-t).

@@ -139,6 +139,7 @@ public struct Checkpoint {
             throw InputError(file: path, field: "metadata optimiser", "not an optimiser name: \(meta["optimiser"] ?? "")")
         }
         let clip = meta["clip_norm"] == nil ? nil : try number("clip_norm")
+        if let clip, !(clip > 0) { throw InputError(file: path, field: "metadata clip_norm", "must be > 0, got \(clip)") }
         let optimiser = Optimiser(kind: kind, lr: try number("adam_lr"), step: try integer("adam_step"), m: try moments("adam.m"),
                                   v: try moments("adam.v"), clipNorm: clip)
         var partial: PartialEpoch? = nil

@@ -24,9 +24,10 @@ public enum OptimiserKind: String, Equatable, Sendable, CaseIterable {
     }
 }
 
-/// The optimiser of a training run, with optional gradient-norm clipping
-/// (Flux's `ClipNorm`: a gradient longer than `clipNorm` is scaled to that
-/// length first). Its state is kept in Float32 like the parameters, in two
+/// The optimiser of a training run, with optional clipping of the whole
+/// gradient's norm (as PyTorch's clip_grad_norm_: a gradient longer than
+/// `clipNorm` is scaled to that length first; Flux's ClipNorm would clip each
+/// parameter array on its own, and GomalizingFlow.jl has no clipping). Its state is kept in Float32 like the parameters, in two
 /// vectors whose meaning depends on the kind: Adam's moments m and v,
 /// RMSProp's accumulator in v, the velocity of Momentum and Nesterov in m.
 public struct Optimiser: Sendable {
@@ -59,7 +60,7 @@ public struct Optimiser: Sendable {
         self.clipNorm = clipNorm
     }
 
-    /// The factor ClipNorm scales the gradient by: 1 unless it is longer than clipNorm.
+    /// The factor the gradient is scaled by: 1 unless it is longer than clipNorm.
     static func clipScale(_ g: [Float], _ clip: Double?) -> Float {
         guard let clip else { return 1 }
         var s = 0.0
