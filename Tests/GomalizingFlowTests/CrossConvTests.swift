@@ -93,18 +93,7 @@ final class CrossConvTests: XCTestCase {
 
     /// A flow of cross couplings: exact log-det (brute-force Jacobian), exact inverse.
     func testFlowLogDetAndInverse() {
-        let flow = Flow<Double>(spec: spec(layers: 6))
-        flow.parameters = flow.parameters.map { $0 * 3 }
-        let V = flow.lattice.volume
-        let z = randomNormal(V, seed: 8)
-        let (phi, logJ) = forward(flow, z, n: 1)
-        let brute = bruteForceLogDet(flow, at: z)
-        XCTAssertGreaterThan(abs(brute), 0.5)
-        XCTAssertEqual(logJ[0], brute, accuracy: 1e-6)
-        let tape = FlowTape<Double>(architecture: flow.architecture, capacity: 1)
-        tape.output.update(from: phi, count: V)
-        flow.inverse(tape: tape, n: 1)
-        for i in 0..<V { XCTAssertEqual(tape.input[i], z[i], accuracy: 1e-12) }
+        assertExactFlow(spec(layers: 6), seed: 8)
     }
 
     /// Parameter count: per coupling sum over net layers of (2d+1) cin cout + cout.
