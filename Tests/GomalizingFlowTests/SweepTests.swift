@@ -294,4 +294,33 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(r.err.contains("base was trained with other settings") && r.err.contains("[training] base_lr: 0.002 in the run, 0.01 now"), r.err)
         XCTAssertEqual(folderSnapshot(dir.appendingPathComponent("one/base")), before)
     }
+
+    /// Lowering a sweep's budget below what a run already trained reads that
+    /// run only as far as the new stop rule, so its row is measured like the
+    /// runs that stopped there.
+    func testARunTrainedPastTheStopRuleIsReadOnlyUpToIt() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir, epochs: 4)
+        let open = try SweepSpec.load(path: sweep(dir, "result = \"\(dir.path)\"\n[[grid]]\nconfigs = [\"base.toml\"]", name: "b").path)
+        let run = try XCTUnwrap(open.runs.first)
+        try Trainer(config: run.config).train()
+        let full = try RunSummary(run: run, folder: open.folder)
+        XCTAssertEqual(full.status, .done)
+        XCTAssertEqual(full.epochsDone, 4)
+        let budget = full.records[1].totalSeconds
+        let limited = try SweepSpec.load(path: sweep(dir, """
+            result = "\(dir.path)"
+            [set.training]
+            stop_after_seconds = \(budget)
+            [[grid]]
+            configs = ["base.toml"]
+            """, name: "b").path)
+        let cut = try RunSummary(run: XCTUnwrap(limited.runs.first), folder: limited.folder)
+        XCTAssertEqual(cut.status, .stoppedAtTime)
+        XCTAssertTrue(cut.differences.isEmpty, "\(cut.differences)")
+        XCTAssertEqual(cut.records.map(\.epoch), [1, 2])
+        XCTAssertEqual(cut.totalSeconds, budget)
+        XCTAssertEqual(cut.bestAcceptance?.value, full.records.prefix(2).map(\.acceptanceRate).max())
+    }
 }

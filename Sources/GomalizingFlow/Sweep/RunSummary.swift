@@ -56,6 +56,10 @@ public struct RunSummary: Sendable {
             status = .notStarted
         } else if let stop = EarlyStop.check(records, t) {
             status = { if case .acceptance = stop { return .stoppedAtAcceptance } else { return .stoppedAtTime } }()
+            // A run trained further than the sweep's stop rule now allows (the
+            // budget was lowered) is read as far as the rule, so every run of
+            // the table is measured alike.
+            records.removeAll { $0.epoch > stop.epoch }
         } else {
             status = records.count >= t.epochs ? .done : .incomplete
         }
