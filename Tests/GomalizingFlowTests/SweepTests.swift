@@ -322,5 +322,28 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(cut.records.map(\.epoch), [1, 2])
         XCTAssertEqual(cut.totalSeconds, budget)
         XCTAssertEqual(cut.bestAcceptance?.value, full.records.prefix(2).map(\.acceptanceRate).max())
+        // Per epoch and at the end of the budget.
+        XCTAssertEqual(cut.acceptance(atEpoch: 2), full.records[1].acceptanceRate)
+        XCTAssertNil(cut.acceptance(atEpoch: 3))
+        XCTAssertEqual(cut.finalAcceptance(), (full.records[0].acceptanceRate + full.records[1].acceptanceRate) / 2)
+        XCTAssertEqual(full.finalAcceptance(lastEpochs: 3), full.records.dropFirst().map(\.acceptanceRate).reduce(0, +) / 3)
+        XCTAssertEqual(SweepTable.commonEpoch([full, cut]), 2)
+        let table = SweepTable.summary([cut])
+        XCTAssertEqual(table.count, 2)
+        XCTAssertEqual(table[0].count, table[1].count)
+        let column = try XCTUnwrap(table[0].firstIndex(of: "acceptance % at epoch 2"))
+        XCTAssertEqual(table[1][column], String(format: "%.1f", full.records[1].acceptanceRate))
+        // A run with epochs left has no level "at the end" yet.
+        let longer = try SweepSpec.load(path: sweep(dir, """
+            result = "\(dir.path)"
+            [set.training]
+            epochs = 10
+            [[grid]]
+            configs = ["base.toml"]
+            """, name: "b").path)
+        let going = try RunSummary(run: XCTUnwrap(longer.runs.first), folder: longer.folder)
+        XCTAssertEqual(going.status, .incomplete)
+        XCTAssertNil(going.finalAcceptance())
+        XCTAssertEqual(SweepTable.summary([going])[1][table[0].firstIndex(of: "acceptance % at the end")!], "–")
     }
 }

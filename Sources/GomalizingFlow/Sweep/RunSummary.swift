@@ -81,6 +81,21 @@ public struct RunSummary: Sendable {
         }
     }
 
+    /// Acceptance at epoch `epoch`, if the run got there.
+    public func acceptance(atEpoch epoch: Int) -> Double? {
+        records.first { $0.epoch == epoch }?.acceptanceRate
+    }
+
+    /// Mean acceptance over the last `n` epochs of a run that used its whole
+    /// budget (wall time or epochs): the level it trained to, steadier than
+    /// the best single evaluation. Nil for a run still going or stopped at an
+    /// acceptance threshold, whose last epochs say where it stopped instead.
+    public func finalAcceptance(lastEpochs n: Int = 10) -> Double? {
+        guard status == .done || status == .stoppedAtTime, !records.isEmpty else { return nil }
+        let tail = records.suffix(n)
+        return tail.map(\.acceptanceRate).reduce(0, +) / Double(tail.count)
+    }
+
     /// Whether the sweep has nothing left to do for this run.
     public var isFinished: Bool { status != .notStarted && status != .incomplete }
 

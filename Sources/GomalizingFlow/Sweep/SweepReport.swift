@@ -24,7 +24,7 @@ public enum SweepReport {
         evaluation on that machine.</p>
 
         """
-        page += "<h2>Settings: median (range) over seeds</h2>\n" + summaryTable(groups)
+        page += "<h2>Settings: median (range) over seeds</h2>\n" + htmlTable(SweepTable.summary(runs))
         page += "<h2>Curves</h2>\n<div class=\"figs\">\n"
         for plot in figures(groups) { page += plot.render() }
         page += "</div>\n<h2>Runs</h2>\n" + runTable(spec, runs) + "</body></html>\n"
@@ -106,28 +106,13 @@ public enum SweepReport {
         return (xs, ys)
     }
 
-    static func summaryTable(_ groups: [SweepTable.Group]) -> String {
-        var t = "<table><tr><th>setting</th><th>parameters</th><th>ms/step</th><th>runs finished</th>"
-        for th in RunSummary.thresholds { t += "<th>\(Int(th))%: reached</th><th>epochs</th><th>minutes</th>" }
-        t += "<th>best acceptance %</th><th>best ESS</th><th>epochs run</th></tr>\n"
-        for g in groups {
-            let n = g.runs.count
-            var cells = [g.name, "\(g.runs[0].parameters)", SweepTable.medianRange(g.runs.map(\.msPerStep), digits: 1), "\(g.finished)/\(n)"]
-            for th in RunSummary.thresholds {
-                let r = g.reach(th)
-                cells += ["\(r.epochs.count)/\(n)", SweepTable.medianRange(r.epochs), SweepTable.medianRange(r.minutes, digits: 1)]
-            }
-            cells += [SweepTable.medianRange(g.runs.compactMap { $0.bestAcceptance?.value }, digits: 1),
-                      SweepTable.medianRange(g.runs.compactMap { $0.bestESS?.value }, digits: 3),
-                      SweepTable.medianRange(g.runs.filter { $0.status != .notStarted }.map { Double($0.epochsDone) })]
-            t += "<tr>" + cells.map { "<td>\(SVGPlot.escape($0))</td>" }.joined() + "</tr>\n"
-        }
-        return t + "</table>\n"
-    }
-
     static func runTable(_ spec: SweepSpec, _ runs: [RunSummary]) -> String {
         // The per-run table without the machine columns, which the page states once.
-        let rows = SweepTable.rows(spec, runs, machine: MachineDescription(cpu: "", cores: 0)).map { $0.dropLast(2) }
+        htmlTable(SweepTable.rows(spec, runs, machine: MachineDescription(cpu: "", cores: 0)).map { Array($0.dropLast(2)) })
+    }
+
+    /// A header row and data rows as an HTML table.
+    static func htmlTable(_ rows: [[String]]) -> String {
         var t = "<table>"
         for (i, row) in rows.enumerated() {
             let tag = i == 0 ? "th" : "td"

@@ -18,7 +18,7 @@ public enum SweepTable {
             "status", "epochs_done", "epochs", "ms_per_step"]
         for t in RunSummary.thresholds { head += ["epochs_to_\(Int(t))", "seconds_to_\(Int(t))"] }
         head += ["best_acceptance", "best_acceptance_epoch", "best_ess", "best_ess_epoch", "final_acceptance", "final_ess",
-                 "total_seconds", "threads", "cpu", "cores"]
+                 "acceptance_last10", "total_seconds", "threads", "cpu", "cores"]
         var lines = [head]
         for s in runs {
             let r = s.run, c = r.config
@@ -32,7 +32,7 @@ public enum SweepTable {
             row += [s.bestAcceptance.map { number($0.value) } ?? "", s.bestAcceptance.map { "\($0.epoch)" } ?? "",
                     s.bestESS.map { number($0.value) } ?? "", s.bestESS.map { "\($0.epoch)" } ?? "",
                     s.records.last.map { number($0.acceptanceRate) } ?? "", s.records.last.map { number($0.ess) } ?? "",
-                    number(s.totalSeconds), s.threads.map { "\($0)" } ?? "", machine.cpu, "\(machine.cores)"]
+                    s.finalAcceptance().map(number) ?? "", number(s.totalSeconds), s.threads.map { "\($0)" } ?? "", machine.cpu, "\(machine.cores)"]
             lines.append(row)
         }
         return lines
@@ -69,27 +69,49 @@ public enum SweepTable {
         return n == 1 ? f(median) : "\(f(median)) (\(f(v[0]))–\(f(v[n - 1])))"
     }
 
-    /// The settings' summary as a Markdown table: median (range) over the
-    /// seeds that reached 50% and 70%, with how many did within their epochs.
+    /// The last epoch that every started run reached, where settings are
+    /// compared per epoch.
+    public static func commonEpoch(_ runs: [RunSummary]) -> Int? {
+        runs.filter { !$0.records.isEmpty }.map(\.epochsDone).min()
+    }
+
+    /// The settings' summary, as sweep.md and sweep.html show it: a header and
+    /// a row per setting, each cell the median (range) over its seeds.
+    public static func summary(_ runs: [RunSummary]) -> [[String]] {
+        let common = commonEpoch(runs)
+        var head = ["setting", "params", "ms/step", "runs done"]
+        for t in RunSummary.thresholds { head += ["\(Int(t))%: reached", "epochs", "minutes"] }
+        head += ["acceptance % at epoch \(common.map { "\($0)" } ?? "–")", "acceptance % at the end",
+                 "best acceptance %", "best ESS", "epochs run"]
+        var rows = [head]
+        for g in groups(runs) {
+            let n = g.runs.count
+            var cells = [g.name, "\(g.runs[0].parameters)", medianRange(g.runs.map(\.msPerStep), digits: 1), "\(g.finished)/\(n)"]
+            for t in RunSummary.thresholds {
+                let r = g.reach(t)
+                cells += ["\(r.epochs.count)/\(n)", medianRange(r.epochs), medianRange(r.minutes, digits: 1)]
+            }
+            cells += [medianRange(common.map { e in g.runs.compactMap { $0.acceptance(atEpoch: e) } } ?? [], digits: 1),
+                      medianRange(g.runs.compactMap { $0.finalAcceptance() }, digits: 1),
+                      medianRange(g.runs.compactMap { $0.bestAcceptance?.value }, digits: 1),
+                      medianRange(g.runs.compactMap { $0.bestESS?.value }, digits: 3),
+                      medianRange(g.runs.filter { $0.status != .notStarted }.map { Double($0.epochsDone) })]
+            rows.append(cells)
+        }
+        return rows
+    }
+
+    /// The settings' summary as a Markdown table.
     public static func markdown(_ spec: SweepSpec, _ runs: [RunSummary], machine: MachineDescription, date: Date = Date()) -> String {
         var out = "# Sweep \(spec.name)\n\n"
         out += "Machine: \(machine.description); tabulated \(ISO8601DateFormatter().string(from: date)).\n"
-        out += "Median (range) over the seeds that reached the threshold; \"k/n\" counts them.\n\n"
-        out += "| setting | params | ms/step | runs done | 50%: reached | epochs | minutes | 70%: reached | epochs | minutes | best acceptance % | best ESS | epochs run |\n"
-        out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-        for g in groups(runs) {
-            let n = g.runs.count
-            let r50 = g.reach(50), r70 = g.reach(70)
-            let cells = [
-                g.name, "\(g.runs[0].parameters)", medianRange(g.runs.map(\.msPerStep), digits: 1), "\(g.finished)/\(n)",
-                "\(r50.epochs.count)/\(n)", medianRange(r50.epochs), medianRange(r50.minutes, digits: 1),
-                "\(r70.epochs.count)/\(n)", medianRange(r70.epochs), medianRange(r70.minutes, digits: 1),
-                medianRange(g.runs.compactMap { $0.bestAcceptance?.value }, digits: 1),
-                medianRange(g.runs.compactMap { $0.bestESS?.value }, digits: 3),
-                medianRange(g.runs.filter { $0.status != .notStarted }.map { Double($0.epochsDone) }),
-            ]
-            out += "| " + cells.joined(separator: " | ") + " |\n"
-        }
+        out += "Median (range) over the seeds that reached the threshold; \"k/n\" counts them. "
+        out += "\"At epoch N\": the last epoch every run reached. \"At the end\": the mean over the last "
+        out += "10 epochs of the runs that used their whole budget (not those stopped at an acceptance).\n\n"
+        let rows = summary(runs)
+        out += "| " + rows[0].joined(separator: " | ") + " |\n"
+        out += "|---|" + String(repeating: "---:|", count: rows[0].count - 1) + "\n"
+        for row in rows.dropFirst() { out += "| " + row.joined(separator: " | ") + " |\n" }
         return out
     }
 
