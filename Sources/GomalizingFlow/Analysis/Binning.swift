@@ -28,13 +28,20 @@ public enum Binning {
     /// f(means) with the blocked-jackknife error at every block size of the
     /// ladder from `firstBlock`; the reported error is the largest finite one.
     public struct Result {
+        /// f of the means over the measurements that fill whole blocks of the first size.
         public var value: Double
+        /// The largest finite error over `sizes` (NaN if none is finite).
         public var error: Double
+        /// The block size `error` comes from (the first size if none is finite).
         public var errorBlockSize: Int
+        /// The block sizes of the ladder from `firstBlock`.
         public var sizes: [Int]
+        /// The blocked-jackknife error at each of `sizes` (NaN with fewer than 2 blocks).
         public var errors: [Double]
     }
 
+    /// `series[k][i]`: measurement i of primary observable k; `f` maps the means to
+    /// the estimate. Runs the blocked jackknife at every size of the ladder.
     public static func estimate(_ series: [[Double]], firstBlock: Int, _ f: ([Double]) -> Double) -> Result {
         let sizes = ladder(start: firstBlock, count: series[0].count)
         let results = sizes.map { Jackknife.estimate(series, blockSize: $0, f) }

@@ -3,12 +3,15 @@
 /// configuration, so these are read off the chain itself) and the integrated
 /// autocorrelation time of the accept series.
 public struct ChainDiagnostics: Codable, Equatable {
+    /// Steps between consecutive configurations: configurations - 1.
     public var transitions: Int
     /// Percent of transitions that moved the chain.
     public var acceptanceRate: Double
+    /// Most consecutive rejected steps (0 if none).
     public var longestRejectionRun: Int
     /// Number of rejection runs of length in [2^k, 2^(k+1)), k = 0, 1, ...
     public var rejectionRunHistogram: [Int]
+    /// Gamma-method tau_int of the accept series (1 accepted, 0 rejected); 0.5 with fewer than 2 transitions.
     public var acceptTauInt: Double
 
     /// `repeated[i]`: configuration i equals configuration i - 1 (false for i = 0).

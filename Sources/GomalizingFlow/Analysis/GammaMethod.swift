@@ -5,10 +5,14 @@ import Foundation
 /// autocorrelation time with automatic windowing, and the error of the mean
 /// that accounts for autocorrelation.
 public struct GammaMethod {
+    /// Sample mean of the series.
     public let mean: Double
+    /// Error of the mean with autocorrelation: sqrt(C_F / N), C_F = Gamma(0) +
+    /// 2 sum_{t=1}^{W} Gamma(t), bias corrected (0 for a constant series).
     public let error: Double
     /// tau_int = 1/2 + sum_{t=1}^{W} rho(t); 0.5 for uncorrelated data.
     public let tauInt: Double
+    /// Wolff's error of tau_int: tau_int sqrt((4W + 2) / N).
     public let tauIntError: Double
     /// The summation window chosen by the automatic criterion.
     public let window: Int

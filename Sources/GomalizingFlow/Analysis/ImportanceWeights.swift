@@ -23,6 +23,8 @@ public struct WeightDiagnostics: Codable, Equatable, Sendable {
     /// Fewer proposals leave too small a tail (M = 3 sqrt(N) < 30) for a fit.
     public static let minimumCount = 100
 
+    /// Diagnostics of the weights w = exp(logWeights), log w = log p - log q per
+    /// proposal; a constant shift of the log weights (log Z) changes nothing.
     public init(logWeights: [Double]) {
         count = logWeights.count
         ess = effectiveSampleSize(logWeights: logWeights)
@@ -41,6 +43,8 @@ public struct WeightDiagnostics: Codable, Equatable, Sendable {
     /// The plain-words reading of k, with Vehtari et al.'s thresholds.
     public var verdict: String { WeightDiagnostics.verdict(paretoK: paretoK) }
 
+    /// The plain-words reading of a Pareto k: good below 0.5, fair up to 0.7,
+    /// unreliable above, and "too few proposals" when k is not finite.
     public static func verdict(paretoK: Double) -> String {
         guard paretoK.isFinite else { return "too few proposals for a tail fit" }
         if paretoK < 0.5 { return "good: the weights have a finite variance" }

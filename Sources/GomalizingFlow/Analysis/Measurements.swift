@@ -3,6 +3,7 @@ import Foundation
 /// Per-configuration primary measurements of a Markov chain of phi^4
 /// configurations, from which every observable and its error is derived.
 public struct Measurements {
+    /// The lattice of the configurations; each has `lattice.volume` sites.
     public let lattice: Lattice
     /// M_i = (1/V) sum_x phi_i(x).
     public private(set) var magnetization: [Double] = []
@@ -14,14 +15,18 @@ public struct Measurements {
     private var previous: [Double] = []
     private let coords: [[Int]]
 
+    /// An empty set of measurements for configurations on `lattice`.
     public init(lattice: Lattice) {
         self.lattice = lattice
         correlation = Array(repeating: [], count: lattice.volume)
         coords = (0..<lattice.volume).map { lattice.coordinates($0) }
     }
 
+    /// Number of configurations added.
     public var count: Int { magnetization.count }
 
+    /// Measures one configuration (V values, sites in row-major order): M, c(x)
+    /// for every x (O(V^2)), and whether it repeats the previous one.
     public mutating func add(_ phi: [Double]) {
         let V = lattice.volume, d = lattice.d, L = lattice.L
         repeated.append(phi == previous)

@@ -2,14 +2,18 @@ import Foundation
 
 /// An observable with its error and integrated autocorrelation time.
 public struct Estimate: Codable, Equatable {
+    /// f of the chain's means: the observable's estimate.
     public var value: Double
     /// The largest blocked-jackknife error over the block sizes of `Binning.ladder`.
     public var error: Double
+    /// Integrated autocorrelation time of the observable's series (Gamma method).
     public var tauInt: Double
+    /// Error of `tauInt` (Wolff's estimate).
     public var tauIntError: Double
     /// The block size that error comes from (nil in analyses written before binning).
     public var errorBlockSize: Int?
 
+    /// An estimate from its parts; `errorBlockSize` is nil where no binning was done.
     public init(value: Double, error: Double, tauInt: Double, tauIntError: Double, errorBlockSize: Int? = nil) {
         self.value = value
         self.error = error
@@ -29,12 +33,14 @@ public struct Estimate: Codable, Equatable {
 /// blocks), then doubled while 32 blocks remain, and the largest of those
 /// errors is reported (see `Binning`: the window misses long, low tails).
 public struct Observables: Codable {
+    /// Number of configurations analysed.
     public var configurations: Int
     /// The first block size, from the Gamma method's tau_int.
     public var blockSize: Int
     /// All block sizes the errors were computed at, and the binned errors of
     /// chi2, E and absM at each (nil in analyses written before binning).
     public var blockSizes: [Int]?
+    /// Binned errors of "chi2", "E" and "absM", one per entry of `blockSizes`.
     public var binning: [String: [Double]]?
     /// Acceptance and rejection runs of the chain.
     public var chain: ChainDiagnostics?
@@ -43,18 +49,26 @@ public struct Observables: Codable {
     /// The flow's proposals behind the chain (nil for HMC chains and for
     /// samples written without proposal columns).
     public var proposals: ProposalDiagnostics?
+    /// Two-point susceptibility chi_2 = sum_x G(x) = V (<M^2> - <M>^2).
     public var susceptibility: Estimate
+    /// Ising energy E = (1/d) sum_mu G(mu), G at the unit separations.
     public var isingEnergy: Estimate
+    /// <|M|>, M the per-configuration mean of phi.
     public var absMagnetization: Estimate
     /// Weighted mean of m_eff(t) over t = 1 ... L/2 - 1 (1/sigma^2 weights).
     public var poleMass: Estimate
+    /// Connected two-point function G(x) = <c(x)> - <M>^2 for every separation x,
+    /// indexed as a lattice site.
     public var G: [Estimate]
+    /// C(t): G(x) summed over the time slice x_0 = t, t = 0 ... L-1.
     public var C: [Estimate]
     /// m_eff(t) = arccosh[(C(t-1) + C(t+1)) / (2 C(t))], t = 1 ... L-1 (NaN where undefined).
     public var effectiveMass: [Estimate]
     /// Normalised autocorrelation functions of the scalar observables.
     public var autocorrelation: [String: [Double]]
 
+    /// Every observable, its tau_int, binned errors, chain diagnostics and warnings
+    /// from one chain's measurements (at least 2); `proposals` stays nil (see `attach`).
     public init(_ m: Measurements) {
         let lat = m.lattice
         let V = lat.volume, L = lat.L, d = lat.d

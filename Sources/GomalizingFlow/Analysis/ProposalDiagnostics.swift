@@ -6,17 +6,22 @@ import Foundation
 /// perfect flow puts every point on the line S_eff = S + c, c = log w's mean
 /// (minus log Z up to the flow's error), and the log weights in one bin.
 public struct ProposalDiagnostics: Codable, Equatable {
+    /// ESS, largest normalised weight and Pareto k of all the proposals' weights.
     public var weights: WeightDiagnostics
     /// Bin edges (count + 1) and counts of the log weights.
     public var logWeightEdges: [Double]
+    /// Proposals per bin of `logWeightEdges` (empty when no log weight is finite).
     public var logWeightCounts: [Int]
     /// S and S_eff of up to `scatterPoints` proposals, evenly spaced in the chain.
     public var action: [Double]
+    /// S_eff = -log q of the same subsample as `action`.
     public var effectiveAction: [Double]
     /// Mean of log w: the offset of the line S_eff = S + offset.
     public var offset: Double
 
+    /// Most proposals kept for the S_eff against S scatter.
     public static let scatterPoints = 600
+    /// Number of bins of the log-weight histogram.
     public static let bins = 40
 
     /// `logP` = -S and `logQ` of each proposal.

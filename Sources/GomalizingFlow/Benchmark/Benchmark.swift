@@ -4,10 +4,15 @@ import Foundation
 /// Times training steps and flow sampling on the standard cases: medians over
 /// repetitions after a warm-up, with convolution FLOP rates.
 public enum Benchmark {
+    /// One benchmark case: a model spec and the batch size it is timed at.
     public struct Case {
+        /// Label printed with the results; `bench` filters cases by it.
         public var name: String
+        /// The model to time, at its seeded initial parameters.
         public var spec: ModelSpec
+        /// Configurations per training step and per sampled batch.
         public var batch: Int
+        /// A case timing `spec` at `batch` configurations per step.
         public init(name: String, spec: ModelSpec, batch: Int) {
             self.name = name
             self.spec = spec
@@ -15,18 +20,30 @@ public enum Benchmark {
         }
     }
 
+    /// Median timings of one case and the convolution FLOP rates they imply.
     public struct Result {
+        /// The case's name.
         public var name: String
+        /// The case's batch size.
         public var batch: Int
+        /// Number of Float32 parameters of the flow.
         public var parameters: Int
+        /// Median milliseconds of one training step: prior draws, forward and backward pass, Adam update.
         public var trainMs: Double
+        /// Convolution GFLOP/s of a training step, counting the backward pass as twice the forward.
         public var trainGFLOPs: Double
+        /// Median milliseconds to draw one batch and push it through the flow (no gradient).
         public var sampleMs: Double
+        /// Proposals per second: batch / sampling time.
         public var samplesPerSecond: Double
+        /// Convolution GFLOP/s of sampling (forward pass only).
         public var sampleGFLOPs: Double
+        /// Timed repetitions of the training step.
         public var reps: Int
     }
 
+    /// The standard cases: 16 couplings, hidden sizes [8, 8], K = 3, batch 64, on
+    /// L = 8, 16, 32 in 2D, L = 8 in 3D and L = 6 in 4D (4C2).
     public static func standardCases() -> [Case] {
         func spec(_ L: Int, _ d: Int, k: Int? = nil) -> ModelSpec {
             ModelSpec(L: L, d: d, nLayers: 16, hiddenSizes: [8, 8], kernelSize: 3, convAxes: k, useFinalTanh: true)

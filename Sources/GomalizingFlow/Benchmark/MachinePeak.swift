@@ -3,20 +3,30 @@ import Foundation
 /// The machine's theoretical FP32 peak, derived from /proc/cpuinfo and stated
 /// with its derivation: cores x FMA pipes x lanes per pipe x 2 FLOP x clock.
 public struct MachinePeak {
+    /// Active processor count.
     public let cores: Int
+    /// Clock in GHz, from /proc/cpuinfo's "cpu MHz" (2 GHz if absent).
     public let ghz: Double
+    /// FMA pipes per core (assumed 2).
     public let pipes: Int
+    /// FP32 lanes per pipe: 16 (AVX-512), 8 (AVX2+FMA), 4 (SSE, or AVX2 on Zen/Zen+).
     public let lanes: Int
+    /// /proc/cpuinfo's "model name".
     public let cpuName: String
+    /// The vector unit the lane count assumes, and where the clock came from.
     public let note: String
 
+    /// Peak GFLOP/s: cores x pipes x lanes x 2 x ghz.
     public var gflops: Double { Double(cores * pipes * lanes * 2) * ghz }
 
+    /// One line stating the peak and how it was derived.
     public var derivation: String {
         String(format: "%d cores x %d FMA pipes x %d FP32 lanes x 2 FLOP x %.3f GHz = %.1f GFLOP/s (%@)",
                cores, pipes, lanes, ghz, gflops, note as NSString)
     }
 
+    /// The peak of this machine, from /proc/cpuinfo (defaults where it is missing)
+    /// and the active core count.
     public static func detect() -> MachinePeak {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         func field(_ key: String) -> String? {

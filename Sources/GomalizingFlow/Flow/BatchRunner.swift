@@ -6,11 +6,17 @@ import Numerics
 /// gradient buffer, and partial results are summed in chunk order, so results
 /// are bit-identical for any thread count.
 public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
+    /// The flow run; its current `parameters` are used at every `run`.
     public let flow: Flow<T>
+    /// The target action S; log p = -S (unnormalised).
     public let action: Phi4Action
+    /// Density of the base distribution q0 the batch z is drawn from.
     public let prior: Prior
+    /// Configurations per `run` (B).
     public let batchSize: Int
+    /// Configurations per chunk; the last chunk may be shorter.
     public let chunkSize: Int
+    /// Worker threads; results do not depend on it.
     public var threads: Int
     /// The path-gradient estimator of the reverse KL (Vaitl et al. 2022)
     /// instead of the standard one; see `backward`.
@@ -28,13 +34,18 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     private var chunkLoss: [Double]
     /// Per-configuration results of the last pass.
     public private(set) var logQ: [Double]
+    /// -S(phi) of each configuration of the last pass (unnormalised log p).
     public private(set) var logP: [Double]
     /// The batch of fields of the last pass, [B][V].
     public private(set) var phi: [T]
+    /// dLoss/dparameters after a `run` with `withGradient`, summed over chunks in order.
     public private(set) var gradient: [T]
 
+    /// ceil(batch / 8), at least 1: eight chunks to share out over threads.
     public static func defaultChunkSize(batch: Int) -> Int { max(1, (batch + 7) / 8) }
 
+    /// Allocates a tape and a gradient buffer per chunk; `chunkSize` nil takes
+    /// `defaultChunkSize`, `prior` sets q0 (standard normal by default).
     public init(flow: Flow<T>, action: Phi4Action, batchSize: Int, threads: Int = defaultThreadCount(),
                 chunkSize: Int? = nil, prior: PriorSpec = .normal) {
         self.flow = flow

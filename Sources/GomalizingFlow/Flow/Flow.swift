@@ -9,7 +9,9 @@ import Numerics
 /// held in a `FlowTape`. The passes are built from per-layer steps so that a
 /// batch-norm training pass (`BatchRunner`) can interleave batch-wide reductions.
 public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
+    /// Masks, net layers and tensor offsets the parameters are laid out by.
     public let architecture: FlowArchitecture
+    /// Flat parameter vector in `architecture`'s layout (`parameterCount` values).
     public var parameters: [T]
     /// Running batch-norm statistics (empty without `use_bn`).
     public var buffers: [T]
@@ -17,6 +19,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// the hot passes do not allocate it.
     private let noStatistics: [[BatchNorm.Statistics?]]
 
+    /// A flow with the given parameters and buffers, or where nil the seeded
+    /// initialisation (`initialParameters`, `initialBuffers`).
     public init(architecture: FlowArchitecture, parameters: [T]? = nil, buffers: [T]? = nil) {
         precondition(parameters == nil || parameters!.count == architecture.parameterCount)
         precondition(buffers == nil || buffers!.count == architecture.bufferCount)
@@ -27,10 +31,12 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         self.noStatistics = architecture.couplings.map { c in c.net.map { _ in nil } }
     }
 
+    /// A freshly initialised flow for `spec` (parameters from the spec's seed).
     public convenience init(spec: ModelSpec) {
         self.init(architecture: FlowArchitecture(spec: spec))
     }
 
+    /// The lattice the flow acts on.
     public var lattice: Lattice { architecture.lattice }
 
     // MARK: Forward steps

@@ -4,17 +4,23 @@ public struct FlowArchitecture: Sendable {
     /// One layer of an s,t net: the (combinational) convolution and, with
     /// `use_bn`, a batch norm that then carries the activation.
     public struct NetLayer: Sendable {
+        /// The layer's convolution; without activation when `norm` is present.
         public let conv: CombinationalConv
+        /// The batch norm after the convolution, which applies the activation (nil without `use_bn`).
         public let norm: BatchNorm?
+        /// Input channels.
         public var cin: Int { conv.cin }
+        /// Output channels.
         public var cout: Int { conv.cout }
     }
 
+    /// One affine coupling layer: its checkerboard mask and its s,t net.
     public struct Coupling: Sendable {
         /// frozen[v] is true where the site is passed through and fed to the net.
         public let frozen: [Bool]
         /// Sites that are transformed; the s,t layer is computed there only.
         public let activeSites: [Int32]
+        /// The s,t net's layers: 1 input channel, 2 output channels (s, t).
         public let net: [NetLayer]
         /// For the first net layer, whose input vanishes off the frozen sites:
         /// per branch, the sites grouped by the taps that read frozen sites.
@@ -24,28 +30,39 @@ public struct FlowArchitecture: Sendable {
     /// A named tensor. `shape` is the PyTorch layout used in files: weights
     /// (cout, cin, K, ..., K) with one K per convolved axis, vectors (C).
     public struct Tensor: Sendable {
+        /// Name in model files, e.g. `layers.0.net.1.conv.0.weight`.
         public let name: String
+        /// PyTorch layout: (cout, cin, K, ..., K) for a weight ((cout, cin, T) for a cross), (C) for a vector.
         public let shape: [Int]
+        /// Start of the tensor in the flat parameter (or buffer) vector.
         public let offset: Int
+        /// Number of values.
         public let count: Int
         /// For weights: the conv it belongs to, to convert between layouts.
         public let conv: PeriodicConv?
     }
 
+    /// The spec the architecture was built from.
     public let spec: ModelSpec
+    /// The L^d lattice of the spec.
     public let lattice: Lattice
+    /// The couplings in the order `forward` applies them; mask parity i mod 2.
     public let couplings: [Coupling]
     /// Trainable parameters.
     public let tensors: [Tensor]
+    /// Length of the flat parameter vector.
     public let parameterCount: Int
     /// Non-trainable state: the running statistics of batch norms.
     public let bufferTensors: [Tensor]
+    /// Length of the flat buffer vector (0 without batch norms).
     public let bufferCount: Int
     /// Widest channel count of any net layer (1, hidden..., 2).
     public let maxChannels: Int
 
+    /// Whether the nets have batch norms (and so buffers).
     public var usesBatchNorm: Bool { bufferCount > 0 }
 
+    /// Lays out masks, net layers and tensor offsets for `spec`; allocates no parameters.
     public init(spec: ModelSpec) {
         self.spec = spec
         let lattice = Lattice(L: spec.L, d: spec.d)

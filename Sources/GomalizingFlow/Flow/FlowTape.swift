@@ -2,6 +2,7 @@
 /// pass keeps for the pullback, and the scratch the pullback needs. Allocated
 /// once per worker and reused, so the training loop does not allocate.
 public final class FlowTape<T: BinaryFloatingPoint> {
+    /// Most configurations one pass on this tape may hold.
     public let capacity: Int
     let volume: Int
     /// inputs[i]: the field entering coupling i; inputs[nLayers]: the output phi.
@@ -16,6 +17,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
     let preNorm: [[UnsafeMutablePointer<T>]]
     /// symmetric[i]: the symmetrised (s, t) of coupling i, [n][V][2] (Z2-equivariant flows only).
     let symmetric: [UnsafeMutablePointer<T>]
+    /// log|det dphi/dz| per configuration of the last pass, [n].
     public let logJ: UnsafeMutablePointer<T>
     // Pullback scratch.
     let gradA: UnsafeMutablePointer<T>
@@ -26,6 +28,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
     let weightScratch: UnsafeMutablePointer<T>
     private var owned: [(UnsafeMutablePointer<T>, Int)] = []
 
+    /// Allocates every buffer, zeroed, for up to `n` configurations of `arch`.
     public init(architecture arch: FlowArchitecture, capacity n: Int) {
         capacity = n
         volume = arch.lattice.volume
@@ -84,5 +87,6 @@ public final class FlowTape<T: BinaryFloatingPoint> {
 
     /// The field after the last coupling layer.
     public var output: UnsafeMutablePointer<T> { inputs[inputs.count - 1] }
+    /// The field z entering the first coupling layer, [n][V].
     public var input: UnsafeMutablePointer<T> { inputs[0] }
 }

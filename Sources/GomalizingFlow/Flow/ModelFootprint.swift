@@ -4,13 +4,16 @@ import Foundation
 /// before anything is allocated: a config asking for 10^30 parameters must be
 /// refused with a message, not overflow an Int or die in malloc.
 public struct ModelFootprint: Sendable {
+    /// Lattice volume L^d.
     public let sites: Double
+    /// Trainable parameters: conv weights and biases, and batch-norm gamma and beta.
     public let parameters: Double
     /// Neighbour tables, masks and site lists held by the architecture.
     public let structureBytes: Double
     /// Floats one configuration occupies on a training tape (see `FlowTape.valueCount`).
     public let tapeValuesPerConfiguration: Double
 
+    /// The sizes of `spec`, without building its architecture.
     public init(spec: ModelSpec) {
         let V = Foundation.pow(Double(spec.L), Double(spec.d))
         let taps = spec.crossKernel ? Double(ConvStencil.crossTapCount(d: spec.d, kernelSize: spec.kernelSize))

@@ -3,10 +3,15 @@ import Foundation
 /// Everything that fixes the shape of a flow: lattice, depth, net widths and the
 /// convolution type. Two flows with equal specs have interchangeable parameters.
 public struct ModelSpec: Equatable, Sendable, Codable {
+    /// Lattice side length.
     public var L: Int
+    /// Lattice dimension.
     public var d: Int
+    /// Number of affine coupling layers.
     public var nLayers: Int
+    /// Channels of the hidden net layers; every s,t net maps 1 channel to 2 through them.
     public var hiddenSizes: [Int]
+    /// Kernel size K (odd) along each convolved axis.
     public var kernelSize: Int
     /// k of the combinational convolution "dCk": each net layer convolves along
     /// every k-subset of the d axes and averages. k = d is the plain d-dim conv.
@@ -19,11 +24,15 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// and symmetrised, s even and t odd, so the flow is odd, T(-z) = -T(z),
     /// and with an even prior q(phi) = q(-phi), the symmetry of the action.
     public var z2Equivariant: Bool = false
+    /// The last net layer applies tanh instead of leaky ReLU (GomalizingFlow.jl's use_final_tanh).
     public var useFinalTanh: Bool
     /// Batch normalisation after every convolution (GomalizingFlow.jl's use_bn).
     public var useBN: Bool
+    /// Seed of the parameter initialisation.
     public var seed: UInt64
 
+    /// `convAxes` nil means d (the plain d-dimensional convolution); with
+    /// `crossKernel` it is d whatever is passed.
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
                 convAxes: Int? = nil, crossKernel: Bool = false, useFinalTanh: Bool = true, useBN: Bool = false,
                 seed: UInt64 = 2021, z2Equivariant: Bool = false) {
@@ -47,12 +56,15 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var tapsPerConv: Int {
         crossKernel ? ConvStencil.crossTapCount(d: d, kernelSize: kernelSize) : Int(pow(Double(kernelSize), Double(convAxes)))
     }
+    /// Convolutions per net layer: d choose `convAxes`, or 1 for the cross.
     public var convsPerLayer: Int { crossKernel ? 1 : ConvStencil.binomial(d, convAxes) }
 
     private enum CodingKeys: String, CodingKey {
         case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant
     }
 
+    /// Decodes a spec as model-file metadata stores it; `crossKernel` and
+    /// `z2Equivariant` are false where absent.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(L: try c.decode(Int.self, forKey: .L), d: try c.decode(Int.self, forKey: .d),

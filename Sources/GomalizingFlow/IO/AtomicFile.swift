@@ -6,6 +6,8 @@ import Foundation
 /// and is renamed over the target (rename is atomic within a file system).
 /// A kill leaves at most the temporary, which `StaleTemporaries.clean` removes.
 public enum AtomicFile {
+    /// Writes `data` to `url` atomically (temporary, fsync, rename), creating the folder if needed.
+    /// - Throws: `InputError` naming `url` if it cannot be written.
     public static func write(_ data: Data, to url: URL) throws {
         try prepareFolder(of: url)
         let tmp = StaleTemporaries.temporary(for: url)
@@ -29,6 +31,8 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes `text` as UTF-8 to `url` atomically.
+    /// - Throws: `InputError` naming `url` if it cannot be written.
     public static func write(_ text: String, to url: URL) throws {
         try write(Data(text.utf8), to: url)
     }

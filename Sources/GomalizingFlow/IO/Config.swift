@@ -4,21 +4,32 @@ import TOMLKit
 /// A training configuration in GomalizingFlow.jl's TOML layout:
 /// [config], [device], [training], [physical], [model].
 public struct Config: Equatable, Sendable {
+    /// The `[training]` section.
     public struct Training: Equatable, Sendable {
+        /// `seed`: seed of the prior draws for training, evaluation and acceptance.
         public var seed: UInt64 = 12345
+        /// `batchsize`: configurations per optimisation step on each MPI rank.
         public var batchSize = 64
+        /// `epochs`: epochs to train.
         public var epochs = 40
+        /// `iterations`: optimisation steps per epoch.
         public var iterations = 100
+        /// `base_lr`: the learning rate the schedule scales.
         public var baseLR = 0.001
         /// Proposals drawn after each epoch for the acceptance rate and ESS.
         public var evalSamples = 4096
+        /// `pretrained`: a .safetensors model to start from, or "" for the seeded initialisation.
         public var pretrained = ""
+        /// `prior`: the distribution of the flow's input z.
         public var prior = PriorSpec.normal
+        /// `lr_scheduler`: the learning rate per epoch.
         public var lrSchedule = LRSchedule.constant
+        /// `result`: the folder that holds the run's result folder.
         public var result = "result"
         /// `[training] opt` (Flux's optimiser of that name at base_lr) and the
         /// threshold on the whole gradient's length, if any.
         public var optimiser = OptimiserKind.adam
+        /// `clip_norm`: largest L2 norm of the whole gradient; nil for no clipping.
         public var clipNorm: Double? = nil
         /// `[training] gradient = "path"`: the path-gradient estimator of the
         /// reverse KL instead of the standard (reparametrisation) one.
@@ -31,25 +42,40 @@ public struct Config: Equatable, Sendable {
         public var stopAfterSeconds: Double? = nil
     }
 
+    /// The `[physical]` section: lattice and couplings.
     public struct Physical: Equatable, Sendable {
+        /// `L`: lattice side, even (for the checkerboard).
         public var L: Int
+        /// `Nd`: lattice dimension, 1 to 4.
         public var Nd: Int
+        /// `M2`: coefficient m2 of phi^2 in the action.
         public var M2: Double
+        /// `lam`: coefficient of phi^4, >= 0.
         public var lam: Double
     }
 
+    /// The run's name (the config file's base name when loaded); names the result folder.
     public var name: String
+    /// The config file's path, for error messages.
     public var sourcePath: String
+    /// `[config] version`: 0.x.y or 1.x.y.
     public var version = "0.1.0"
+    /// `[device] device_id`: always -1 (the CPU) in this build.
     public var deviceID = -1
     /// Worker threads; nil means one per online core.
     public var threads: Int?
+    /// The `[training]` settings.
     public var training = Training()
+    /// The `[physical]` settings.
     public var physical: Physical
+    /// The flow's shape from `[model]`, with L and d from `[physical]`.
     public var model: ModelSpec
 
+    /// The L^Nd lattice of `[physical]`.
     public var lattice: Lattice { Lattice(L: physical.L, d: physical.Nd) }
+    /// The phi^4 action with `[physical]`'s M2 and lam.
     public var action: Phi4Action { Phi4Action(lattice: lattice, m2: physical.M2, lam: physical.lam) }
+    /// `[training] result`/`name`: where the run's files go.
     public var resultDirectory: URL {
         URL(fileURLWithPath: training.result).appendingPathComponent(name)
     }
@@ -94,6 +120,8 @@ public struct Config: Equatable, Sendable {
         }
     }
 
+    /// Parses and validates config text; `file` names it in errors, `name` is the run's name.
+    /// - Throws: `InputError` naming the file and key of any invalid, missing or unknown setting.
     public static func parse(_ text: String, file: String, name: String) throws -> Config {
         let root = try parseTOML(text, file: file)
         func section(_ key: String, required: Bool) throws -> TOMLSection {

@@ -5,7 +5,9 @@ import Foundation
 extension Config {
     /// Neighbour tables index sites with Int32; 2^28 sites is already 1 GiB per field of a batch of 4.
     public static let maxSites = Double(1 << 28)
+    /// Most parameters a model may have, Int32.max.
     public static let maxParameters = Double(Int32.max)
+    /// Most `eval_samples`, 2^26.
     public static let maxEvalSamples = 1 << 26
     /// Worker threads: far more than any machine's cores, small enough that a
     /// mistyped count is an error rather than a thread storm.

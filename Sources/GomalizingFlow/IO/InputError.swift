@@ -1,10 +1,14 @@
 /// A user-facing error about an input file: one line naming the file, the key or
 /// field, and what was expected. The CLI prints `description` and exits non-zero.
 public struct InputError: Error, CustomStringConvertible, Equatable {
+    /// The file or folder the error is about.
     public let file: String
+    /// The key, section or part of the file at fault, if any.
     public let field: String?
+    /// What is wrong, or what was expected.
     public let message: String
 
+    /// An error about `file` (and `field`) saying `message`.
     public init(file: String, field: String? = nil, _ message: String) {
         self.file = file
         self.field = field

@@ -6,11 +6,16 @@ import Numerics
 /// scales, shifts and running statistics, and the model spec in the metadata
 /// so a file says what it belongs to.
 public enum ModelFile {
+    /// A flow's Float32 parameters and buffers in the architecture's flat layout.
     public struct State: Equatable {
+        /// Trainable parameters (`parameterCount` values).
         public var parameters: [Float]
+        /// Batch-norm running statistics (`bufferCount` values, none without batch norms).
         public var buffers: [Float]
     }
 
+    /// The named file tensors of flat parameter and buffer vectors, parameters first;
+    /// conv weights go from [tap][cin][cout] to PyTorch's (cout, cin, K, ..., K).
     public static func tensors(of arch: FlowArchitecture, parameters p: [Float], buffers: [Float]) -> [(String, SafeTensors.Tensor)] {
         let params = arch.tensors.map { t in
             var values = [Float](repeating: 0, count: t.count)
@@ -31,6 +36,8 @@ public enum ModelFile {
         return params + bufs
     }
 
+    /// `extra` plus "format": "gomalizing-flow" and "model_spec", the spec as JSON
+    /// with sorted keys (`extra` wins a clash).
     public static func metadata(of arch: FlowArchitecture, extra: [String: String] = [:]) -> [String: String] {
         // Sorted keys: the same model gives the same bytes on every run.
         let encoder = JSONEncoder()
@@ -39,6 +46,8 @@ public enum ModelFile {
         return extra.merging(["format": "gomalizing-flow", "model_spec": spec]) { a, _ in a }
     }
 
+    /// Writes a model file atomically; `extra` adds metadata such as the epoch.
+    /// - Throws: `InputError` naming `url` if it cannot be written.
     public static func save(_ arch: FlowArchitecture, parameters: [Float], buffers: [Float], to url: URL,
                             extra: [String: String] = [:]) throws {
         let data = SafeTensors.encode(tensors(of: arch, parameters: parameters, buffers: buffers),
@@ -46,6 +55,8 @@ public enum ModelFile {
         try AtomicFile.write(data, to: url)
     }
 
+    /// Writes `flow`'s parameters and buffers as a model file.
+    /// - Throws: `InputError` naming `url` if it cannot be written.
     public static func save(_ flow: Flow<Float>, to url: URL, extra: [String: String] = [:]) throws {
         try save(flow.architecture, parameters: flow.parameters, buffers: flow.buffers, to: url, extra: extra)
     }
@@ -85,6 +96,9 @@ public enum ModelFile {
         return State(parameters: p, buffers: b)
     }
 
+    /// Reads a model file's parameters and buffers for `arch`.
+    /// - Throws: `InputError` if the file is unreadable or malformed, or a tensor is
+    ///   missing, misshapen or not finite.
     public static func load(_ arch: FlowArchitecture, from path: String) throws -> State {
         try state(for: arch, from: SafeTensors.load(path: path).tensors, file: path)
     }

@@ -5,12 +5,16 @@ import Foundation
 /// are produced, and the file appears under its final name only when complete
 /// (temporary file + rename), so an interrupted run leaves no half-written .npy.
 public final class NpyWriter {
+    /// Shape of the whole array, rows first; fixed when the file is opened.
     public let shape: [Int]
     private let file: StagedFile
     private var rowsWritten = 0
     private let rowSize: Int
+    /// The final path; the file appears there on `finish()`.
     public var url: URL { file.url }
 
+    /// Opens a temporary beside `url` and writes the header for `shape`.
+    /// - Throws: `InputError` naming `url` if it cannot be created or written.
     public init(url: URL, shape: [Int]) throws {
         precondition(!shape.isEmpty)
         self.shape = shape
@@ -63,12 +67,17 @@ public final class NpyWriter {
 /// Reads a float32 or float64 little-endian C-order .npy file, memory-mapped,
 /// with one-line errors for anything else.
 public struct NpyFile {
+    /// The array's shape, from the header.
     public let shape: [Int]
+    /// The file read.
     public let path: String
     private let data: Data
     private let offset: Int
     private let isDouble: Bool
 
+    /// Maps the file and checks its header against its size.
+    /// - Throws: `InputError` if it is missing, unreadable, truncated, or not a
+    ///   little-endian C-order float32 or float64 .npy.
     public init(path: String) throws {
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "no such file") }
@@ -126,7 +135,9 @@ public struct NpyFile {
         }
     }
 
+    /// Rows (configurations): shape[0].
     public var rowCount: Int { shape[0] }
+    /// Values per row: the product of the other dimensions.
     public var rowSize: Int { shape.dropFirst().reduce(1, *) }
 
     /// Row `r` as Double values.

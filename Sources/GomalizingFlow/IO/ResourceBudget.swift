@@ -6,8 +6,10 @@ import Foundation
 public enum ResourceBudget {
     /// Share of the physical memory one run may plan to use.
     public static let memoryShare = 0.8
+    /// Bytes in a GiB.
     public static let gib = 1_073_741_824.0
 
+    /// This machine's physical memory in bytes.
     public static var physicalMemory: Double { Double(ProcessInfo.processInfo.physicalMemory) }
 
     /// Throws when `bytes` exceed `memoryShare` of this machine's memory.

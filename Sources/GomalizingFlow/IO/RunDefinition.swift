@@ -9,6 +9,7 @@ extension Config {
                                             "[training] stop_after_seconds", "[device] threads",
                                             "[device] device_id", "[config] version"]
 
+    /// The defining values by key, e.g. "[physical] lam": "8.0" (none of `changeableOnResume`).
     public var runDefinition: [String: String] {
         let t = training, m = model
         return [
@@ -45,6 +46,7 @@ extension Config {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The file of a result folder that `effectiveSettings` is written to.
     public static let settingsFileName = "settings.txt"
 
     /// What a definition recorded before a key existed stood for: the key's
@@ -66,6 +68,7 @@ extension Config {
 }
 
 extension LRSchedule: CustomStringConvertible {
+    /// Text form, e.g. "step(decay=0.5, epochs=[100])"; part of the run definition.
     public var description: String {
         switch self {
         case .constant: return "constant"

@@ -5,15 +5,20 @@ import Foundation
 /// offsets (plus an optional "__metadata__" map of strings), then the raw
 /// little-endian data. numpy/torch users read it with `safetensors.numpy.load_file`.
 public enum SafeTensors {
+    /// A tensor as Float32 values in C order, with its shape.
     public struct Tensor: Equatable {
+        /// Dimensions, slowest first.
         public var shape: [Int]
+        /// The values in C order (F64 tensors are rounded to Float32 when read).
         public var values: [Float]
+        /// A tensor of `shape` holding `values`.
         public init(shape: [Int], values: [Float]) {
             self.shape = shape
             self.values = values
         }
     }
 
+    /// The bytes of a file holding `tensors` as F32, in the given order, and `metadata`.
     public static func encode(_ tensors: [(String, Tensor)], metadata: [String: String] = [:]) -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -107,6 +112,8 @@ public enum SafeTensors {
         return (tensors, metadata)
     }
 
+    /// Reads and parses the safetensors file at `path` (see `decode`).
+    /// - Throws: `InputError` if the file is missing, unreadable or malformed.
     public static func load(path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")

@@ -4,13 +4,16 @@
 /// fastest, so a configuration stored as `[V]` has the memory layout of a NumPy
 /// array of shape `(L, ..., L)`.
 public struct Lattice: Equatable, Sendable {
+    /// Side length: sites per axis.
     public let L: Int
+    /// Number of dimensions.
     public let d: Int
     /// Number of sites, L^d.
     public let volume: Int
     /// strides[mu] = L^(d-1-mu): the index step of one hop along axis mu.
     public let strides: [Int]
 
+    /// The lattice of side `L` in `d` dimensions (both at least 1).
     public init(L: Int, d: Int) {
         precondition(L >= 1 && d >= 1, "lattice needs L >= 1 and d >= 1")
         self.L = L
@@ -21,6 +24,7 @@ public struct Lattice: Equatable, Sendable {
         self.volume = s[0] * L
     }
 
+    /// The array shape of a configuration: d entries of L.
     public var shape: [Int] { [Int](repeating: L, count: d) }
 
     /// Coordinates of site `v`.
@@ -28,6 +32,7 @@ public struct Lattice: Equatable, Sendable {
         (0..<d).map { (v / strides[$0]) % L }
     }
 
+    /// Site index of coordinates `x`, each taken modulo L (negative ones wrap).
     public func index(_ x: [Int]) -> Int {
         var v = 0
         for mu in 0..<d { v += (((x[mu] % L) + L) % L) * strides[mu] }

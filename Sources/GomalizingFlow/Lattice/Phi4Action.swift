@@ -8,12 +8,16 @@ import Numerics
 /// There is no 1/2 in front of the kinetic and mass terms. Sums are taken in
 /// Double whatever the field precision, so S of a 10^4-site lattice keeps its digits.
 public struct Phi4Action: Sendable {
+    /// The lattice the field lives on.
     public let lattice: Lattice
+    /// Coefficient m2 of phi^2 (may be negative).
     public let m2: Double
+    /// Coefficient lam of phi^4.
     public let lam: Double
     private let forward: [[Int32]]
     private let backward: [[Int32]]
 
+    /// The action on `lattice` with couplings `m2` and `lam`; builds the neighbour tables.
     public init(lattice: Lattice, m2: Double, lam: Double) {
         self.lattice = lattice
         self.m2 = m2
@@ -42,6 +46,7 @@ public struct Phi4Action: Sendable {
         return kinetic + local
     }
 
+    /// S(phi) of one configuration given as an array of V values.
     public func action<T: BinaryFloatingPoint>(_ phi: [T]) -> Double {
         phi.withUnsafeBufferPointer { action($0.baseAddress!) }
     }
@@ -62,6 +67,7 @@ public struct Phi4Action: Sendable {
         }
     }
 
+    /// dS/dphi of one configuration, as a new array (unscaled).
     public func force<T: BinaryFloatingPoint>(_ phi: [T]) -> [T] {
         var f = [T](repeating: 0, count: phi.count)
         phi.withUnsafeBufferPointer { p in

@@ -5,11 +5,15 @@ import Numerics
 public enum Activation: String, Sendable, Codable {
     /// Flux's and PyTorch's default slope 0.01.
     case leakyReLU
+    /// tanh: the last net layer's with use_final_tanh.
     case tanh
+    /// No nonlinearity: a convolution followed by a batch norm, which applies the activation.
     case identity
 
+    /// Slope of leaky ReLU for negative inputs.
     public static let leakySlope = 0.01
 
+    /// Applies the nonlinearity in place to `count` values (vectorised tanh for Float32).
     public func apply<T: Real & BinaryFloatingPoint>(_ y: UnsafeMutablePointer<T>, count: Int) {
         switch self {
         case .leakyReLU:

@@ -11,18 +11,25 @@ import Numerics
 /// (unbiased variance, as Flux and PyTorch do). For sampling, the running
 /// statistics are used, which makes the flow a fixed bijection per configuration.
 public struct BatchNorm: Sendable {
+    /// Number of channels C; values are laid out [site][C].
     public let channels: Int
     /// gamma and beta in the parameter vector.
     public let gammaOffset: Int
+    /// Offset of beta (C values) in the parameter vector.
     public let betaOffset: Int
     /// Running mean and variance in the buffer vector.
     public let meanOffset: Int
+    /// Offset of the running variance (C values) in the buffer vector.
     public let varOffset: Int
+    /// Nonlinearity applied after the affine map.
     public let activation: Activation
 
+    /// Added to the variance under the square root.
     public static let eps = 1e-5
+    /// Weight of the batch statistics in the running-statistics update.
     public static let momentum = 0.1
 
+    /// A batch norm of `channels` channels at the given parameter and buffer offsets.
     public init(channels: Int, gammaOffset: Int, betaOffset: Int, meanOffset: Int, varOffset: Int, activation: Activation) {
         self.channels = channels
         self.gammaOffset = gammaOffset
@@ -34,8 +41,11 @@ public struct BatchNorm: Sendable {
 
     /// Per-channel statistics used to normalise: mean and 1/sqrt(var + eps).
     public struct Statistics: Sendable {
+        /// Per-channel mean.
         public var mean: [Double]
+        /// Per-channel variance: biased for batch statistics, the running variance otherwise.
         public var variance: [Double]
+        /// Per-channel 1/sqrt(variance + eps).
         public var invStd: [Double]
         /// Number of values per channel the statistics were taken over (0 for running stats).
         public var count: Int
@@ -67,6 +77,8 @@ public struct BatchNorm: Sendable {
         return Statistics(mean: mean, variance: variance, invStd: inv, count: count)
     }
 
+    /// Statistics from the running mean and variance in `buffers`, with count 0
+    /// (which makes the normalisation a fixed affine map in the pullback).
     public func runningStatistics<T: BinaryFloatingPoint>(buffers: UnsafePointer<T>) -> Statistics {
         let mean = (0..<channels).map { Double(buffers[meanOffset + $0]) }
         let variance = (0..<channels).map { Double(buffers[varOffset + $0]) }

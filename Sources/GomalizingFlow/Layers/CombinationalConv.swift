@@ -10,11 +10,16 @@ import Numerics
 /// convolution. Branch outputs are kept for the pullback only when there are
 /// several; with one branch the layer output itself is the branch output.
 public struct CombinationalConv: Sendable {
+    /// One periodic convolution per branch: per k-subset of the axes, or the single cross.
     public let convs: [PeriodicConv]
+    /// Applied to each branch before the mean.
     public let activation: Activation
+    /// Input channels.
     public let cin: Int
+    /// Output channels.
     public let cout: Int
 
+    /// A layer averaging the branches `convs`, all with `cin` and `cout` channels.
     public init(convs: [PeriodicConv], activation: Activation, cin: Int, cout: Int) {
         self.convs = convs
         self.activation = activation
@@ -22,6 +27,7 @@ public struct CombinationalConv: Sendable {
         self.cout = cout
     }
 
+    /// Number of branches, C(d, k) (1 for k = d or a cross).
     public var branchCount: Int { convs.count }
 
     /// `branches` must hold branchCount * n * V * cout values when branchCount > 1;

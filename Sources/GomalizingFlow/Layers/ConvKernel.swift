@@ -375,6 +375,7 @@ enum AnyChannels: ChannelCounts {
 /// not among them: the s,t layer stores single values, and the vector tanh
 /// pays only on eight).
 public enum FusedActivation: Sendable {
+    /// No activation, or leaky ReLU with slope `Activation.leakySlope`.
     case identity, leakyReLU
 }
 

@@ -7,15 +7,20 @@
 /// kernel dimensions. Tap `T-1-t` is the mirror image of tap `t`. A cross
 /// stencil (`init(crossOn:kernelSize:)`) keeps only the axis taps.
 public struct ConvStencil: Sendable {
+    /// The convolved lattice axes (all d for a cross).
     public let axes: [Int]
+    /// Width K (odd) along each convolved axis.
     public let kernelSize: Int
     /// The nearest-neighbour ("cross") shape: the site and the sites up to
     /// K/2 steps away along each axis, 2d(K/2) + 1 taps, no diagonal taps.
     public let isCross: Bool
+    /// Number of taps T: K^k for a box, 2d(K/2) + 1 for a cross.
     public let tapCount: Int
+    /// Lattice volume V.
     public let volume: Int
     /// d and L of the lattice.
     public let latticeDimension: Int
+    /// Side length L of the lattice.
     public let latticeSide: Int
     /// neighbour[t * V + v] = v + offset(t).
     public let neighbour: [Int32]

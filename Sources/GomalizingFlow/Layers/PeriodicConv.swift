@@ -5,12 +5,18 @@
 /// `[tap][cin][cout]` (cout fastest, so output channels form SIMD lanes), the
 /// bias at `biasOffset`. `forward` and `pullback` are the pair of a ChainRules rrule.
 public struct PeriodicConv: Sendable {
+    /// The taps and the site each reads.
     public let stencil: ConvStencil
+    /// Input channels.
     public let cin: Int
+    /// Output channels.
     public let cout: Int
+    /// Start of the weight, `[tap][cin][cout]`, in the parameter vector.
     public let weightOffset: Int
+    /// Start of the bias (cout values) in the parameter vector.
     public let biasOffset: Int
 
+    /// A convolution with the given stencil, channel counts and parameter offsets.
     public init(stencil: ConvStencil, cin: Int, cout: Int, weightOffset: Int, biasOffset: Int) {
         self.stencil = stencil
         self.cin = cin
@@ -19,7 +25,9 @@ public struct PeriodicConv: Sendable {
         self.biasOffset = biasOffset
     }
 
+    /// Weight values: taps x cin x cout.
     public var weightCount: Int { stencil.tapCount * cin * cout }
+    /// Inputs per output value, taps x cin (the initialisation bound is 1/sqrt(fanIn)).
     public var fanIn: Int { stencil.tapCount * cin }
     /// Whether `forward(winograd: true)` takes `WinogradConv` (when all sites are wanted).
     public var admitsWinograd: Bool { WinogradConv.applies(to: stencil, cin: cin, cout: cout) }

@@ -3,7 +3,9 @@
 /// off the frozen sites, so it skips the taps that read zeros: about half
 /// of them for a checkerboard mask.
 public struct TapGroup: Sendable {
+    /// The group's sites, as lattice indices.
     public let sites: [Int32]
+    /// The stencil taps that read the support at those sites.
     public let taps: [Int32]
 }
 

@@ -21,6 +21,8 @@ public enum VectorMath {
     static let p3: Float = 0.020650587863586593
     static let p4: Float = -0.005717045607128168
 
+    /// tanh on eight Floats: an odd polynomial below |x| = 0.625, 1 - 2/(e^(2|x|) + 1)
+    /// above; NaN stays NaN.
     @inline(__always)
     public static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let a = x.replacing(with: -x, where: x .< 0)

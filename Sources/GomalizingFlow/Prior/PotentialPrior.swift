@@ -9,9 +9,13 @@ import Foundation
 /// value is kept). Sampling is exact rejection from the uniform distribution
 /// with the envelope exp(-(v - vmin)), vmin the minimum of v on the interval.
 public struct PotentialPrior: Sendable, Equatable {
+    /// Coefficient of x^2 in v.
     public let m2: Double
+    /// Coefficient of x^4 in v.
     public let lam: Double
+    /// Lower end of the support.
     public let xmin: Double
+    /// Upper end of the support.
     public let xmax: Double
     /// min of v on [xmin, xmax]; densities are computed relative to it so that
     /// exp never overflows.
@@ -21,6 +25,8 @@ public struct PotentialPrior: Sendable, Equatable {
     /// Relative difference of the last two quadrature estimates (an error bound in practice).
     public let quadratureError: Double
 
+    /// The prior of v = m2 x^2 + lam x^4 on [xmin, xmax] (by default [-2, 2]);
+    /// computes vmin and log Z.
     public init(m2: Double, lam: Double, xmin: Double = -2, xmax: Double = 2) {
         self.m2 = m2
         self.lam = lam
@@ -52,6 +58,7 @@ public struct PotentialPrior: Sendable, Equatable {
         logZ = Foundation.log(estimate) - vmin
     }
 
+    /// v(x) = m2 x^2 + lam x^4.
     public func potential(_ x: Double) -> Double { m2 * x * x + lam * x * x * x * x }
 
     /// log of the normalised density at x (-inf outside the interval, with a

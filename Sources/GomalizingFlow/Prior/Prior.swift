@@ -5,6 +5,7 @@ public enum PriorSpec: Equatable, Sendable {
     /// GomalizingFlow.jl's Potential: exp(-(m2 x^2 + lam x^4)) on [xmin, xmax] per site.
     case potential(m2: Double, lam: Double, xmin: Double, xmax: Double)
 
+    /// Short text form, e.g. "normal"; part of the run definition.
     public var description: String {
         switch self {
         case .normal: return "normal"
@@ -15,11 +16,14 @@ public enum PriorSpec: Equatable, Sendable {
 
 /// The prior of a whole configuration of `volume` sites: log density and exact draws.
 public struct Prior: Sendable {
+    /// Sites per configuration.
     public let volume: Int
+    /// Which distribution every site follows.
     public let spec: PriorSpec
     private let normal: NormalPrior
     private let potential: PotentialPrior?
 
+    /// The prior `spec` over `volume` sites (a potential prior's log Z is computed here).
     public init(_ spec: PriorSpec = .normal, volume: Int) {
         self.volume = volume
         self.spec = spec
@@ -31,6 +35,8 @@ public struct Prior: Sendable {
         }
     }
 
+    /// log q0(z) of one configuration of `volume` values, in Float64 (-inf outside
+    /// a potential prior's interval).
     public func logDensity<T: BinaryFloatingPoint>(_ z: UnsafePointer<T>) -> Double {
         guard let potential else { return normal.logDensity(z) }
         var s = 0.0

@@ -2,12 +2,14 @@ import Foundation
 
 /// The standard figures of an analysis and of a training history.
 public enum Figures {
+    /// C(t) with error bars, on a log y axis.
     public static func correlator(_ obs: Observables) -> SVGPlot {
         let t = obs.C.indices.map(Double.init)
         return SVGPlot(title: "Zero-momentum correlator C(t)", xLabel: "t", yLabel: "C(t)",
                        series: [.init(name: "C(t)", x: t, y: obs.C.map(\.value), yError: obs.C.map(\.error))], logY: true)
     }
 
+    /// m_eff(t) with error bars, and the pole mass as a horizontal line where it is finite.
     public static func effectiveMass(_ obs: Observables) -> SVGPlot {
         let t = obs.effectiveMass.indices.map { Double($0 + 1) }
         var series: [SVGPlot.Series] = [.init(name: "m_eff(t)", x: t, y: obs.effectiveMass.map(\.value),
@@ -19,6 +21,7 @@ public enum Figures {
         return SVGPlot(title: "Effective mass", xLabel: "t", yLabel: "m_eff", series: series)
     }
 
+    /// Normalised autocorrelation ρ(t) of χ₂, E and |M|.
     public static func autocorrelation(_ obs: Observables) -> SVGPlot {
         let names = [("chi2", "χ₂"), ("E", "E"), ("absM", "|M|")]
         let series = names.compactMap { key, label -> SVGPlot.Series? in
@@ -129,6 +132,7 @@ extension Observables {
         return d
     }()
 
+    /// The encoder of `*.analysis.json`: pretty-printed, sorted keys, non-finite numbers as "inf", "-inf", "nan".
     public static let jsonEncoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -136,6 +140,8 @@ extension Observables {
         return e
     }()
 
+    /// Reads an analysis written by `gomalizing analyze`.
+    /// - Throws: `InputError` if the file cannot be read or is not such an analysis.
     public static func load(path: String) throws -> Observables {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError(file: path, "cannot be read") }
         do {

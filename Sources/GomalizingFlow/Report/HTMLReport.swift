@@ -6,6 +6,9 @@ import Foundation
 /// their figures, and the settings the run used. Inline SVG only, so a browser
 /// opens it from disk.
 public enum HTMLReport {
+    /// The page for the result folder `dir`, from its history.csv, `*.analysis.json`,
+    /// settings.txt and config.toml.
+    /// - Throws: `InputError` if history.csv or an analysis is missing or malformed.
     public static func build(resultDirectory dir: URL) throws -> String {
         let name = dir.lastPathComponent
         let historyPath = dir.appendingPathComponent("history.csv").path

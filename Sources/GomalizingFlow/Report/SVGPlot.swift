@@ -4,24 +4,34 @@ import Foundation
 /// optional error bars: enough for correlators, effective masses, autocorrelation
 /// functions and training curves, viewable in any browser without a server.
 public struct SVGPlot {
+    /// One data set of the chart and how it is drawn.
     public struct Series {
         /// A polyline (with markers when short), markers only, or bars from the
         /// bottom of the frame (a histogram: x at the bins' centres).
         public enum Style { case line, points, bars }
+        /// Legend entry.
         public var name: String
+        /// x coordinates of the points.
         public var x: [Double]
+        /// y coordinates; a point with a non-finite x or y is skipped.
         public var y: [Double]
+        /// Symmetric error bars on y, or nil.
         public var yError: [Double]?
+        /// Line, points or bars.
         public var style: Style
         /// Drawing: a colour (default: the palette by position), line width
         /// and opacity, and whether the legend names the series (several
         /// seeds of one setting share one entry).
         public var color: String? = nil
+        /// Stroke width of a line.
         public var lineWidth = 1.5
+        /// Stroke opacity of a line; below 1 also drops its markers.
         public var opacity = 1.0
+        /// Whether the legend lists the series.
         public var inLegend = true
         /// Markers on the points of a short line (off for many overlaid curves).
         public var markers = true
+        /// A series in the palette colour of its position.
         public init(name: String, x: [Double], y: [Double], yError: [Double]? = nil, style: Style = .line) {
             self.name = name
             self.x = x
@@ -31,11 +41,17 @@ public struct SVGPlot {
         }
     }
 
+    /// Chart title.
     public var title: String
+    /// Label of the x axis.
     public var xLabel: String
+    /// Label of the y axis.
     public var yLabel: String
+    /// The data sets, drawn in order.
     public var series: [Series]
+    /// log10 y axis; non-positive values are dropped.
     public var logY = false
+    /// log10 x axis; non-positive values are dropped.
     public var logX = false
     /// Fixed y range; points outside are drawn on the frame's edge as open
     /// triangles, and a note says how many and how far (e.g. the first epochs
@@ -45,12 +61,16 @@ public struct SVGPlot {
     public var note: String? = nil
     /// The legend in the lower right corner instead of the upper right (for curves that rise).
     public var legendAtBottom = false
+    /// Width of the SVG in pixels.
     public var width = 640.0
+    /// Height of the SVG in pixels.
     public var height = 400.0
 
+    /// Colours of series without their own, by position.
     public static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                                 "#bcbd22", "#17becf"]
 
+    /// A chart of `series`, 640 x 400 pixels.
     public init(title: String, xLabel: String, yLabel: String, series: [Series], logY: Bool = false) {
         self.title = title
         self.xLabel = xLabel
@@ -96,11 +116,13 @@ public struct SVGPlot {
         return String(format: "%g", (v * 1e6).rounded() / 1e6)
     }
 
+    /// `s` with &, < and > escaped, for SVG and HTML text.
     public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
     }
 
+    /// The chart as one `<svg>` element, ready to inline in HTML.
     public func render() -> String {
         let left = 70.0, right = 20.0, top = note == nil ? 40.0 : 56.0, bottom = 55.0
         let pw = width - left - right, ph = height - top - bottom

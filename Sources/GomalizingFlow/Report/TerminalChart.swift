@@ -5,13 +5,18 @@ import Foundation
 /// A frame with the y range on the left and the x range below, like
 /// UnicodePlots' lineplot that GomalizingFlow.jl's watch uses.
 public struct TerminalChart {
+    /// First line of the output.
     public var title: String
+    /// Label centred under the x axis.
     public var xLabel: String
+    /// x values; a point with a non-finite x or y is not drawn and breaks the line.
     public var x: [Double]
+    /// y values, e.g. a history.csv column.
     public var y: [Double]
     /// Fixed y range; points outside are drawn on the frame's edge.
     public var yRange: ClosedRange<Double>?
 
+    /// A chart of `y` against `x`; the y range is the data's unless `yRange` is given.
     public init(title: String, xLabel: String, x: [Double], y: [Double], yRange: ClosedRange<Double>? = nil) {
         self.title = title
         self.xLabel = xLabel

@@ -12,9 +12,13 @@ import Numerics
 /// rank 0 in order, and the chain (with its own uniform stream) runs there:
 /// the accept/reject sequence is that of one process over the same proposals.
 public final class FlowSampler {
+    /// The Float32 flow whose proposals the chain runs over.
     public let flow: Flow<Float>
+    /// Pushes each batch of prior draws through the flow (no gradient, running batch-norm statistics).
     public let runner: BatchRunner<Float>
+    /// The MPI ranks sharing the proposals; the chain runs on rank 0.
     public let communicator: Communicator
+    /// The chain's state and acceptance counts (meaningful on rank 0 only).
     public private(set) var chain = IndependenceMH()
     private let draws: PriorDraws
     private var uniforms: Xoshiro256
@@ -32,6 +36,8 @@ public final class FlowSampler {
     /// all proposals, for `WeightDiagnostics`.
     public private(set) var lastProposal: (logP: Double, logQ: Double) = (0, 0)
 
+    /// A sampler drawing `batchSize` proposals per rank and round from the sampling
+    /// stream of `seed`; the Metropolis-Hastings uniforms come from its acceptance stream.
     public init(flow: Flow<Float>, action: Phi4Action, batchSize: Int, seed: UInt64, threads: Int = defaultThreadCount(),
                 communicator: Communicator = SerialCommunicator(), prior: PriorSpec = .normal) {
         self.flow = flow

@@ -5,17 +5,24 @@ import Foundation
 /// and a Metropolis accept/reject on exp(-dH). The standard baseline of
 /// Albergo et al. (2019). Works in Float64 throughout.
 public struct HMC {
+    /// The target action S.
     public let action: Phi4Action
+    /// Leapfrog step size.
     public var stepSize: Double
+    /// Leapfrog steps per trajectory.
     public var steps: Int
+    /// The current configuration, V values in row-major site order (zero at the start).
     public private(set) var phi: [Double]
+    /// Trajectories run so far.
     public private(set) var trajectories = 0
+    /// Trajectories accepted so far.
     public private(set) var accepted = 0
     private var rng: Xoshiro256
     private var momentum: [Double]
     private var force: [Double]
     private var trial: [Double]
 
+    /// A cold start, phi = 0, with a generator seeded by `seed`.
     public init(action: Phi4Action, stepSize: Double, steps: Int, seed: UInt64) {
         self.action = action
         self.stepSize = stepSize
@@ -31,16 +38,22 @@ public struct HMC {
 
     /// Acceptance bookkeeping over a stretch of trajectories.
     public struct Counter {
+        /// Trajectories recorded.
         public private(set) var total = 0
+        /// Accepted trajectories recorded.
         public private(set) var accepted = 0
+        /// An empty counter.
         public init() {}
+        /// Records one trajectory; `a`: whether it was accepted.
         public mutating func record(_ a: Bool) {
             total += 1
             if a { accepted += 1 }
         }
+        /// Acceptance in percent (0 before any trajectory).
         public var rate: Double { total == 0 ? 0 : 100 * Double(accepted) / Double(total) }
     }
 
+    /// Acceptance in percent over all trajectories (0 before any).
     public var acceptanceRate: Double { trajectories == 0 ? 0 : 100 * Double(accepted) / Double(trajectories) }
 
     /// One trajectory; returns whether it was accepted.

@@ -4,10 +4,14 @@ import Foundation
 /// log weights w = log p - log q, proposal j replaces the current state with
 /// probability min(1, exp(w_j - w_current)); the first proposal starts the chain.
 public struct IndependenceMH {
+    /// log p - log q of the chain's current state; nil before the first proposal.
     public private(set) var currentLogWeight: Double?
+    /// Transitions made: proposals offered after the first.
     public private(set) var steps = 0
+    /// Transitions accepted.
     public private(set) var accepted = 0
 
+    /// An empty chain; the first proposal offered starts it.
     public init() {}
 
     /// Offers one proposal; returns whether it was accepted. `u` is a uniform

@@ -6,13 +6,18 @@ public struct PriorDraws: Sendable {
     /// Separate streams for training batches, evaluation proposals, the
     /// sampler's proposals and the Metropolis-Hastings uniforms.
     public enum Purpose: UInt64, Sendable {
+        /// The streams; the raw value is mixed into every generator's seed.
         case training = 1, evaluation = 2, sampling = 3, acceptance = 4
     }
 
+    /// Seed shared by all streams; `purpose` separates them.
     public let seed: UInt64
+    /// The stream these draws belong to.
     public let purpose: Purpose
+    /// The distribution each configuration is drawn from.
     public let prior: Prior
 
+    /// Draws of `volume` sites from `prior` on the stream of (`seed`, `purpose`).
     public init(seed: UInt64, purpose: Purpose, volume: Int, prior: PriorSpec = .normal) {
         self.seed = seed
         self.purpose = purpose

@@ -8,10 +8,15 @@ public struct Checkpoint {
     /// Progress inside an epoch that Ctrl-C interrupted: the steps taken in it
     /// and the running sums its history line needs.
     public struct PartialEpoch: Equatable, Sendable {
+        /// Optimisation steps taken in the interrupted epoch.
         public var iterations: Int
+        /// Sum of the loss over those steps.
         public var lossSum: Double
+        /// Sum of the squared loss over those steps.
         public var lossSquareSum: Double
+        /// Wall seconds of the epoch's steps so far.
         public var trainSeconds: Double
+        /// The progress from its parts.
         public init(iterations: Int, lossSum: Double, lossSquareSum: Double, trainSeconds: Double) {
             self.iterations = iterations
             self.lossSum = lossSum
@@ -22,20 +27,30 @@ public struct Checkpoint {
 
     /// Completed epochs.
     public var epoch: Int
+    /// Optimisation steps of the whole run, the address of the next prior draws.
     public var stepsDone: Int
+    /// Float32 flow parameters in the architecture's layout.
     public var parameters: [Float]
+    /// Batch-norm running statistics (empty without batch norms).
     public var buffers: [Float]
+    /// The optimiser: kind, learning rate, step, state vectors and clip norm.
     public var optimiser: Optimiser
+    /// Highest evaluation acceptance so far, percent (-1 before any epoch).
     public var bestAcceptance: Double
+    /// Records of the completed epochs.
     public var history: [EpochRecord]
+    /// Progress inside an interrupted epoch; nil at an epoch's end.
     public var partial: PartialEpoch?
     /// The run's defining config values (`Config.runDefinition`) and its number
     /// of MPI ranks; nil in checkpoints written before they were recorded.
     public var definition: [String: String]?
+    /// Number of MPI ranks of the run; nil in checkpoints written before it was recorded.
     public var ranks: Int?
 
+    /// The checkpoint's file name in a result folder.
     public static let fileName = "checkpoint.safetensors"
 
+    /// A checkpoint from its parts.
     public init(epoch: Int, stepsDone: Int, parameters: [Float], buffers: [Float], optimiser: Optimiser,
                 bestAcceptance: Double, history: [EpochRecord], partial: PartialEpoch? = nil,
                 definition: [String: String]? = nil, ranks: Int? = nil) {
@@ -51,6 +66,9 @@ public struct Checkpoint {
         self.partial = partial
     }
 
+    /// Writes the checkpoint atomically to `url`: the model tensors, `adam.m` and
+    /// `adam.v`, and everything else in the metadata.
+    /// - Throws: `InputError` naming `url` if it cannot be written.
     public func save(_ arch: FlowArchitecture, to url: URL) throws {
         var tensors = ModelFile.tensors(of: arch, parameters: parameters, buffers: buffers)
         // The optimiser's two state vectors keep the names they had when Adam was the only one.

@@ -3,9 +3,12 @@
 /// `train` and `sweep` agree on it without extra state; a continuation with a
 /// higher threshold or a longer budget simply goes on.
 public enum EarlyStop: Equatable, Sendable, CustomStringConvertible {
+    /// The epoch's acceptance, `reached` percent, reached `threshold` (`stop_at_acceptance`).
     case acceptance(epoch: Int, reached: Double, threshold: Double)
+    /// The run's wall time at the epoch's end, `seconds`, reached `limit` (`stop_after_seconds`).
     case wallTime(epoch: Int, seconds: Double, limit: Double)
 
+    /// The epoch the run stopped after.
     public var epoch: Int {
         switch self {
         case let .acceptance(e, _, _), let .wallTime(e, _, _): return e
@@ -29,6 +32,7 @@ public enum EarlyStop: Equatable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// One line saying which criterion stopped the run after which epoch.
     public var description: String {
         switch self {
         case let .acceptance(e, reached, threshold):

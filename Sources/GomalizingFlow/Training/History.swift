@@ -2,18 +2,26 @@ import Foundation
 
 /// One row of history.csv.
 public struct EpochRecord: Equatable, Sendable {
+    /// Epoch number, from 1.
     public var epoch: Int
     /// Mean and standard deviation of the reverse-KL loss over the epoch's iterations.
     public var loss: Double
+    /// Standard deviation of the loss over the epoch's iterations.
     public var lossStd: Double
     /// Independence Metropolis-Hastings acceptance over the evaluation proposals, percent.
     public var acceptanceRate: Double
     /// (sum w)^2 / (N sum w^2) over the evaluation proposals.
     public var ess: Double
+    /// Highest `acceptanceRate` up to this epoch, percent (that of model_best.safetensors).
     public var bestAcceptanceRate: Double
+    /// Learning rate of the epoch, from the schedule.
     public var lr: Double
+    /// Wall seconds of the epoch's optimisation steps.
     public var trainSeconds: Double
+    /// Wall seconds of the epoch's evaluation.
     public var evalSeconds: Double
+    /// Wall seconds of the run up to the end of this epoch, counted across
+    /// resumes (the slowest rank's under MPI).
     public var totalSeconds: Double
     /// The largest `ess` so far (that of model_best_ess.safetensors).
     public var bestESS: Double
@@ -22,6 +30,7 @@ public struct EpochRecord: Equatable, Sendable {
     /// The largest normalised evaluation weight, max w / sum w.
     public var maxWeight: Double
 
+    /// A record from its columns; the last three default to NaN (records of earlier versions).
     public init(epoch: Int, loss: Double, lossStd: Double, acceptanceRate: Double, ess: Double, bestAcceptanceRate: Double,
                 lr: Double, trainSeconds: Double, evalSeconds: Double, totalSeconds: Double, bestESS: Double = .nan,
                 paretoK: Double = .nan, maxWeight: Double = .nan) {
@@ -44,6 +53,7 @@ public struct EpochRecord: Equatable, Sendable {
     /// that count columns still find them.
     public static let header = "epoch,loss,loss_std,acceptance_rate,ess,best_acceptance_rate,lr,train_seconds,eval_seconds,total_seconds,best_ess,pareto_k,max_weight"
 
+    /// The record as a history.csv line in `header`'s column order, numbers as %.6g, no newline.
     public var csvLine: String {
         func f(_ x: Double) -> String { String(format: "%.6g", x) }
         return "\(epoch),\(f(loss)),\(f(lossStd)),\(f(acceptanceRate)),\(f(ess)),\(f(bestAcceptanceRate)),\(f(lr)),\(f(trainSeconds)),\(f(evalSeconds)),\(f(totalSeconds)),\(f(bestESS)),\(f(paretoK)),\(f(maxWeight))"
@@ -53,9 +63,12 @@ public struct EpochRecord: Equatable, Sendable {
 /// The training history, rewritten whole and atomically after every epoch so the
 /// file on disk is always a complete CSV.
 public struct History {
+    /// Where history.csv is written.
     public let url: URL
+    /// One record per completed epoch, in order.
     public private(set) var records: [EpochRecord] = []
 
+    /// An empty history to be written at `url`.
     public init(url: URL) { self.url = url }
 
     /// Replaces the records (those of a checkpoint being resumed) and rewrites the file.
@@ -64,6 +77,8 @@ public struct History {
         if write { try rewrite() }
     }
 
+    /// Appends a record and rewrites the whole file atomically.
+    /// - Throws: `InputError` naming the file if it cannot be written.
     public mutating func append(_ r: EpochRecord) throws {
         records.append(r)
         try rewrite()

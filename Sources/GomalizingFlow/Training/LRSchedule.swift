@@ -16,6 +16,7 @@ public indirect enum LRSchedule: Equatable, Sendable {
     /// its epoch 1 came right after the warm-up.
     case warmup(epochs: Int, then: LRSchedule)
 
+    /// The learning rate of `epoch` (counted from 1) for the base rate `base`.
     public func rate(base: Double, epoch: Int) -> Double {
         switch self {
         case .constant: return base

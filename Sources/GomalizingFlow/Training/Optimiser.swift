@@ -31,17 +31,28 @@ public enum OptimiserKind: String, Equatable, Sendable, CaseIterable {
 /// vectors whose meaning depends on the kind: Adam's moments m and v,
 /// RMSProp's accumulator in v, the velocity of Momentum and Nesterov in m.
 public struct Optimiser: Sendable {
+    /// Which Flux update rule `update` applies.
     public let kind: OptimiserKind
+    /// Learning rate η; the trainer sets it each epoch from the schedule.
     public var lr: Double
+    /// Largest L2 norm of the whole gradient, or nil for no clipping.
     public var clipNorm: Double?
+    /// Adam's decay of the first moment.
     public let beta1 = 0.9
+    /// Adam's decay of the second moment.
     public let beta2 = 0.999
+    /// ρ of RMSProp, Momentum and Nesterov.
     public let rho = 0.9
+    /// ϵ of Adam and RMSProp.
     public let eps = 1e-8
+    /// Updates applied so far (Adam's t of the bias correction).
     public private(set) var step = 0
+    /// Adam's first moment, or the velocity of Momentum and Nesterov; one per parameter.
     public var m: [Float]
+    /// Adam's second moment, or RMSProp's accumulator; one per parameter.
     public var v: [Float]
 
+    /// A fresh optimiser, zero state, for `parameterCount` parameters.
     public init(kind: OptimiserKind = .adam, parameterCount: Int, lr: Double, clipNorm: Double? = nil) {
         self.kind = kind
         self.lr = lr
@@ -69,6 +80,8 @@ public struct Optimiser: Sendable {
         return norm > clip ? Float(clip / norm) : 1
     }
 
+    /// One step: scales `raw` to `clipNorm` if it is longer, then updates `params`
+    /// in place by `kind`'s rule.
     public mutating func update(_ params: inout [Float], gradient raw: [Float]) {
         precondition(params.count == raw.count && raw.count == m.count)
         step += 1

@@ -3,16 +3,22 @@ import Numerics
 
 /// What the trainer reports while it runs; the CLI prints it.
 public protocol TrainingObserver: AnyObject {
+    /// Called after every optimisation step, with its iteration (from 1) of `total` in the epoch and its loss.
     func iterationFinished(epoch: Int, iteration: Int, of total: Int, loss: Double)
+    /// Called after every epoch with its history record; `improved`: a new best acceptance.
     func epochFinished(_ record: EpochRecord, improved: Bool)
 }
 
+/// Why `Trainer.train()` stopped before its last epoch.
 public enum TrainingError: Error, CustomStringConvertible {
+    /// `what` (the loss, the gradient or a parameter) became NaN or infinite at that step.
     case nonFinite(epoch: Int, iteration: Int, what: String)
+    /// The MPI ranks held different parameters after the epoch.
     case ranksDiverged(epoch: Int)
     /// Stopped on request (`Trainer.stopRequested`) after `iteration` steps of
     /// `epoch`, with the request's value (the CLI's: a signal number).
     case interrupted(epoch: Int, iteration: Int, code: Int32)
+    /// One line for the CLI to print.
     public var description: String {
         switch self {
         case let .interrupted(e, i, _):
@@ -33,13 +39,19 @@ public enum TrainingError: Error, CustomStringConvertible {
 /// by step and index, see `PriorDraws`), gradients are summed with an
 /// allreduce, and every rank applies the same optimiser step. Only rank 0 writes.
 public final class Trainer {
+    /// The config being trained.
     public let config: Config
+    /// The Float32 flow being trained.
     public let flow: Flow<Float>
+    /// The optimiser and its state (the checkpoint's when resumed).
     public private(set) var optimiser: Optimiser
+    /// The epochs done so far, mirrored in history.csv by rank 0.
     public private(set) var history: History
+    /// Highest evaluation acceptance so far, percent (-1 before any epoch).
     public private(set) var bestAcceptance = -1.0
     /// The largest per-epoch ESS so far (of model_best_ess.safetensors).
     public private(set) var bestESS = -1.0
+    /// The MPI ranks training together (one process by default).
     public let communicator: Communicator
     /// Optimisation steps taken so far: the address of the next batch's draws.
     public private(set) var stepsDone = 0
@@ -63,7 +75,9 @@ public final class Trainer {
     private let action: Phi4Action
     /// Prior draws of the current batch, reused every step.
     private var z: [Float]
+    /// Receives progress reports; held weakly.
     public weak var observer: TrainingObserver?
+    /// The folder the run writes into, `Config.resultDirectory`.
     public let resultDirectory: URL
 
     /// How this trainer uses its result folder, and the config text to copy into it.
@@ -131,7 +145,9 @@ public final class Trainer {
         }
     }
 
+    /// model_last.safetensors: the parameters after the latest epoch.
     public var lastModelURL: URL { resultDirectory.appendingPathComponent("model_last.safetensors") }
+    /// checkpoint.safetensors, what `--resume` continues from.
     public var checkpointURL: URL { resultDirectory.appendingPathComponent(Checkpoint.fileName) }
     /// Whether the run has already done every epoch the config asks for, or reached an early stop.
     public var isComplete: Bool { epochsDone >= config.training.epochs || earlyStop != nil }
@@ -160,7 +176,9 @@ public final class Trainer {
                              to: resultDirectory.appendingPathComponent(Config.settingsFileName))
         if folderUse == .resume { try history.restore(history.records, write: true) }
     }
+    /// model_best.safetensors: the parameters of the epoch with the highest acceptance.
     public var bestModelURL: URL { resultDirectory.appendingPathComponent("model_best.safetensors") }
+    /// model_best_ess.safetensors: the parameters of the epoch with the highest ESS.
     public var bestESSModelURL: URL { resultDirectory.appendingPathComponent("model_best_ess.safetensors") }
 
     /// The gradient of the last step, averaged over ranks.
@@ -203,6 +221,7 @@ public final class Trainer {
         public var acceptance: Double
         /// ESS, largest normalised weight and Pareto k of the proposals' weights.
         public var weights: WeightDiagnostics
+        /// ESS per proposal, (sum w)^2 / (N sum w^2).
         public var ess: Double { weights.ess }
     }
 

@@ -3,9 +3,12 @@ import Foundation
 /// The machine a timing was taken on, as studies print it: CPU model, online
 /// cores, and the threads a run used.
 public struct MachineDescription: Sendable, Equatable {
+    /// /proc/cpuinfo's model name ("unknown CPU" if absent).
     public var cpu: String
+    /// Active processor count.
     public var cores: Int
 
+    /// The machine this process runs on.
     public static func current() -> MachineDescription {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         var cpu = "unknown CPU"
@@ -16,5 +19,6 @@ public struct MachineDescription: Sendable, Equatable {
         return MachineDescription(cpu: cpu, cores: ProcessInfo.processInfo.activeProcessorCount)
     }
 
+    /// "CPU, N cores".
     public var description: String { "\(cpu), \(cores) cores" }
 }

@@ -3,6 +3,7 @@ import Foundation
 /// xoshiro256** (Blackman and Vigna): a small, fast generator whose whole state
 /// is four words, so it can be written into a checkpoint and restored exactly.
 public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
+    /// The four state words.
     public var state: (UInt64, UInt64, UInt64, UInt64)
 
     /// Seeds the four words with SplitMix64, as the authors recommend.
@@ -18,13 +19,16 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
         state = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
+    /// Restores a generator from its four state words (`stateWords`).
     public init(state: [UInt64]) {
         precondition(state.count == 4)
         self.state = (state[0], state[1], state[2], state[3])
     }
 
+    /// The state as an array, for saving.
     public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
 
+    /// The next 64 random bits.
     @inline(__always)
     public mutating func next() -> UInt64 {
         let result = rotl(state.1 &* 5, 7) &* 9
@@ -62,5 +66,6 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
         }
     }
 
+    /// Equal when the states are.
     public static func == (a: Xoshiro256, b: Xoshiro256) -> Bool { a.stateWords == b.stateWords }
 }
