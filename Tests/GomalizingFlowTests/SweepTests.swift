@@ -327,12 +327,18 @@ final class SweepTests: XCTestCase {
         XCTAssertNil(cut.acceptance(atEpoch: 3))
         XCTAssertEqual(cut.finalAcceptance(), (full.records[0].acceptanceRate + full.records[1].acceptanceRate) / 2)
         XCTAssertEqual(full.finalAcceptance(lastEpochs: 3), full.records.dropFirst().map(\.acceptanceRate).reduce(0, +) / 3)
-        XCTAssertEqual(SweepTable.commonEpoch([full, cut]), 2)
+        // Runs of another base config have their own common epoch.
+        try writeBase(dir, name: "other", epochs: 3)
+        let otherSpec = try SweepSpec.load(path: sweep(dir, "result = \"\(dir.path)\"\n[[grid]]\nconfigs = [\"other.toml\"]", name: "o").path)
+        let otherRun = try XCTUnwrap(otherSpec.runs.first)
+        try Trainer(config: otherRun.config).train()
+        let other = try RunSummary(run: otherRun, folder: otherSpec.folder)
+        XCTAssertEqual(SweepTable.commonEpochs([full, cut, other]), [run.baseConfig: 2, otherRun.baseConfig: 3])
         let table = SweepTable.summary([cut])
         XCTAssertEqual(table.count, 2)
         XCTAssertEqual(table[0].count, table[1].count)
-        let column = try XCTUnwrap(table[0].firstIndex(of: "acceptance % at epoch 2"))
-        XCTAssertEqual(table[1][column], String(format: "%.1f", full.records[1].acceptanceRate))
+        let column = try XCTUnwrap(table[0].firstIndex(of: "acceptance % at a common epoch"))
+        XCTAssertEqual(table[1][column], "2: " + String(format: "%.1f", full.records[1].acceptanceRate))
         // A run with epochs left has no level "at the end" yet.
         let longer = try SweepSpec.load(path: sweep(dir, """
             result = "\(dir.path)"

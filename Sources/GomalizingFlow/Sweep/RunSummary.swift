@@ -4,6 +4,7 @@ import Foundation
 /// a step was, and when it first reached each acceptance threshold. Everything
 /// is read off history.csv and settings.txt, so a rerun tabulates the same.
 public struct RunSummary: Sendable {
+    /// How far a run got, as the sweep's tables and `--list` name it.
     public enum Status: String, Sendable {
         case notStarted = "not started"
         case incomplete
@@ -14,28 +15,40 @@ public struct RunSummary: Sendable {
 
     /// Epoch and total wall seconds at which acceptance first reached a threshold.
     public struct Reach: Sendable, Equatable {
+        /// The first epoch with acceptance at or above the threshold.
         public var epoch: Int
+        /// The run's total wall seconds (training and evaluation) at the end of that epoch.
         public var seconds: Double
     }
 
+    /// Acceptance thresholds (percent) whose first epochs the tables report.
     public static let thresholds: [Double] = [25, 50, 70]
 
+    /// The sweep's run this summarises.
     public var run: SweepSpec.Run
+    /// How far the run got, read against its stop rule and epochs.
     public var status: Status
+    /// Its history, up to the epoch where the sweep's stop rule ends it.
     public var records: [EpochRecord]
     /// Threads the run's (latest) training used, from settings.txt.
     public var threads: Int?
+    /// Trainable parameters of the run's model.
     public var parameters: Int
     /// Median over epochs of train seconds per step, in milliseconds.
     public var msPerStep: Double
+    /// For each threshold reached, where it was first reached.
     public var reached: [Double: Reach]
     /// How the run in the folder differs from the sweep's run now (its
     /// checkpoint's definition against the config), empty when it does not.
     public var differences: [String]
 
+    /// Epochs in `records`.
     public var epochsDone: Int { records.count }
+    /// The highest acceptance (percent) and its epoch.
     public var bestAcceptance: (value: Double, epoch: Int)? { best(\.acceptanceRate) }
+    /// The highest ESS and its epoch.
     public var bestESS: (value: Double, epoch: Int)? { best(\.ess) }
+    /// Wall seconds at the end of the last epoch read (0 before any).
     public var totalSeconds: Double { records.last?.totalSeconds ?? 0 }
 
     private func best(_ key: KeyPath<EpochRecord, Double>) -> (value: Double, epoch: Int)? {
@@ -46,6 +59,8 @@ public struct RunSummary: Sendable {
         return out
     }
 
+    /// Reads the run's result folder `folder/<run name>`: history.csv, settings.txt and the checkpoint.
+    /// - Throws: `InputError` for a history or checkpoint that cannot be read.
     public init(run: SweepSpec.Run, folder: URL) throws {
         self.run = run
         let dir = folder.appendingPathComponent(run.name)

@@ -5,8 +5,10 @@ import Foundation
 /// a thin line, the median over seeds a thick one (drawn while every seed of
 /// the setting still runs, so that seeds stopped early do not bias it).
 public enum SweepReport {
+    /// The page's file name in the sweep's folder.
     public static let fileName = "sweep.html"
 
+    /// The whole page; `command` is printed as the way to reproduce it.
     public static func html(_ spec: SweepSpec, _ runs: [RunSummary], machine: MachineDescription, command: String,
                             date: Date = Date()) -> String {
         let groups = SweepTable.groups(runs)
@@ -39,6 +41,7 @@ public enum SweepReport {
         }
     }
 
+    /// Acceptance and ESS, each against epoch and against wall time, one colour per setting.
     public static func figures(_ groups: [SweepTable.Group]) -> [SVGPlot] {
         func curves(_ y: KeyPath<EpochRecord, Double>, time: Bool) -> [SVGPlot.Series] {
             var out: [SVGPlot.Series] = []

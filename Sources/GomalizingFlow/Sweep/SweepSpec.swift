@@ -23,33 +23,44 @@ public struct SweepSpec: Sendable {
     public struct Run: Sendable, Equatable {
         /// Also the config name, hence the run's result folder under `folder`.
         public var name: String
+        /// Path of the config the run was made from, resolved against the sweep file's folder.
         public var baseConfig: String
         /// The varied keys and their values here, e.g. ("[model] conv", "3C1"), sorted by key.
         public var varied: [(key: String, value: String)]
+        /// The seed, set as both [training] seed and [model] seed.
         public var seed: Int
         /// The setting the run belongs to: its name without the seed.
         public var group: String
         /// The run's config file text, every override applied.
         public var configText: String
+        /// `configText` parsed and validated, its result folder inside the sweep's folder.
         public var config: Config
 
+        /// Runs are equal when their names and config texts are.
         public static func == (a: Run, b: Run) -> Bool { a.name == b.name && a.configText == b.configText }
     }
 
+    /// The sweep file's name without extension; also its folder's name.
     public var name: String
+    /// The sweep file's path as given.
     public var file: String
     /// The sweep's folder: `result/<sweep name>`.
     public var folder: URL
+    /// Every run of every grid, in the order the sweep trains them.
     public var runs: [Run]
     /// Every varied key over all grids, in order of first appearance.
     public var variedKeys: [String]
 
+    /// Reads and validates the sweep file at `path`; its name is the file name without extension.
+    /// - Throws: `InputError` naming the file and key of anything that is wrong.
     public static func load(path: String) throws -> SweepSpec {
         let text = try Config.readText(path)
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return try parse(text, file: path, name: name)
     }
 
+    /// Parses sweep-file text; `file` is named in errors and resolves relative config paths.
+    /// - Throws: `InputError` naming the file and key of anything that is wrong.
     public static func parse(_ text: String, file: String, name: String) throws -> SweepSpec {
         let root = try Config.parseTOML(text, file: file)
         var top = TOMLSection(file: file, name: nil, table: root)

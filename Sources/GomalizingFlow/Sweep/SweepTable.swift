@@ -3,7 +3,9 @@ import Foundation
 /// The sweep's tables: sweep.csv, one row per run, and the settings' summary
 /// (median and range over seeds) that sweep.md and sweep.html show.
 public enum SweepTable {
+    /// The per-run table's file name in the sweep's folder.
     public static let csvName = "sweep.csv"
+    /// The settings' summary's file name in the sweep's folder.
     public static let markdownName = "sweep.md"
 
     /// One row per run. Times are wall seconds on the machine named in the
@@ -40,8 +42,11 @@ public enum SweepTable {
 
     /// A setting (a group of seeds) summarised.
     public struct Group {
+        /// The setting's name: the run name without the seed.
         public var name: String
+        /// Its runs, one per seed, in sweep order.
         public var runs: [RunSummary]
+        /// Runs with nothing left to train.
         public var finished: Int { runs.filter(\.isFinished).count }
         /// Values over the runs that reached the threshold, and how many did.
         public func reach(_ threshold: Double) -> (epochs: [Double], minutes: [Double]) {
@@ -50,6 +55,7 @@ public enum SweepTable {
         }
     }
 
+    /// Runs grouped by setting, in order of first appearance.
     public static func groups(_ runs: [RunSummary]) -> [Group] {
         var order: [String] = [], byName: [String: [RunSummary]] = [:]
         for r in runs {
@@ -69,19 +75,24 @@ public enum SweepTable {
         return n == 1 ? f(median) : "\(f(median)) (\(f(v[0]))–\(f(v[n - 1])))"
     }
 
-    /// The last epoch that every started run reached, where settings are
-    /// compared per epoch.
-    public static func commonEpoch(_ runs: [RunSummary]) -> Int? {
-        runs.filter { !$0.records.isEmpty }.map(\.epochsDone).min()
+    /// For each base config, the last epoch that every started run made from
+    /// it reached: there its settings are compared per epoch (runs of other
+    /// configs, another lattice say, have their own).
+    public static func commonEpochs(_ runs: [RunSummary]) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for r in runs where !r.records.isEmpty {
+            out[r.run.baseConfig] = min(out[r.run.baseConfig] ?? .max, r.epochsDone)
+        }
+        return out
     }
 
     /// The settings' summary, as sweep.md and sweep.html show it: a header and
     /// a row per setting, each cell the median (range) over its seeds.
     public static func summary(_ runs: [RunSummary]) -> [[String]] {
-        let common = commonEpoch(runs)
+        let common = commonEpochs(runs)
         var head = ["setting", "params", "ms/step", "runs done"]
         for t in RunSummary.thresholds { head += ["\(Int(t))%: reached", "epochs", "minutes"] }
-        head += ["acceptance % at epoch \(common.map { "\($0)" } ?? "–")", "acceptance % at the end",
+        head += ["acceptance % at a common epoch", "acceptance % at the end",
                  "best acceptance %", "best ESS", "epochs run"]
         var rows = [head]
         for g in groups(runs) {
@@ -91,7 +102,8 @@ public enum SweepTable {
                 let r = g.reach(t)
                 cells += ["\(r.epochs.count)/\(n)", medianRange(r.epochs), medianRange(r.minutes, digits: 1)]
             }
-            cells += [medianRange(common.map { e in g.runs.compactMap { $0.acceptance(atEpoch: e) } } ?? [], digits: 1),
+            cells += [common[g.runs[0].run.baseConfig].map { e in
+                          "\(e): " + medianRange(g.runs.compactMap { $0.acceptance(atEpoch: e) }, digits: 1) } ?? "–",
                       medianRange(g.runs.compactMap { $0.finalAcceptance() }, digits: 1),
                       medianRange(g.runs.compactMap { $0.bestAcceptance?.value }, digits: 1),
                       medianRange(g.runs.compactMap { $0.bestESS?.value }, digits: 3),
@@ -106,7 +118,8 @@ public enum SweepTable {
         var out = "# Sweep \(spec.name)\n\n"
         out += "Machine: \(machine.description); tabulated \(ISO8601DateFormatter().string(from: date)).\n"
         out += "Median (range) over the seeds that reached the threshold; \"k/n\" counts them. "
-        out += "\"At epoch N\": the last epoch every run reached. \"At the end\": the mean over the last "
+        out += "\"At a common epoch\" (E: value): the last epoch E that every run of the same base config reached. "
+        out += "\"At the end\": the mean over the last "
         out += "10 epochs of the runs that used their whole budget (not those stopped at an acceptance).\n\n"
         let rows = summary(runs)
         out += "| " + rows[0].joined(separator: " | ") + " |\n"
