@@ -323,8 +323,9 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(cut.totalSeconds, budget)
         XCTAssertEqual(cut.bestAcceptance?.value, full.records.prefix(2).map(\.acceptanceRate).max())
         // Per epoch and at the end of the budget.
-        XCTAssertEqual(cut.acceptance(atEpoch: 2), full.records[1].acceptanceRate)
-        XCTAssertNil(cut.acceptance(atEpoch: 3))
+        XCTAssertEqual(full.meanAcceptance(upTo: 3, lastEpochs: 2), (full.records[1].acceptanceRate + full.records[2].acceptanceRate) / 2)
+        XCTAssertEqual(full.meanAcceptance(upTo: 1), full.records[0].acceptanceRate)
+        XCTAssertNil(cut.meanAcceptance(upTo: 3))
         XCTAssertEqual(cut.finalAcceptance(), (full.records[0].acceptanceRate + full.records[1].acceptanceRate) / 2)
         XCTAssertEqual(full.finalAcceptance(lastEpochs: 3), full.records.dropFirst().map(\.acceptanceRate).reduce(0, +) / 3)
         // Runs of another base config have their own common epoch.
@@ -338,7 +339,7 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(table.count, 2)
         XCTAssertEqual(table[0].count, table[1].count)
         let column = try XCTUnwrap(table[0].firstIndex(of: "acceptance % at a common epoch"))
-        XCTAssertEqual(table[1][column], "2: " + String(format: "%.1f", full.records[1].acceptanceRate))
+        XCTAssertEqual(table[1][column], "2: " + String(format: "%.1f", (full.records[0].acceptanceRate + full.records[1].acceptanceRate) / 2))
         // A run with epochs left has no level "at the end" yet.
         let longer = try SweepSpec.load(path: sweep(dir, """
             result = "\(dir.path)"

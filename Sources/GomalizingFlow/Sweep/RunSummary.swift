@@ -96,9 +96,13 @@ public struct RunSummary: Sendable {
         }
     }
 
-    /// Acceptance at epoch `epoch`, if the run got there.
-    public func acceptance(atEpoch epoch: Int) -> Double? {
-        records.first { $0.epoch == epoch }?.acceptanceRate
+    /// Mean acceptance over the `n` epochs that end at `epoch` (fewer at the
+    /// start), if the run got there: one evaluation's acceptance scatters by
+    /// several percent, a mean over epochs much less.
+    public func meanAcceptance(upTo epoch: Int, lastEpochs n: Int = 10) -> Double? {
+        guard records.contains(where: { $0.epoch == epoch }) else { return nil }
+        let window = records.filter { $0.epoch > epoch - n && $0.epoch <= epoch }
+        return window.map(\.acceptanceRate).reduce(0, +) / Double(window.count)
     }
 
     /// Mean acceptance over the last `n` epochs of a run that used its whole
@@ -106,9 +110,8 @@ public struct RunSummary: Sendable {
     /// the best single evaluation. Nil for a run still going or stopped at an
     /// acceptance threshold, whose last epochs say where it stopped instead.
     public func finalAcceptance(lastEpochs n: Int = 10) -> Double? {
-        guard status == .done || status == .stoppedAtTime, !records.isEmpty else { return nil }
-        let tail = records.suffix(n)
-        return tail.map(\.acceptanceRate).reduce(0, +) / Double(tail.count)
+        guard status == .done || status == .stoppedAtTime, let last = records.last else { return nil }
+        return meanAcceptance(upTo: last.epoch, lastEpochs: n)
     }
 
     /// Whether the sweep has nothing left to do for this run.

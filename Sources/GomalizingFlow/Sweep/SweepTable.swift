@@ -103,7 +103,7 @@ public enum SweepTable {
                 cells += ["\(r.epochs.count)/\(n)", medianRange(r.epochs), medianRange(r.minutes, digits: 1)]
             }
             cells += [common[g.runs[0].run.baseConfig].map { e in
-                          "\(e): " + medianRange(g.runs.compactMap { $0.acceptance(atEpoch: e) }, digits: 1) } ?? "–",
+                          "\(e): " + medianRange(g.runs.compactMap { $0.meanAcceptance(upTo: e) }, digits: 1) } ?? "–",
                       medianRange(g.runs.compactMap { $0.finalAcceptance() }, digits: 1),
                       medianRange(g.runs.compactMap { $0.bestAcceptance?.value }, digits: 1),
                       medianRange(g.runs.compactMap { $0.bestESS?.value }, digits: 3),
@@ -118,8 +118,8 @@ public enum SweepTable {
         var out = "# Sweep \(spec.name)\n\n"
         out += "Machine: \(machine.description); tabulated \(ISO8601DateFormatter().string(from: date)).\n"
         out += "Median (range) over the seeds that reached the threshold; \"k/n\" counts them. "
-        out += "\"At a common epoch\" (E: value): the last epoch E that every run of the same base config reached. "
-        out += "\"At the end\": the mean over the last "
+        out += "\"At a common epoch\" (E: value): the mean over the 10 epochs up to the last epoch E that every run "
+        out += "of the same base config reached. \"At the end\": the mean over the last "
         out += "10 epochs of the runs that used their whole budget (not those stopped at an acceptance).\n\n"
         let rows = summary(runs)
         out += "| " + rows[0].joined(separator: " | ") + " |\n"
