@@ -18,6 +18,9 @@ struct Analyze: ParsableCommand {
     @Option(help: "Output JSON (default: FILE with .analysis.json); the .csv and .svg files go beside it.")
     var json: String?
 
+    @Option(help: "An analysis JSON of another chain of the same theory (e.g. HMC's) to compare with, observable by observable.")
+    var compare: String?
+
     func validate() throws {
         try OptionChecks.count(skip, "--skip", min: 0)
         if let json { try OptionChecks.outputFile(json, option: "--json", extension: "json") }
@@ -26,6 +29,10 @@ struct Analyze: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let cfg = try Config.load(path: config)
+            let other = try compare.map { try Observables.load(path: $0) }  // read first: a bad file fails fast
+            if let other, let compare, other.G.count != cfg.lattice.volume {
+                throw InputError(file: compare, "is an analysis of \(other.G.count) sites, \(config) has \(cfg.lattice.volume): not the same lattice")
+            }
             let npy = try NpyFile(path: file)
             let url = json.map { URL(fileURLWithPath: $0) }
                 ?? URL(fileURLWithPath: file).deletingPathExtension().appendingPathExtension("analysis.json")
@@ -99,6 +106,16 @@ struct Analyze: ParsableCommand {
                 try AtomicFile.write(plot.render(), to: figure)
             }
             print("wrote \(url.path), \(csvURL.path) (G indexed by site, row-major) and \(base.lastPathComponent).{C,meff,autocorr}.svg")
+            if let other, let compare {
+                let cmp = try ObservableComparison(obs, other, file: compare)
+                print("compared with \(compare): difference in units of sqrt(error_a^2 + error_b^2)")
+                for r in cmp.rows {
+                    print(r.name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                        + String(format: " %12.6g ± %-10.3g %12.6g ± %-10.3g %6.2f", r.a.value, r.a.error, r.b.value, r.b.error, r.sigmas))
+                }
+                print(String(format: "largest |difference| %.2f sigma over %d observables; mean of (difference/sigma)^2 %.2f",
+                             cmp.largestSigmas, cmp.finite.count, cmp.meanSquaredSigmas))
+            }
         }
     }
 }

@@ -164,4 +164,32 @@ final class InteractingComparisonTests: XCTestCase {
         }
         XCTAssertGreaterThan(sampler.chain.acceptanceRate, 10)
     }
+
+    /// Two HMC chains of one free theory agree within their errors; a chain of
+    /// another mass is many sigma away; another lattice is refused.
+    func testComparisonOfTwoChains() throws {
+        func chain(m2: Double, seed: UInt64, L: Int = 4) -> Observables {
+            let lat = Lattice(L: L, d: 2)
+            var hmc = HMC(action: Phi4Action(lattice: lat, m2: m2, lam: 0), stepSize: 0.15, steps: 8, seed: seed)
+            for _ in 0..<200 { hmc.trajectory() }
+            var m = Measurements(lattice: lat)
+            for _ in 0..<10_000 {
+                hmc.trajectory()
+                m.add(hmc.phi)
+            }
+            return Observables(m)
+        }
+        let a = chain(m2: 0.5, seed: 21), b = chain(m2: 0.5, seed: 22), heavier = chain(m2: 0.6, seed: 23)
+        let same = try ObservableComparison(a, b, file: "b.json")
+        XCTAssertEqual(same.rows.map(\.name), ["chi_2", "E (Ising energy)", "<|M|>", "pole mass", "C(0)", "C(1)", "C(2)", "C(3)"])
+        XCTAssertEqual(same.rows[0].sigmas, (a.susceptibility.value - b.susceptibility.value)
+            / (a.susceptibility.error * a.susceptibility.error + b.susceptibility.error * b.susceptibility.error).squareRoot())
+        XCTAssertLessThan(same.largestSigmas, 4, "\(same.rows.map(\.sigmas))")
+        XCTAssertGreaterThan(same.finite.count, 4)
+        let differ = try ObservableComparison(a, heavier, file: "c.json")
+        XCTAssertGreaterThan(differ.largestSigmas, 6, "\(differ.rows.map(\.sigmas))")
+        XCTAssertThrowsError(try ObservableComparison(a, chain(m2: 0.5, seed: 24, L: 6), file: "six.json")) {
+            XCTAssertTrue("\($0)".contains("six.json") && "\($0)".contains("not the same lattice"), "\($0)")
+        }
+    }
 }

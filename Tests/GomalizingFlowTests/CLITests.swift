@@ -119,6 +119,26 @@ extension CLITests {
         let bad = try run(["analyze", hmcOut, "--config", other.path])
         XCTAssertEqual(bad.code, 2)
         XCTAssertTrue(bad.err.hasPrefix("error: ") && bad.err.contains("shape"), bad.err)
+        // --compare: the flow chain against the HMC analysis, observable by observable.
+        let hmcJSON = dir.appendingPathComponent("hmc.analysis.json").path
+        let cmp = try run(["analyze", flowOut, "--config", cfg.path, "--compare", hmcJSON])
+        XCTAssertEqual(cmp.code, 0, cmp.err)
+        let expected = try ObservableComparison(flowObs, try Observables.load(path: hmcJSON), file: hmcJSON)
+        XCTAssertTrue(cmp.out.contains("compared with \(hmcJSON)"), cmp.out)
+        XCTAssertTrue(cmp.out.contains(String(format: "largest |difference| %.2f sigma over %d observables",
+                                              expected.largestSigmas, expected.finite.count)), cmp.out)
+        // An analysis of another lattice, or a file that is none, is refused before anything is written.
+        let otherChain = dir.appendingPathComponent("other6.npy").path
+        XCTAssertEqual(try run(["hmc", other.path, "--n", "60", "--burn-in", "10", "--out", otherChain]).code, 0)
+        XCTAssertEqual(try run(["analyze", otherChain, "--config", other.path]).code, 0)
+        let wrongLattice = try run(["analyze", flowOut, "--config", cfg.path, "--compare",
+                                    dir.appendingPathComponent("other6.analysis.json").path])
+        XCTAssertEqual(wrongLattice.code, 2)
+        XCTAssertTrue(wrongLattice.err.hasPrefix("error: ") && wrongLattice.err.contains("not the same lattice")
+                      && wrongLattice.err.split(separator: "\n").count == 1, wrongLattice.err)
+        let notAnalysis = try run(["analyze", flowOut, "--config", cfg.path, "--compare", cfg.path])
+        XCTAssertEqual(notAnalysis.code, 2)
+        XCTAssertTrue(notAnalysis.err.contains("is not an analysis written by `gomalizing analyze`"), notAnalysis.err)
         let missing = try run(["sample", dir.appendingPathComponent("nothing").path, "--n", "5"])
         XCTAssertEqual(missing.code, 2)
         XCTAssertTrue(missing.err.contains("no such file"), missing.err)

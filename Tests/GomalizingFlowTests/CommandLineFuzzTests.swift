@@ -65,7 +65,8 @@ final class CommandLineFuzzTests: XCTestCase {
         case "analyze":
             return [("", ["chain.npy", "tiny.toml", "missing.npy", "folder", "plain.txt", ""]),
                     ("--config", configs), ("--skip", ["0", "5", "26", "1000000", "-1", "x"]),
-                    ("--json", ["out.json", "out.csv", "", "folder", "chain.npy", "plain.txt/a.json", "deep/a.json"])]
+                    ("--json", ["out.json", "out.csv", "", "folder", "chain.npy", "plain.txt/a.json", "deep/a.json"]),
+                    ("--compare", ["out.json", "chain.npy", "tiny.toml", "missing.json", "", "folder"])]
         case "watch":
             return [("", runs + ["tiny.toml", "six.toml"]), ("--item", ["acceptance_rate", "ess", "loss", "nope", "", "epoch"]),
                     ("--result", ["result", "r1", ""]), ("--last", counts), ("--ylim", ["0,100", "-5,5", "5,0", "a,b", "", "nan,1"]),

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Two analyses of the same theory side by side, e.g. a flow chain against HMC:
+/// for each scalar observable and each C(t), the difference in units of the
+/// combined error sqrt(e_a^2 + e_b^2). The chains are independent, so the
+/// differences of a correct sampler scatter like a standard normal.
+public struct ObservableComparison: Equatable {
+    /// One observable of both analyses.
+    public struct Row: Equatable {
+        /// The observable's name, e.g. "chi_2" or "C(3)".
+        public var name: String
+        /// Its estimate in the first analysis.
+        public var a: Estimate
+        /// Its estimate in the second analysis.
+        public var b: Estimate
+        /// (a - b) / sqrt(error_a^2 + error_b^2); NaN where either value is not finite.
+        public var sigmas: Double {
+            let s = (a.error * a.error + b.error * b.error).squareRoot()
+            return a.value.isFinite && b.value.isFinite && s > 0 ? (a.value - b.value) / s : .nan
+        }
+    }
+
+    /// chi_2, E, <|M|>, the pole mass, then C(t) for t = 0 ... L-1.
+    public var rows: [Row]
+
+    /// Compares `a` with `b`; `file` names b in the error when the two come from
+    /// different lattices.
+    /// - Throws: `InputError` if the lattices differ (a different number of separations or time slices).
+    public init(_ a: Observables, _ b: Observables, file: String) throws {
+        guard a.G.count == b.G.count, a.C.count == b.C.count else {
+            throw InputError(file: file, "is an analysis of \(b.G.count) sites and \(b.C.count) time slices, "
+                + "the other of \(a.G.count) and \(a.C.count): not the same lattice")
+        }
+        rows = [Row(name: "chi_2", a: a.susceptibility, b: b.susceptibility),
+                Row(name: "E (Ising energy)", a: a.isingEnergy, b: b.isingEnergy),
+                Row(name: "<|M|>", a: a.absMagnetization, b: b.absMagnetization),
+                Row(name: "pole mass", a: a.poleMass, b: b.poleMass)]
+            + zip(a.C, b.C).enumerated().map { t, p in Row(name: "C(\(t))", a: p.0, b: p.1) }
+    }
+
+    /// The rows with a finite difference.
+    public var finite: [Row] { rows.filter { $0.sigmas.isFinite } }
+
+    /// The largest |difference| / sigma over the finite rows (0 if there are none).
+    public var largestSigmas: Double { finite.map { abs($0.sigmas) }.max() ?? 0 }
+
+    /// A chi-squared-like summary: the mean of (difference / sigma)^2 over the
+    /// finite rows. About 1 for agreeing samplers; C(t) at different t are
+    /// correlated, so this is a guide, not a test with a known distribution.
+    public var meanSquaredSigmas: Double {
+        let f = finite
+        return f.isEmpty ? 0 : f.map { $0.sigmas * $0.sigmas }.reduce(0, +) / Double(f.count)
+    }
+}
