@@ -41,7 +41,7 @@ struct SweepCommand: ParsableCommand {
             let machine = MachineDescription.current()
             if list {
                 for run in spec.runs {
-                    let s = try RunSummary(run: run, folder: spec.folder)
+                    let s = try RunSummary(run: run, folder: spec.folder, thresholds: spec.thresholds)
                     print("\(run.name)  \(s.status.rawValue)  \(s.epochsDone)/\(run.config.training.epochs) epochs"
                         + (s.bestAcceptance.map { String(format: "  best acceptance %.2f%%", $0.value) } ?? ""))
                 }
@@ -108,7 +108,7 @@ final class SweepRunner {
         }
     }
 
-    func summaries() throws -> [RunSummary] { try spec.runs.map { try RunSummary(run: $0, folder: spec.folder) } }
+    func summaries() throws -> [RunSummary] { try spec.runs.map { try RunSummary(run: $0, folder: spec.folder, thresholds: spec.thresholds) } }
 
     func writeTables() throws {
         let runs = try summaries()
@@ -194,7 +194,7 @@ final class SweepRunner {
         let line: String
         switch outcome {
         case .finished:
-            let s = try? RunSummary(run: run, folder: spec.folder)
+            let s = try? RunSummary(run: run, folder: spec.folder, thresholds: spec.thresholds)
             line = "[\(finished)/\(total)] \(run.name): \(s?.status.rawValue ?? "?") after \(s?.epochsDone ?? 0) epochs"
                 + (s?.bestAcceptance.map { String(format: ", best acceptance %.2f%%", $0.value) } ?? "")
                 + (s?.reached[50].map { String(format: ", 50%% at epoch %d (%.0f s)", $0.epoch, $0.seconds) } ?? "")
@@ -271,7 +271,7 @@ final class SweepRunner {
             errDone.signal()
         }.start()
         var pending = Data()
-        var best = (try? RunSummary(run: run, folder: spec.folder))?.bestAcceptance?.value ?? -1
+        var best = (try? RunSummary(run: run, folder: spec.folder, thresholds: spec.thresholds))?.bestAcceptance?.value ?? -1
         while true {
             let d = out.fileHandleForReading.availableData
             if d.isEmpty { break }
@@ -301,7 +301,7 @@ final class SweepRunner {
               let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let epoch = obj["epoch"] as? Int, let acc = obj["acceptance_rate"] as? Double else { return }
         let seconds = obj["total_seconds"] as? Double ?? 0
-        let crossed = RunSummary.thresholds.contains { acc >= $0 && best < $0 }
+        let crossed = spec.thresholds.contains { acc >= $0 && best < $0 }
         best = max(best, acc)
         guard epoch % 10 == 0 || crossed else { return }
         lock.lock()

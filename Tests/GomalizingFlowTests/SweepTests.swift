@@ -118,6 +118,11 @@ final class SweepTests: XCTestCase {
             ("seeds = 2\n[[grid]]\nconfigs = [\"base.toml\"]\n[[grid]]\nconfigs = [\"base.toml\"]\nseeds = [3]\n[grid.set.training]\nbase_lr = 0.01",
              ["base_s1", "base_s3", "seeds of one setting", "[training] base_lr"]),
             ("[[grid]]\nconfigs = [\"logs.toml\"]", ["named logs"]),
+            ("thresholds = [50, 25]\n[[grid]]\nconfigs = [\"base.toml\"]", ["thresholds", "increasing"]),
+            ("thresholds = [0]\n[[grid]]\nconfigs = [\"base.toml\"]", ["thresholds", "(0, 100]"]),
+            ("thresholds = [\"50\"]\n[[grid]]\nconfigs = [\"base.toml\"]", ["thresholds", "percentages"]),
+            ("thresholds = []\n[[grid]]\nconfigs = [\"base.toml\"]", ["thresholds", "1 to 8"]),
+            ("thresholds = 50\n[[grid]]\nconfigs = [\"base.toml\"]", ["thresholds", "array"]),
         ]
         try writeBase(dir, name: "logs")
         for (text, mentions) in cases {
@@ -328,6 +333,8 @@ final class SweepTests: XCTestCase {
         XCTAssertNil(cut.meanAcceptance(upTo: 3))
         XCTAssertEqual(cut.finalAcceptance(), (full.records[0].acceptanceRate + full.records[1].acceptanceRate) / 2)
         XCTAssertEqual(full.finalAcceptance(lastEpochs: 3), full.records.dropFirst().map(\.acceptanceRate).reduce(0, +) / 3)
+        XCTAssertEqual(cut.finalESS(), (full.records[0].ess + full.records[1].ess) / 2)
+        XCTAssertEqual(full.finalESS(lastEpochs: 2), (full.records[2].ess + full.records[3].ess) / 2)
         // Runs of another base config have their own common epoch.
         try writeBase(dir, name: "other", epochs: 3)
         let otherSpec = try SweepSpec.load(path: sweep(dir, "result = \"\(dir.path)\"\n[[grid]]\nconfigs = [\"other.toml\"]", name: "o").path)
@@ -340,6 +347,8 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(table[0].count, table[1].count)
         let column = try XCTUnwrap(table[0].firstIndex(of: "acceptance % at a common epoch"))
         XCTAssertEqual(table[1][column], "2: " + String(format: "%.1f", (full.records[0].acceptanceRate + full.records[1].acceptanceRate) / 2))
+        let essColumn = try XCTUnwrap(table[0].firstIndex(of: "ESS at the end"))
+        XCTAssertEqual(table[1][essColumn], String(format: "%.3f", (full.records[0].ess + full.records[1].ess) / 2))
         // A run with epochs left has no level "at the end" yet.
         let longer = try SweepSpec.load(path: sweep(dir, """
             result = "\(dir.path)"
@@ -351,6 +360,19 @@ final class SweepTests: XCTestCase {
         let going = try RunSummary(run: XCTUnwrap(longer.runs.first), folder: longer.folder)
         XCTAssertEqual(going.status, .incomplete)
         XCTAssertNil(going.finalAcceptance())
+        XCTAssertNil(going.finalESS())
+        // The sweep file's own thresholds name the columns and fill them.
+        let custom = try SweepSpec.load(path: sweep(dir, "result = \"\(dir.path)\"\nthresholds = [0.5, 42.5]\n[[grid]]\nconfigs = [\"base.toml\"]",
+                                                    name: "b").path)
+        XCTAssertEqual(custom.thresholds, [0.5, 42.5])
+        XCTAssertEqual(open.thresholds, [25, 50, 70])
+        let summed = try RunSummary(run: XCTUnwrap(custom.runs.first), folder: custom.folder, thresholds: custom.thresholds)
+        XCTAssertEqual(summed.reached[0.5]?.epoch, 1)
+        let csv = SweepTable.rows(custom, [summed], machine: MachineDescription.current())
+        XCTAssertTrue(csv[0].contains("epochs_to_0.5") && csv[0].contains("seconds_to_42.5") && !csv[0].contains("epochs_to_50"), "\(csv[0])")
+        XCTAssertEqual(csv[1][csv[0].firstIndex(of: "epochs_to_0.5")!], "1")
+        let md = SweepTable.markdown(custom, [summed], machine: MachineDescription.current())
+        XCTAssertTrue(md.contains("0.5%: reached") && md.contains("42.5%: reached") && !md.contains("70%: reached"), md)
         XCTAssertEqual(SweepTable.summary([going])[1][table[0].firstIndex(of: "acceptance % at the end")!], "–")
     }
 }

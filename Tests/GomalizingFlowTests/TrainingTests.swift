@@ -101,7 +101,9 @@ final class TrainingTests: XCTestCase {
         c2.training.pretrained = file.path
         XCTAssertEqual(try Trainer(config: c2).flow.parameters, p)
         c2.training.pretrained = dir.appendingPathComponent("missing.safetensors").path
-        XCTAssertThrowsError(try Trainer(config: c2)) { XCTAssertTrue("\($0)".contains("no such file")) }
+        XCTAssertThrowsError(try Trainer(config: c2)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(c2.sourcePath): [training] pretrained: ") && "\($0)".contains("no such file"), "\($0)")
+        }
         // Weights of another model: the first tensor that differs is named, with both shapes.
         var other = c.model
         other.hiddenSizes = [8, 4]
@@ -110,7 +112,7 @@ final class TrainingTests: XCTestCase {
         try ModelFile.save(otherArch, parameters: otherArch.initialParameters(), buffers: [], to: wrong)
         c2.training.pretrained = wrong.path
         XCTAssertThrowsError(try Trainer(config: c2)) { e in
-            XCTAssertEqual("\(e)", "\(wrong.path): layers.0.net.1.conv.0.weight: shape [4, 8, 3, 3] does not match the model's [8, 8, 3, 3]")
+            XCTAssertEqual("\(e)", "\(c2.sourcePath): [training] pretrained: \(wrong.path): layers.0.net.1.conv.0.weight: shape [4, 8, 3, 3] does not match the model's [8, 8, 3, 3]")
         }
     }
 

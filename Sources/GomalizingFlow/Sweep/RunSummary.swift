@@ -24,6 +24,11 @@ public struct RunSummary: Sendable {
     /// Acceptance thresholds (percent) whose first epochs the tables report.
     public static let thresholds: [Double] = [25, 50, 70]
 
+    /// A threshold as column names show it: "50", "42.5".
+    public static func label(_ threshold: Double) -> String {
+        threshold == threshold.rounded() ? "\(Int(threshold))" : "\(threshold)"
+    }
+
     /// The sweep's run this summarises.
     public var run: SweepSpec.Run
     /// How far the run got, read against its stop rule and epochs.
@@ -59,9 +64,10 @@ public struct RunSummary: Sendable {
         return out
     }
 
-    /// Reads the run's result folder `folder/<run name>`: history.csv, settings.txt and the checkpoint.
+    /// Reads the run's result folder `folder/<run name>`: history.csv, settings.txt and the checkpoint;
+    /// `thresholds` are the acceptances whose first epochs `reached` records.
     /// - Throws: `InputError` for a history or checkpoint that cannot be read.
-    public init(run: SweepSpec.Run, folder: URL) throws {
+    public init(run: SweepSpec.Run, folder: URL, thresholds: [Double] = RunSummary.thresholds) throws {
         self.run = run
         let dir = folder.appendingPathComponent(run.name)
         let historyURL = dir.appendingPathComponent("history.csv")
@@ -83,7 +89,7 @@ public struct RunSummary: Sendable {
         let perStep = records.map { 1000 * $0.trainSeconds / Double(t.iterations) }.sorted()
         msPerStep = perStep.isEmpty ? .nan : perStep[perStep.count / 2]
         var reached: [Double: Reach] = [:]
-        for th in RunSummary.thresholds {
+        for th in thresholds {
             if let r = records.first(where: { $0.acceptanceRate >= th }) { reached[th] = Reach(epoch: r.epoch, seconds: r.totalSeconds) }
         }
         self.reached = reached
@@ -100,18 +106,30 @@ public struct RunSummary: Sendable {
     /// start), if the run got there: one evaluation's acceptance scatters by
     /// several percent, a mean over epochs much less.
     public func meanAcceptance(upTo epoch: Int, lastEpochs n: Int = 10) -> Double? {
+        mean(\.acceptanceRate, upTo: epoch, lastEpochs: n)
+    }
+
+    /// Mean of a history column over the `n` epochs that end at `epoch` (fewer
+    /// at the start), if the run got there.
+    public func mean(_ column: KeyPath<EpochRecord, Double>, upTo epoch: Int, lastEpochs n: Int = 10) -> Double? {
         guard records.contains(where: { $0.epoch == epoch }) else { return nil }
         let window = records.filter { $0.epoch > epoch - n && $0.epoch <= epoch }
-        return window.map(\.acceptanceRate).reduce(0, +) / Double(window.count)
+        return window.map { $0[keyPath: column] }.reduce(0, +) / Double(window.count)
     }
 
     /// Mean acceptance over the last `n` epochs of a run that used its whole
     /// budget (wall time or epochs): the level it trained to, steadier than
     /// the best single evaluation. Nil for a run still going or stopped at an
     /// acceptance threshold, whose last epochs say where it stopped instead.
-    public func finalAcceptance(lastEpochs n: Int = 10) -> Double? {
+    public func finalAcceptance(lastEpochs n: Int = 10) -> Double? { final(\.acceptanceRate, lastEpochs: n) }
+
+    /// Mean ESS over the last `n` epochs of a run that used its whole budget
+    /// (nil otherwise, as `finalAcceptance`).
+    public func finalESS(lastEpochs n: Int = 10) -> Double? { final(\.ess, lastEpochs: n) }
+
+    private func final(_ column: KeyPath<EpochRecord, Double>, lastEpochs n: Int) -> Double? {
         guard status == .done || status == .stoppedAtTime, let last = records.last else { return nil }
-        return meanAcceptance(upTo: last.epoch, lastEpochs: n)
+        return mean(column, upTo: last.epoch, lastEpochs: n)
     }
 
     /// Whether the sweep has nothing left to do for this run.

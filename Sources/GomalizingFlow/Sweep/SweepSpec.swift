@@ -50,6 +50,9 @@ public struct SweepSpec: Sendable {
     public var runs: [Run]
     /// Every varied key over all grids, in order of first appearance.
     public var variedKeys: [String]
+    /// Acceptance thresholds (percent) whose first epochs the tables report:
+    /// the file's `thresholds`, by default 25, 50 and 70.
+    public var thresholds: [Double] = RunSummary.thresholds
 
     /// Reads and validates the sweep file at `path`; its name is the file name without extension.
     /// - Throws: `InputError` naming the file and key of anything that is wrong.
@@ -68,6 +71,7 @@ public struct SweepSpec: Sendable {
         let result = try top.string("result", default: "result", "a folder name")
         if result.isEmpty { throw top.fail("result", "expected a non-empty folder name") }
         let globalSet = try overrides(top.raw("set"), file: file, field: "set")
+        let thresholds = try thresholdList(top.raw("thresholds"), file: file)
         guard let gridValue = top.raw("grid") else {
             throw top.fail("grid", "missing; expected one or more [[grid]] tables, each with configs = [\"cfgs/....toml\"]")
         }
@@ -157,7 +161,21 @@ public struct SweepSpec: Sendable {
                 definitions[r.group] = (r.name, d)
             }
         }
-        return SweepSpec(name: name, file: file, folder: folder, runs: runs, variedKeys: keys)
+        return SweepSpec(name: name, file: file, folder: folder, runs: runs, variedKeys: keys, thresholds: thresholds)
+    }
+
+    /// `thresholds = [25, 40, 50, 70]`: increasing percentages in (0, 100], at most 8.
+    static func thresholdList(_ value: TOMLValueConvertible?, file: String) throws -> [Double] {
+        guard let value else { return RunSummary.thresholds }
+        let expected = "expected an increasing array of 1 to 8 acceptance percentages in (0, 100], e.g. [25, 40, 50, 70]"
+        guard let items = value.array, (1...8).contains(items.count) else { throw InputError(file: file, field: "thresholds", expected) }
+        let numbers = items.map { $0.double ?? $0.int.map(Double.init) }
+        guard numbers.allSatisfy({ $0 != nil }) else { throw InputError(file: file, field: "thresholds", expected) }
+        let t = numbers.map { $0! }
+        guard t.allSatisfy({ $0 > 0 && $0 <= 100 }), zip(t, t.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw InputError(file: file, field: "thresholds", expected)
+        }
+        return t
     }
 
     /// `dir/relative` with "." and ".." resolved (Foundation's `standardized`

@@ -18,9 +18,9 @@ public enum SweepTable {
     public static func rows(_ spec: SweepSpec, _ runs: [RunSummary], machine: MachineDescription) -> [[String]] {
         var head = ["run", "group", "config"] + spec.variedKeys.map(columnName) + ["seed", "L", "Nd", "conv", "parameters",
             "status", "epochs_done", "epochs", "ms_per_step"]
-        for t in RunSummary.thresholds { head += ["epochs_to_\(Int(t))", "seconds_to_\(Int(t))"] }
+        for t in spec.thresholds { head += ["epochs_to_\(RunSummary.label(t))", "seconds_to_\(RunSummary.label(t))"] }
         head += ["best_acceptance", "best_acceptance_epoch", "best_ess", "best_ess_epoch", "final_acceptance", "final_ess",
-                 "acceptance_last10", "total_seconds", "threads", "cpu", "cores"]
+                 "acceptance_last10", "ess_last10", "total_seconds", "threads", "cpu", "cores"]
         var lines = [head]
         for s in runs {
             let r = s.run, c = r.config
@@ -28,13 +28,13 @@ public enum SweepTable {
             row += spec.variedKeys.map { k in r.varied.first { $0.key == k }?.value ?? "" }
             row += ["\(r.seed)", "\(c.physical.L)", "\(c.physical.Nd)", c.model.convName, "\(s.parameters)",
                     s.status.rawValue, "\(s.epochsDone)", "\(c.training.epochs)", number(s.msPerStep)]
-            for t in RunSummary.thresholds {
+            for t in spec.thresholds {
                 row += [s.reached[t].map { "\($0.epoch)" } ?? "", s.reached[t].map { number($0.seconds) } ?? ""]
             }
             row += [s.bestAcceptance.map { number($0.value) } ?? "", s.bestAcceptance.map { "\($0.epoch)" } ?? "",
                     s.bestESS.map { number($0.value) } ?? "", s.bestESS.map { "\($0.epoch)" } ?? "",
                     s.records.last.map { number($0.acceptanceRate) } ?? "", s.records.last.map { number($0.ess) } ?? "",
-                    s.finalAcceptance().map(number) ?? "", number(s.totalSeconds), s.threads.map { "\($0)" } ?? "", machine.cpu, "\(machine.cores)"]
+                    s.finalAcceptance().map(number) ?? "", s.finalESS().map(number) ?? "", number(s.totalSeconds), s.threads.map { "\($0)" } ?? "", machine.cpu, "\(machine.cores)"]
             lines.append(row)
         }
         return lines
@@ -88,23 +88,24 @@ public enum SweepTable {
 
     /// The settings' summary, as sweep.md and sweep.html show it: a header and
     /// a row per setting, each cell the median (range) over its seeds.
-    public static func summary(_ runs: [RunSummary]) -> [[String]] {
+    public static func summary(_ runs: [RunSummary], thresholds: [Double] = RunSummary.thresholds) -> [[String]] {
         let common = commonEpochs(runs)
         var head = ["setting", "params", "ms/step", "runs done"]
-        for t in RunSummary.thresholds { head += ["\(Int(t))%: reached", "epochs", "minutes"] }
-        head += ["acceptance % at a common epoch", "acceptance % at the end",
+        for t in thresholds { head += ["\(RunSummary.label(t))%: reached", "epochs", "minutes"] }
+        head += ["acceptance % at a common epoch", "acceptance % at the end", "ESS at the end",
                  "best acceptance %", "best ESS", "epochs run"]
         var rows = [head]
         for g in groups(runs) {
             let n = g.runs.count
             var cells = [g.name, "\(g.runs[0].parameters)", medianRange(g.runs.map(\.msPerStep), digits: 1), "\(g.finished)/\(n)"]
-            for t in RunSummary.thresholds {
+            for t in thresholds {
                 let r = g.reach(t)
                 cells += ["\(r.epochs.count)/\(n)", medianRange(r.epochs), medianRange(r.minutes, digits: 1)]
             }
             cells += [common[g.runs[0].run.baseConfig].map { e in
                           "\(e): " + medianRange(g.runs.compactMap { $0.meanAcceptance(upTo: e) }, digits: 1) } ?? "–",
                       medianRange(g.runs.compactMap { $0.finalAcceptance() }, digits: 1),
+                      medianRange(g.runs.compactMap { $0.finalESS() }, digits: 3),
                       medianRange(g.runs.compactMap { $0.bestAcceptance?.value }, digits: 1),
                       medianRange(g.runs.compactMap { $0.bestESS?.value }, digits: 3),
                       medianRange(g.runs.filter { $0.status != .notStarted }.map { Double($0.epochsDone) })]
@@ -120,8 +121,8 @@ public enum SweepTable {
         out += "Median (range) over the seeds that reached the threshold; \"k/n\" counts them. "
         out += "\"At a common epoch\" (E: value): the mean over the 10 epochs up to the last epoch E that every run "
         out += "of the same base config reached. \"At the end\": the mean over the last "
-        out += "10 epochs of the runs that used their whole budget (not those stopped at an acceptance).\n\n"
-        let rows = summary(runs)
+        out += "10 epochs of the runs that used their whole budget (not those stopped at an acceptance); \"ESS at the end\" likewise.\n\n"
+        let rows = summary(runs, thresholds: spec.thresholds)
         out += "| " + rows[0].joined(separator: " | ") + " |\n"
         out += "|---|" + String(repeating: "---:|", count: rows[0].count - 1) + "\n"
         for row in rows.dropFirst() { out += "| " + row.joined(separator: " | ") + " |\n" }

@@ -119,7 +119,12 @@ public final class Trainer {
         // A resumed run's weights come from its checkpoint, not from `pretrained`.
         var start: ModelFile.State? = nil
         if resumed == nil && !config.training.pretrained.isEmpty {
-            start = try ModelFile.load(arch, from: config.training.pretrained)
+            do {
+                start = try ModelFile.load(arch, from: config.training.pretrained)
+            } catch let e as InputError {
+                // Name the config and key too: a missing warm start is a config's fault.
+                throw InputError(file: config.sourcePath, field: "[training] pretrained", e.description)
+            }
         }
         flow = Flow<Float>(architecture: arch, parameters: resumed?.parameters ?? start?.parameters,
                            buffers: resumed?.buffers ?? start?.buffers)
