@@ -41,7 +41,7 @@ struct SweepCommand: ParsableCommand {
             let machine = MachineDescription.current()
             if list {
                 for run in spec.runs {
-                    let s = try RunSummary(run: run, folder: spec.folder, thresholds: spec.thresholds)
+                    let s = try spec.summary(of: run)
                     print("\(run.name)  \(s.status.rawValue)  \(s.epochsDone)/\(run.config.training.epochs) epochs"
                         + (s.bestAcceptance.map { String(format: "  best acceptance %.2f%%", $0.value) } ?? ""))
                 }
@@ -108,7 +108,7 @@ final class SweepRunner {
         }
     }
 
-    func summaries() throws -> [RunSummary] { try spec.runs.map { try RunSummary(run: $0, folder: spec.folder, thresholds: spec.thresholds) } }
+    func summaries() throws -> [RunSummary] { try spec.runs.map(spec.summary(of:)) }
 
     func writeTables() throws {
         let runs = try summaries()
@@ -194,7 +194,7 @@ final class SweepRunner {
         let line: String
         switch outcome {
         case .finished:
-            let s = try? RunSummary(run: run, folder: spec.folder, thresholds: spec.thresholds)
+            let s = try? spec.summary(of: run)
             line = "[\(finished)/\(total)] \(run.name): \(s?.status.rawValue ?? "?") after \(s?.epochsDone ?? 0) epochs"
                 + (s?.bestAcceptance.map { String(format: ", best acceptance %.2f%%", $0.value) } ?? "")
                 + (s?.reached[50].map { String(format: ", 50%% at epoch %d (%.0f s)", $0.epoch, $0.seconds) } ?? "")
@@ -271,7 +271,7 @@ final class SweepRunner {
             errDone.signal()
         }.start()
         var pending = Data()
-        var best = (try? RunSummary(run: run, folder: spec.folder, thresholds: spec.thresholds))?.bestAcceptance?.value ?? -1
+        var best = (try? spec.summary(of: run))?.bestAcceptance?.value ?? -1
         while true {
             let d = out.fileHandleForReading.availableData
             if d.isEmpty { break }

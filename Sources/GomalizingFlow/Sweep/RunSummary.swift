@@ -41,6 +41,8 @@ public struct RunSummary: Sendable {
     public var parameters: Int
     /// Median over epochs of train seconds per step, in milliseconds.
     public var msPerStep: Double
+    /// The acceptance thresholds `reached` was read for.
+    public var thresholds: [Double]
     /// For each threshold reached, where it was first reached.
     public var reached: [Double: Reach]
     /// How the run in the folder differs from the sweep's run now (its
@@ -69,6 +71,7 @@ public struct RunSummary: Sendable {
     /// - Throws: `InputError` for a history or checkpoint that cannot be read.
     public init(run: SweepSpec.Run, folder: URL, thresholds: [Double] = RunSummary.thresholds) throws {
         self.run = run
+        self.thresholds = thresholds
         let dir = folder.appendingPathComponent(run.name)
         let historyURL = dir.appendingPathComponent("history.csv")
         records = FileManager.default.fileExists(atPath: historyURL.path) ? try RunSummary.records(historyURL.path) : []

@@ -26,7 +26,7 @@ public enum SweepReport {
         evaluation on that machine.</p>
 
         """
-        page += "<h2>Settings: median (range) over seeds</h2>\n" + htmlTable(SweepTable.summary(runs, thresholds: spec.thresholds))
+        page += "<h2>Settings: median (range) over seeds</h2>\n" + htmlTable(SweepTable.summary(runs))
         page += "<h2>Curves</h2>\n<div class=\"figs\">\n"
         for plot in figures(groups) { page += plot.render() }
         page += "</div>\n<h2>Runs</h2>\n" + runTable(spec, runs) + "</body></html>\n"

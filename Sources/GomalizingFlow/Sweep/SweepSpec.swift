@@ -164,15 +164,19 @@ public struct SweepSpec: Sendable {
         return SweepSpec(name: name, file: file, folder: folder, runs: runs, variedKeys: keys, thresholds: thresholds)
     }
 
+    /// The summary of one of this sweep's runs, read for the sweep's thresholds.
+    /// - Throws: `InputError` for a history or checkpoint that cannot be read.
+    public func summary(of run: Run) throws -> RunSummary {
+        try RunSummary(run: run, folder: folder, thresholds: thresholds)
+    }
+
     /// `thresholds = [25, 40, 50, 70]`: increasing percentages in (0, 100], at most 8.
     static func thresholdList(_ value: TOMLValueConvertible?, file: String) throws -> [Double] {
         guard let value else { return RunSummary.thresholds }
         let expected = "expected an increasing array of 1 to 8 acceptance percentages in (0, 100], e.g. [25, 40, 50, 70]"
         guard let items = value.array, (1...8).contains(items.count) else { throw InputError(file: file, field: "thresholds", expected) }
-        let numbers = items.map { $0.double ?? $0.int.map(Double.init) }
-        guard numbers.allSatisfy({ $0 != nil }) else { throw InputError(file: file, field: "thresholds", expected) }
-        let t = numbers.map { $0! }
-        guard t.allSatisfy({ $0 > 0 && $0 <= 100 }), zip(t, t.dropFirst()).allSatisfy({ $0 < $1 }) else {
+        let t = items.compactMap { $0.double ?? $0.int.map(Double.init) }
+        guard t.count == items.count, t.allSatisfy({ $0 > 0 && $0 <= 100 }), zip(t, t.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw InputError(file: file, field: "thresholds", expected)
         }
         return t

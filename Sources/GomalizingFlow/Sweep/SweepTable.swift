@@ -87,8 +87,10 @@ public enum SweepTable {
     }
 
     /// The settings' summary, as sweep.md and sweep.html show it: a header and
-    /// a row per setting, each cell the median (range) over its seeds.
-    public static func summary(_ runs: [RunSummary], thresholds: [Double] = RunSummary.thresholds) -> [[String]] {
+    /// a row per setting, each cell the median (range) over its seeds; the
+    /// thresholds are those the runs were read for.
+    public static func summary(_ runs: [RunSummary]) -> [[String]] {
+        let thresholds = runs.first?.thresholds ?? RunSummary.thresholds
         let common = commonEpochs(runs)
         var head = ["setting", "params", "ms/step", "runs done"]
         for t in thresholds { head += ["\(RunSummary.label(t))%: reached", "epochs", "minutes"] }
@@ -122,7 +124,7 @@ public enum SweepTable {
         out += "\"At a common epoch\" (E: value): the mean over the 10 epochs up to the last epoch E that every run "
         out += "of the same base config reached. \"At the end\": the mean over the last "
         out += "10 epochs of the runs that used their whole budget (not those stopped at an acceptance); \"ESS at the end\" likewise.\n\n"
-        let rows = summary(runs, thresholds: spec.thresholds)
+        let rows = summary(runs)
         out += "| " + rows[0].joined(separator: " | ") + " |\n"
         out += "|---|" + String(repeating: "---:|", count: rows[0].count - 1) + "\n"
         for row in rows.dropFirst() { out += "| " + row.joined(separator: " | ") + " |\n" }
