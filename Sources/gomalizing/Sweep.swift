@@ -70,13 +70,18 @@ final class SweepRunner {
     let threadsPerRun: Int
     let parallel: Int
     let quiet: Bool
-    private let lock = NSLock()
+    /// Guards the shared state below; workers wait on it for a run to end.
+    private let lock = NSCondition()
     private let spawnLock = NSLock()
     // Shared between the worker threads, under `lock`.
     private var children: [Int32] = []
     private var failures: [String] = []
-    private var queue: [SweepSpec.Run] = []
-    private var next = 0, finished = 0
+    /// Runs not started yet, in the sweep's order; the names of those running.
+    private var pending: [SweepSpec.Run] = []
+    private var running: Set<String> = []
+    /// Each run's warm-start sources among the sweep's runs (`SweepSpec.warmStartSources`).
+    private var sources: [String: [String]] = [:]
+    private var total = 0, finished = 0
     private var allDone = false
 
     init(spec: SweepSpec, machine: MachineDescription, command: String, threadsPerRun: Int, parallel: Int, quiet: Bool) {
@@ -139,7 +144,9 @@ final class SweepRunner {
             + "\(threadsPerRun) thread\(threadsPerRun == 1 ? "" : "s") each; \(machine.description); results in \(spec.folder.path)")
         fflush(stdout)
         try writeTables()
-        queue = todo
+        pending = todo
+        total = todo.count
+        for run in todo { sources[run.name] = spec.warmStartSources(of: run).map(\.name) }
         let forwarder = Thread { [self] in forwardSignals() }
         forwarder.start()
         // Plain threads, not a dispatch pool: each mostly waits on its child,
@@ -172,19 +179,32 @@ final class SweepRunner {
 
     enum Outcome { case finished, interrupted, failed(String) }
 
-    /// A worker: takes the next run until none is left or a stop signal came.
+    /// A worker: takes the next run that may start until none is left or a
+    /// stop signal came. A run whose warm start another run of the sweep
+    /// trains waits until that one has ended (finished, failed or stopped).
     private func work() {
         while true {
             lock.lock()
-            guard next < queue.count, StopSignal.received == 0 else { lock.unlock(); return }
-            let run = queue[next]
-            next += 1
+            var pick: Int? = nil
+            while pick == nil {
+                guard !pending.isEmpty, StopSignal.received == 0 else { lock.unlock(); return }
+                let waiting = Set(pending.map(\.name)).union(running)
+                pick = pending.firstIndex { run in sources[run.name, default: []].allSatisfy { !waiting.contains($0) } }
+                // Runs that wait on each other (a cycle) start in the sweep's order.
+                if pick == nil && running.isEmpty { pick = 0 }
+                // Timed, so that a stop signal is seen while waiting.
+                if pick == nil { _ = lock.wait(until: Date(timeIntervalSinceNow: 0.5)) }
+            }
+            let run = pending.remove(at: pick!)
+            running.insert(run.name)
             lock.unlock()
             let outcome = train(run)
             lock.lock()
+            running.remove(run.name)
             finished += 1
-            report(run, outcome, finished: finished, of: queue.count)
+            report(run, outcome, finished: finished, of: total)
             try? writeTables()
+            lock.broadcast()
             lock.unlock()
         }
     }

@@ -155,7 +155,7 @@ final class ConfigTests: XCTestCase {
         for d in 2...4 { for L in [4, 8] { expected["example\(d)d_critical_L\(L)"] = (L, d, -4, 5.113) } }
         expected["example3d_critical_L6"] = (6, 3, -4, 5.113)
         // The fast recipe's configs: the same theories.
-        for base in ["example2d", "example3d", "example3d_critical_L4"] + (1...5).map { "example2d_E\($0)" } { expected[base + "_fast"] = expected[base] }
+        for base in ["example2d", "example3d", "example3d_critical_L4", "example3d_critical_L6"] + (1...5).map { "example2d_E\($0)" } { expected[base + "_fast"] = expected[base] }
         XCTAssertEqual(Set(configs.keys), Set(expected.keys))
         for (name, (L, Nd, M2, lam)) in expected {
             let p = try XCTUnwrap(configs[name], name).physical

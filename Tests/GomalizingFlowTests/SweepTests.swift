@@ -261,6 +261,60 @@ final class SweepTests: XCTestCase {
         XCTAssertGreaterThan(meta["partial_iterations"].flatMap { Int($0) } ?? 0, 0, "a mid-epoch checkpoint: \(meta.keys.sorted())")
     }
 
+    /// A run's warm-start sources are the runs whose folder holds its
+    /// `pretrained` file, however the path is spelled; another folder whose
+    /// name starts alike is not one.
+    func testWarmStartSourcesAreTheRunsThatTrainThePretrainedModel() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir, name: "first")
+        try writeBase(dir, name: "first_b")
+        try writeBase(dir, name: "second")
+        let rel = "sweep-sources-\(UUID().uuidString)"  // relative to the working directory, as train reads it
+        let file = try sweep(dir, """
+            result = "\(rel)"
+            [[grid]]
+            configs = ["second.toml"]
+            [grid.vary.training]
+            pretrained = ["./\(rel)/x/../chain/first/model_best.safetensors", "\(rel)/chain/first_b/model_last.safetensors",
+                          "\(FileManager.default.currentDirectoryPath)/\(rel)/chain/first_b/m.safetensors", "\(rel)/chain/first", ""]
+            [[grid]]
+            configs = ["first.toml", "first_b.toml"]
+            """, name: "chain")
+        let spec = try SweepSpec.load(path: file.path)
+        XCTAssertEqual(spec.runs.count, 7)
+        XCTAssertEqual(spec.runs.map { spec.warmStartSources(of: $0).map(\.name) },
+                       [["first"], ["first_b"], ["first_b"], [], [], [], []])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: rel), "loading a sweep writes nothing")
+    }
+
+    /// With --parallel, a run whose warm start another run of the sweep
+    /// trains waits until that run has ended, even when it is listed first.
+    func testARunWaitsForTheRunThatTrainsItsWarmStart() throws {
+        guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeBase(dir, name: "first", iterations: 2000, epochs: 2)  // about a second: long enough to lose a race
+        try writeBase(dir, name: "second", epochs: 1)
+        let model = dir.appendingPathComponent("chain/first/model_best.safetensors")
+        let file = try sweep(dir, """
+            result = "\(dir.path)"
+            [[grid]]
+            configs = ["second.toml"]
+            [grid.set.training]
+            pretrained = "\(model.path)"
+            [[grid]]
+            configs = ["first.toml"]
+            """, name: "chain")
+        let r = try runCommand(exe, ["sweep", file.path, "--parallel", "2", "--threads", "1", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.out + r.err)
+        let lines = r.out.split(separator: "\n").filter { $0.hasPrefix("[") }
+        XCTAssertEqual(lines.count, 2, r.out)
+        XCTAssertTrue(lines.first?.hasPrefix("[1/2] first: done") == true, r.out)
+        // Started at once, it would have failed: the model did not exist yet.
+        XCTAssertTrue(lines.last?.hasPrefix("[2/2] second: done") == true, r.out)
+    }
+
     /// A run folder that lost its checkpoint after several epochs is not
     /// replaced: the sweep names it and exits 3; other runs still train.
     func testAFolderWithEpochsButNoCheckpointIsNotReplaced() throws {

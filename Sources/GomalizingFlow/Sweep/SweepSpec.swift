@@ -170,6 +170,19 @@ public struct SweepSpec: Sendable {
         try RunSummary(run: run, folder: folder, thresholds: thresholds)
     }
 
+    /// The other runs of this sweep whose result folder holds `run`'s warm
+    /// start (`[training] pretrained`, relative to the working directory as
+    /// `train` reads it): `run` must not start before they have ended, or it
+    /// would load a missing or half-trained model.
+    public func warmStartSources(of run: Run) -> [Run] {
+        let pretrained = run.config.training.pretrained
+        guard !pretrained.isEmpty else { return [] }
+        let cwd = FileManager.default.currentDirectoryPath
+        let file = pretrained.hasPrefix("/") ? SweepSpec.join("/", pretrained) : SweepSpec.join(cwd, pretrained)
+        let root = folder.path.hasPrefix("/") ? SweepSpec.join("/", folder.path) : SweepSpec.join(cwd, folder.path)
+        return runs.filter { $0.name != run.name && file.hasPrefix(root + "/" + $0.name + "/") }
+    }
+
     /// `thresholds = [25, 40, 50, 70]`: increasing percentages in (0, 100], at most 8.
     static func thresholdList(_ value: TOMLValueConvertible?, file: String) throws -> [Double] {
         guard let value else { return RunSummary.thresholds }
