@@ -201,7 +201,9 @@ final class ConfigTests: XCTestCase {
                      ModelSpec(L: 4, d: 4, nLayers: 2, hiddenSizes: [4], kernelSize: 3, convAxes: 2, useBN: true),
                      ModelSpec(L: 4, d: 3, nLayers: 1, hiddenSizes: [], kernelSize: 5, convAxes: 1, useFinalTanh: false),
                      ModelSpec(L: 6, d: 3, nLayers: 2, hiddenSizes: [4, 6], kernelSize: 3, convAxes: 2, z2Equivariant: true),
-                     ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [8], kernelSize: 3, crossKernel: true)] {
+                     ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [8], kernelSize: 3, crossKernel: true),
+                     ModelSpec(L: 7, d: 3, nLayers: 2, hiddenSizes: [4], kernelSize: 3, fourierScaling: true),
+                     ModelSpec(L: 10, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, crossKernel: true, fourierScaling: true)] {
             let fp = ModelFootprint(spec: spec)
             let arch = FlowArchitecture(spec: spec)
             XCTAssertEqual(fp.parameters, Double(arch.parameterCount), "\(spec)")

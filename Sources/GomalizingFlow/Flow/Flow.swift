@@ -18,6 +18,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// The all-nil statistics table of a flow without batch norms, built once so
     /// the hot passes do not allocate it.
     private let noStatistics: [[BatchNorm.Statistics?]]
+    /// The first layer with `fourier_scaling` (z -> the first coupling's input).
+    let fourier: FourierScaling<T>?
 
     /// A flow with the given parameters and buffers, or where nil the seeded
     /// initialisation (`initialParameters`, `initialBuffers`).
@@ -25,6 +27,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         precondition(parameters == nil || parameters!.count == architecture.parameterCount)
         precondition(buffers == nil || buffers!.count == architecture.bufferCount)
         precondition(!(architecture.spec.z2Equivariant && architecture.usesBatchNorm), "a Z2-equivariant flow has no batch norms")
+        precondition(!(architecture.fourier != nil && architecture.usesBatchNorm), "a flow with a Fourier layer has no batch norms")
+        fourier = architecture.fourier.map { FourierScaling(orbits: $0.orbits, offset: $0.offset) }
         self.architecture = architecture
         self.parameters = parameters ?? architecture.initialParameters()
         self.buffers = buffers ?? architecture.initialBuffers()
@@ -142,9 +146,11 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// which is all a sampler needs; a pullback wants the direct sum it differentiates.
     public func forward(tape: FlowTape<T>, n: Int, forPullback: Bool = true) {
         precondition(n <= tape.capacity)
-        for b in 0..<n { tape.logJ[b] = 0 }
         let stats = runningStatistics()
         parameters.withUnsafeBufferPointer { pb in
+            let logJ0 = fourier?.logDet(pb.baseAddress!) ?? 0
+            for b in 0..<n { tape.logJ[b] = logJ0 }
+            fourier?.forward(pb.baseAddress!, tape.input, into: tape.inputs[0], n: n)
             for i in architecture.couplings.indices {
                 beginCoupling(i, tape: tape, n: n, from: tape.inputs[i])
                 runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats, winograd: !forPullback)
@@ -182,6 +188,11 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                     }
                     tape.logJ[b] += logJ
                 }
+            }
+            if let fourier {
+                fourier.inverse(pb.baseAddress!, tape.inputs[0], into: tape.input, n: n)
+                let logJ0 = fourier.logDet(pb.baseAddress!)
+                for b in 0..<n { tape.logJ[b] += logJ0 }
             }
         }
     }
@@ -303,8 +314,9 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
             let params = pb.baseAddress!
             for i in architecture.couplings.indices.reversed() {
                 seedCoupling(i, tape: tape, n: n, dLogJ: dLogJ)
-                // The first coupling's net input gradient is only needed for dL/dz.
-                let needInput = i > 0 || dZ != nil
+                // The first coupling's net input gradient is only needed for dL/dz
+                // (or for the Fourier layer before it).
+                let needInput = i > 0 || dZ != nil || fourier != nil
                 for j in architecture.couplings[i].net.indices.reversed() {
                     if let s = stats[i][j] {
                         for k in sums.indices { sums[k] = 0 }
@@ -316,8 +328,11 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                 }
                 if needInput { endCouplingPullback(i, tape: tape, n: n) }
             }
+            if let fourier {
+                fourier.pullback(params, z: tape.input, dU: tape.gradField, dLogJ: dLogJ, n: n, grads: grads, dZ: dZ)
+            }
         }
-        if let dZ { dZ.update(from: tape.gradField, count: n * lattice.volume) }
+        if let dZ, fourier == nil { dZ.update(from: tape.gradField, count: n * lattice.volume) }
     }
 
     // MARK: Density gradient
@@ -340,6 +355,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         g.update(from: dLogQ0, count: n * V)
         parameters.withUnsafeBufferPointer { pb in
             let params = pb.baseAddress!
+            // Through z = F^-1[e^-mu F u] first: the cotangent on u.
+            fourier?.inverseCotangent(params, g, n: n)
             for i in architecture.couplings.indices {
                 // Inverse coupling i: x = (y - t) e^-s on active sites, x = y on frozen ones,
                 // log|det| = -sum s; the cotangent on x (in g) becomes that on y.

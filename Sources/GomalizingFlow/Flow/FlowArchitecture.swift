@@ -58,6 +58,10 @@ public struct FlowArchitecture: Sendable {
     public let bufferCount: Int
     /// Widest channel count of any net layer (1, hidden..., 2).
     public let maxChannels: Int
+    /// With `fourier_scaling`: the momentum orbits of the first layer and
+    /// where its log-scales start (after every coupling's parameters, so the
+    /// couplings' layout and initialisation are those of the flow without it).
+    public let fourier: (orbits: DisplacementOrbits, offset: Int)?
 
     /// Whether the nets have batch norms (and so buffers).
     public var usesBatchNorm: Bool { bufferCount > 0 }
@@ -120,6 +124,15 @@ public struct FlowArchitecture: Sendable {
             let groups = net[0].conv.convs.map { $0.stencil.tapGroups(support: frozen) }
             couplings.append(Coupling(frozen: frozen, activeSites: active, net: net, inputTapGroups: groups))
         }
+        if spec.fourierScaling {
+            let orbits = DisplacementOrbits(lattice: lattice)
+            fourier = (orbits, offset)
+            tensors.append(Tensor(name: FlowArchitecture.fourierTensorName, shape: [orbits.count], offset: offset,
+                                  count: orbits.count, conv: nil))
+            offset += orbits.count  // zero-initialised: the layer starts as the identity
+        } else {
+            fourier = nil
+        }
         self.couplings = couplings
         self.tensors = tensors
         self.parameterCount = offset
@@ -127,6 +140,9 @@ public struct FlowArchitecture: Sendable {
         self.bufferCount = bufferOffset
         self.maxChannels = channels.max()!
     }
+
+    /// The model-file name of the Fourier layer's log-scales (one per momentum orbit).
+    public static let fourierTensorName = "fourier.log_scale"
 
     /// PyTorch's default conv initialisation (and GomalizingFlow.jl's): weights
     /// and biases uniform in +-1/sqrt(fan_in), fan_in = cin * K^k, drawn tensor

@@ -17,6 +17,8 @@ public final class FlowTape<T: BinaryFloatingPoint> {
     let preNorm: [[UnsafeMutablePointer<T>]]
     /// symmetric[i]: the symmetrised (s, t) of coupling i, [n][V][2] (Z2-equivariant flows only).
     let symmetric: [UnsafeMutablePointer<T>]
+    /// With a Fourier layer: z, which that layer maps to inputs[0]; nil without one.
+    let latent: UnsafeMutablePointer<T>?
     /// log|det dphi/dz| per configuration of the last pass, [n].
     public let logJ: UnsafeMutablePointer<T>
     // Pullback scratch.
@@ -51,6 +53,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
         }
         preNorm = arch.couplings.map { c in c.net.map { $0.norm == nil ? alloc(0) : alloc(nn * V * $0.cout) } }
         symmetric = arch.couplings.map { _ in z2 ? alloc(2 * n * V) : alloc(0) }
+        latent = arch.fourier == nil ? nil : alloc(n * V)
         logJ = alloc(n)
         let wide = nn * V * arch.maxChannels
         gradA = alloc(wide)
@@ -74,7 +77,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
             }
             if k == 2 { perConfig += 2 * V }
         }
-        perConfig += k * V * arch.maxChannels * (arch.usesBatchNorm ? 4 : 3) + V + 1
+        perConfig += k * V * arch.maxChannels * (arch.usesBatchNorm ? 4 : 3) + V + 1 + (arch.fourier == nil ? 0 : V)
         return n * perConfig
     }
 
@@ -87,6 +90,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
 
     /// The field after the last coupling layer.
     public var output: UnsafeMutablePointer<T> { inputs[inputs.count - 1] }
-    /// The field z entering the first coupling layer, [n][V].
-    public var input: UnsafeMutablePointer<T> { inputs[0] }
+    /// The flow's input z, [n][V]: the field entering the first coupling
+    /// layer, or with a Fourier layer the field entering that.
+    public var input: UnsafeMutablePointer<T> { latent ?? inputs[0] }
 }

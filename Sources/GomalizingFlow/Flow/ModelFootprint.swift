@@ -29,15 +29,20 @@ public struct ModelFootprint: Sendable {
             tapePerCoupling += V * cout * (1 + extra)
         }
         sites = V
-        parameters = layers * perCoupling
+        // The Fourier layer: one log-scale per momentum orbit, a multiset of d
+        // values |p_mu| in 0...L/2, i.e. (L/2 + d choose d) of them (in Double: no overflow).
+        let orbits = spec.fourierScaling
+            ? (0..<spec.d).reduce(1.0) { $0 * (Double(spec.L / 2) + Double(spec.d) - Double($1)) / Double($1 + 1) }.rounded() : 0
+        parameters = layers * perCoupling + orbits
         // Int32 neighbour table per branch, plus per coupling a mask, the active
         // sites and the first layer's tap groups (a few words per site).
-        structureBytes = branches * taps * V * 4 + layers * V * 16
+        structureBytes = branches * taps * V * 4 + layers * V * 16 + (spec.fourierScaling ? 8 * V : 0)
         let widest = Double(channels.max() ?? 2)
         // A Z2-equivariant flow's nets run on x and -x: twice their buffers.
         let k = spec.z2Equivariant ? 2.0 : 1.0
         tapeValuesPerConfiguration = (layers + 1) * V + k * layers * V + k * layers * tapePerCoupling
             + (spec.z2Equivariant ? 2 * layers * V : 0) + k * V * widest * (spec.useBN ? 4 : 3) + V + 1
+            + (spec.fourierScaling ? V : 0)
     }
 
     /// Bytes training needs with `batch` configurations per step: the tapes,

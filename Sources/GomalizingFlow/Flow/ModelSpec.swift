@@ -24,6 +24,10 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// and symmetrised, s even and t odd, so the flow is odd, T(-z) = -T(z),
     /// and with an even prior q(phi) = q(-phi), the symmetry of the action.
     public var z2Equivariant: Bool = false
+    /// `[model] fourier_scaling`: a first layer that scales each momentum mode
+    /// of z by a trained e^mu(p), tied over rotations and reflections
+    /// (`FourierScaling`): the flow then starts from any invariant Gaussian.
+    public var fourierScaling: Bool = false
     /// The last net layer applies tanh instead of leaky ReLU (GomalizingFlow.jl's use_final_tanh).
     public var useFinalTanh: Bool
     /// Batch normalisation after every convolution (GomalizingFlow.jl's use_bn).
@@ -35,7 +39,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// `crossKernel` it is d whatever is passed.
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
                 convAxes: Int? = nil, crossKernel: Bool = false, useFinalTanh: Bool = true, useBN: Bool = false,
-                seed: UInt64 = 2021, z2Equivariant: Bool = false) {
+                seed: UInt64 = 2021, z2Equivariant: Bool = false, fourierScaling: Bool = false) {
         self.L = L
         self.d = d
         self.nLayers = nLayers
@@ -44,6 +48,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.convAxes = crossKernel ? d : convAxes ?? d
         self.crossKernel = crossKernel
         self.z2Equivariant = z2Equivariant
+        self.fourierScaling = fourierScaling
         self.useFinalTanh = useFinalTanh
         self.useBN = useBN
         self.seed = seed
@@ -60,11 +65,11 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var convsPerLayer: Int { crossKernel ? 1 : ConvStencil.binomial(d, convAxes) }
 
     private enum CodingKeys: String, CodingKey {
-        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant
+        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant, fourierScaling
     }
 
-    /// Decodes a spec as model-file metadata stores it; `crossKernel` and
-    /// `z2Equivariant` are false where absent.
+    /// Decodes a spec as model-file metadata stores it; `crossKernel`,
+    /// `z2Equivariant` and `fourierScaling` are false where absent.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(L: try c.decode(Int.self, forKey: .L), d: try c.decode(Int.self, forKey: .d),
@@ -73,10 +78,11 @@ public struct ModelSpec: Equatable, Sendable, Codable {
                   crossKernel: try c.decodeIfPresent(Bool.self, forKey: .crossKernel) ?? false,
                   useFinalTanh: try c.decode(Bool.self, forKey: .useFinalTanh), useBN: try c.decode(Bool.self, forKey: .useBN),
                   seed: try c.decode(UInt64.self, forKey: .seed),
-                  z2Equivariant: try c.decodeIfPresent(Bool.self, forKey: .z2Equivariant) ?? false)
+                  z2Equivariant: try c.decodeIfPresent(Bool.self, forKey: .z2Equivariant) ?? false,
+                  fourierScaling: try c.decodeIfPresent(Bool.self, forKey: .fourierScaling) ?? false)
     }
 
-    /// `crossKernel` and `z2Equivariant` are written only when set, so the metadata of every other
+    /// `crossKernel`, `z2Equivariant` and `fourierScaling` are written only when set, so the metadata of every other
     /// model is byte for byte what it was before the cross kernel existed.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -91,5 +97,6 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         try c.encode(useBN, forKey: .useBN)
         try c.encode(seed, forKey: .seed)
         if z2Equivariant { try c.encode(true, forKey: .z2Equivariant) }
+        if fourierScaling { try c.encode(true, forKey: .fourierScaling) }
     }
 }

@@ -230,6 +230,10 @@ public struct Config: Equatable, Sendable {
         if z2 && bn {
             throw mod.fail("z2_equivariant", "cannot be combined with use_bn = true (batch statistics would mix x and -x); set one of them false")
         }
+        let fourier = try mod.bool("fourier_scaling", default: false)
+        if fourier && bn {
+            throw mod.fail("fourier_scaling", "cannot be combined with use_bn = true (the batch-norm training pass has no Fourier layer); set one of them false")
+        }
         let convExpected = "\"full\", \"cross\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), e.g. \"\(Nd)C\(max(1, Nd - 1))\""
         let conv = try mod.string("conv", default: "full", convExpected)
         let cross = conv.lowercased() == "cross"
@@ -241,7 +245,7 @@ public struct Config: Equatable, Sendable {
         }
         let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
                               convAxes: k, crossKernel: cross, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed),
-                              z2Equivariant: z2)
+                              z2Equivariant: z2, fourierScaling: fourier)
         var c = Config(name: name, sourcePath: file, physical: Physical(L: L, Nd: Nd, M2: M2, lam: lam), model: model)
         c.version = version
         c.deviceID = deviceID

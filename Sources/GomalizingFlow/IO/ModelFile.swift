@@ -99,7 +99,33 @@ public enum ModelFile {
     /// Reads a model file's parameters and buffers for `arch`.
     /// - Throws: `InputError` if the file is unreadable or malformed, or a tensor is
     ///   missing, misshapen or not finite.
+    ///
+    /// The Fourier layer (`fourier_scaling`) as a warm start sees it: a model
+    /// whose spec has no such layer starts one at the identity (mu = 0); a
+    /// model with one, of another L and the same d, passes its log-scales on
+    /// by momentum (`DisplacementOrbits.transferLogScales`), as the couplings'
+    /// weights carry over unchanged; a model with one cannot start a flow without.
     public static func load(_ arch: FlowArchitecture, from path: String) throws -> State {
-        try state(for: arch, from: SafeTensors.load(path: path).tensors, file: path)
+        var (tensors, metadata) = try SafeTensors.load(path: path)
+        let name = FlowArchitecture.fourierTensorName
+        let spec = metadata["model_spec"].flatMap { try? JSONDecoder().decode(ModelSpec.self, from: Data($0.utf8)) }
+        if let f = arch.fourier {
+            if let spec, !spec.fourierScaling, tensors[name] == nil {
+                tensors[name] = SafeTensors.Tensor(shape: [f.orbits.count], values: [Float](repeating: 0, count: f.orbits.count))
+            } else if let spec, let src = tensors[name], spec.fourierScaling, spec.d == arch.lattice.d, spec.L != arch.lattice.L,
+                      spec.L >= 1, spec.L <= arch.lattice.L * 64, src.values.allSatisfy({ $0.isFinite }) {
+                // The source's orbit count is known before its orbits are built (no allocation for a bogus L).
+                let count = (0..<spec.d).reduce(1) { $0 * (spec.L / 2 + spec.d - $1) / ($1 + 1) }
+                guard src.shape == [count] else {
+                    throw InputError(file: path, field: name, "shape \(src.shape) does not match the file's own model (L = \(spec.L): [\(count)])")
+                }
+                let from = DisplacementOrbits(lattice: Lattice(L: spec.L, d: spec.d))
+                let moved = f.orbits.transferLogScales(src.values.map(Double.init), from: from)
+                tensors[name] = SafeTensors.Tensor(shape: [f.orbits.count], values: moved.map(Float.init))
+            }
+        } else if tensors[name] != nil {
+            throw InputError(file: path, field: name, "the model has a Fourier layer; a flow without one cannot start from it (set [model] fourier_scaling = true)")
+        }
+        return try state(for: arch, from: tensors, file: path)
     }
 }

@@ -23,7 +23,7 @@ extension Config {
             "[model] seed": "\(m.seed)", "[model] n_layers": "\(m.nLayers)", "[model] hidden_sizes": "\(m.hiddenSizes)",
             "[model] kernel_size": "\(m.kernelSize)", "[model] conv": m.convName,
             "[model] use_final_tanh": "\(m.useFinalTanh)", "[model] use_bn": "\(m.useBN)",
-            "[model] z2_equivariant": "\(m.z2Equivariant)",
+            "[model] z2_equivariant": "\(m.z2Equivariant)", "[model] fourier_scaling": "\(m.fourierScaling)",
         ]
     }
 
@@ -53,7 +53,8 @@ extension Config {
     /// default. A key added to `runDefinition` later goes here with its default,
     /// so that older checkpoints still compare correctly.
     static let definitionDefaults: [String: String] = ["[training] opt": "Adam", "[training] clip_norm": "none",
-                                                        "[model] z2_equivariant": "false", "[training] gradient": "standard"]
+                                                        "[model] z2_equivariant": "false", "[training] gradient": "standard",
+                                                        "[model] fourier_scaling": "false"]
 
     /// "[physical] lam: 8.0 in the run, 6.0 now" for each key on which `now` differs from `run`.
     public static func definitionDifferences(run: [String: String], now: [String: String]) -> [String] {
