@@ -45,13 +45,7 @@ public struct FourierScaling<T: Real & BinaryFloatingPoint> {
             for b in 0..<n {
                 let re = out + b * V
                 if re != UnsafeMutablePointer(mutating: input + b * V) { re.update(from: input + b * V, count: V) }
-                im.initialize(repeating: 0, count: V)
-                dft.forward(re: re, im: im)
-                for p in 0..<V {
-                    re[p] *= factor[p]
-                    im[p] *= factor[p]
-                }
-                dft.inverse(re: re, im: im)
+                dft.multiply(re, bySymbol: factor, scratch: im)
             }
         }
     }

@@ -38,6 +38,19 @@ public struct LatticeDFT<T: Real & BinaryFloatingPoint> {
         }
     }
 
+    /// field <- F^-1[symbol F field] for a real field and a real symbol ([V]
+    /// values each): a linear map diagonal in momentum space. `im` is V values of scratch.
+    public func multiply(_ field: UnsafeMutablePointer<T>, bySymbol symbol: UnsafePointer<T>, scratch im: UnsafeMutablePointer<T>) {
+        let V = lattice.volume
+        im.initialize(repeating: 0, count: V)
+        forward(re: field, im: im)
+        for p in 0..<V {
+            field[p] *= symbol[p]
+            im[p] *= symbol[p]
+        }
+        inverse(re: field, im: im)
+    }
+
     /// Every line along every axis: out_k = sum_j in_j e^(sign 2 pi i jk/L).
     func transform(_ re: UnsafeMutablePointer<T>, _ im: UnsafeMutablePointer<T>, sign: T) {
         let L = lattice.L, V = lattice.volume

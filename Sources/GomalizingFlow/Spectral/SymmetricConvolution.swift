@@ -39,16 +39,9 @@ public struct SymmetricConvolution<T: Real & BinaryFloatingPoint> {
     /// out = K * field for one configuration, given K's `symbol`.
     public func apply(symbol: UnsafePointer<T>, _ field: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) {
         let V = orbits.lattice.volume
-        withUnsafeTemporaryAllocation(of: T.self, capacity: V) { imBuffer in
-            let im = imBuffer.baseAddress!
+        withUnsafeTemporaryAllocation(of: T.self, capacity: V) { im in
             out.update(from: field, count: V)
-            im.initialize(repeating: 0, count: V)
-            dft.forward(re: out, im: im)
-            for p in 0..<V {
-                out[p] *= symbol[p]
-                im[p] *= symbol[p]
-            }
-            dft.inverse(re: out, im: im)
+            dft.multiply(out, bySymbol: symbol, scratch: im.baseAddress!)
         }
     }
 
