@@ -5,22 +5,18 @@ import Numerics
 /// real and imaginary arrays of V values numbered as the lattice's sites
 /// (momentum p is numbered as the site with coordinates p).
 ///
-/// One axis at a time, a dense L-point DFT per line: about 8L flops per value
-/// and axis. It is exact for every L (no radix restriction), the reference a
-/// faster transform is tested against, and fast enough for small lattices.
+/// One axis at a time: the lines along the axis are gathered side by side
+/// into rows and transformed together by a mixed-radix FFT (`StockhamFFT`),
+/// so every L works and the innermost loops vectorise over the lines.
 public struct LatticeDFT<T: Real & BinaryFloatingPoint> {
     /// The lattice transformed.
     public let lattice: Lattice
-    /// cos and sin of 2 pi k/L, k = 0..<L, rounded from Double.
-    let cosTable: [T]
-    let sinTable: [T]
+    let fft: StockhamFFT<T>
 
     /// The transform on `lattice`.
     public init(lattice: Lattice) {
         self.lattice = lattice
-        let L = lattice.L
-        cosTable = (0..<L).map { T(Double.cos(2 * Double.pi * Double($0) / Double(L))) }
-        sinTable = (0..<L).map { T(Double.sin(2 * Double.pi * Double($0) / Double(L))) }
+        fft = StockhamFFT(length: lattice.L)
     }
 
     /// (re, im) <- F, the transform of (re, im).
@@ -52,34 +48,30 @@ public struct LatticeDFT<T: Real & BinaryFloatingPoint> {
     }
 
     /// Every line along every axis: out_k = sum_j in_j e^(sign 2 pi i jk/L).
+    ///
+    /// Site a + j s + b s L (s = strides[mu], a < s) is element j of line
+    /// a + b s; the lines are gathered into rows [j][line], V/L values each.
     func transform(_ re: UnsafeMutablePointer<T>, _ im: UnsafeMutablePointer<T>, sign: T) {
-        let L = lattice.L, V = lattice.volume
-        withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * L) { buffer in
-            let inRe = buffer.baseAddress!, inIm = inRe + L, outRe = inIm + L, outIm = outRe + L
+        let L = lattice.L, V = lattice.volume, M = V / L
+        guard L > 1 else { return }
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * V) { buffer in
+            let rowRe = buffer.baseAddress!, rowIm = rowRe + V, workRe = rowIm + V, workIm = workRe + V
             for mu in 0..<lattice.d {
-                let s = lattice.strides[mu]
-                // A line starts at every site whose coordinate mu is 0.
-                for start in 0..<V where (start / s) % L == 0 {
-                    for j in 0..<L {
-                        inRe[j] = re[start + j * s]
-                        inIm[j] = im[start + j * s]
+                let s = lattice.strides[mu], blocks = M / s
+                for j in 0..<L {
+                    for b in 0..<blocks {
+                        let site = j * s + b * s * L, row = j * M + b * s
+                        (rowRe + row).update(from: re + site, count: s)
+                        (rowIm + row).update(from: im + site, count: s)
                     }
-                    for k in 0..<L {
-                        var ar: T = 0, ai: T = 0
-                        var t = 0  // jk mod L
-                        for j in 0..<L {
-                            let c = cosTable[t], sn = sign * sinTable[t]
-                            ar += inRe[j] * c - inIm[j] * sn
-                            ai += inRe[j] * sn + inIm[j] * c
-                            t += k
-                            if t >= L { t -= L }
-                        }
-                        outRe[k] = ar
-                        outIm[k] = ai
-                    }
-                    for k in 0..<L {
-                        re[start + k * s] = outRe[k]
-                        im[start + k * s] = outIm[k]
+                }
+                let inWork = fft.transform(re: rowRe, im: rowIm, workRe: workRe, workIm: workIm, rowLength: M, sign: sign)
+                let outRe = inWork ? workRe : rowRe, outIm = inWork ? workIm : rowIm
+                for j in 0..<L {
+                    for b in 0..<blocks {
+                        let site = j * s + b * s * L, row = j * M + b * s
+                        (re + site).update(from: outRe + row, count: s)
+                        (im + site).update(from: outIm + row, count: s)
                     }
                 }
             }
