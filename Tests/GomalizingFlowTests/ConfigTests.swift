@@ -156,6 +156,8 @@ final class ConfigTests: XCTestCase {
         expected["example3d_critical_L6"] = (6, 3, -4, 5.113)
         // The fast recipe's configs: the same theories.
         for base in ["example2d", "example3d", "example3d_critical_L4", "example3d_critical_L6"] + (1...5).map { "example2d_E\($0)" } { expected[base + "_fast"] = expected[base] }
+        // The line of constant physics of Albergo et al. and Gerdes et al. (issue 17).
+        for (L, lam) in [(12, 5.276), (20, 4.807), (32, 4.572)] { expected["example2d_lcp_L\(L)"] = (L, 2, -4, lam) }
         XCTAssertEqual(Set(configs.keys), Set(expected.keys))
         for (name, (L, Nd, M2, lam)) in expected {
             let p = try XCTUnwrap(configs[name], name).physical

@@ -20,6 +20,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     private let noStatistics: [[BatchNorm.Statistics?]]
     /// The first layer with `fourier_scaling` (z -> the first coupling's input).
     let fourier: FourierScaling<T>?
+    /// The couplings' site-wise map with `type = "spline"`; nil for affine couplings.
+    let spline: RationalQuadraticSpline<T>?
 
     /// A flow with the given parameters and buffers, or where nil the seeded
     /// initialisation (`initialParameters`, `initialBuffers`).
@@ -28,7 +30,10 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         precondition(buffers == nil || buffers!.count == architecture.bufferCount)
         precondition(!(architecture.spec.z2Equivariant && architecture.usesBatchNorm), "a Z2-equivariant flow has no batch norms")
         precondition(!(architecture.fourier != nil && architecture.usesBatchNorm), "a flow with a Fourier layer has no batch norms")
+        precondition(!(architecture.spec.spline != nil && (architecture.usesBatchNorm || architecture.spec.z2Equivariant)),
+                     "spline couplings have neither batch norms nor the Z2 symmetrisation")
         fourier = architecture.fourier.map { FourierScaling(orbits: $0.orbits, offset: $0.offset) }
+        spline = architecture.spec.spline.map { RationalQuadraticSpline(bins: $0.bins, bound: T($0.bound)) }
         self.architecture = architecture
         self.parameters = parameters ?? architecture.initialParameters()
         self.buffers = buffers ?? architecture.initialBuffers()
@@ -117,6 +122,11 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let x = tape.inputs[i], y = tape.inputs[i + 1]
         let st = couplingST(i, tape: tape, n: n, combine: true)
         let coupling = architecture.couplings[i]
+        if let spline {
+            SplineUpdate.forward(spline, x: x, y: y, theta: st, n: n, volume: V, frozen: coupling.frozen,
+                                 active: coupling.activeSites, logJ: tape.logJ)
+            return
+        }
         AffineUpdate.forward(x: x, y: y, st: st, n: n, volume: V, frozen: coupling.frozen,
                              active: coupling.activeSites, logJ: tape.logJ)
     }
@@ -174,6 +184,11 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                 runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats)
                 let st = couplingST(i, tape: tape, n: n, combine: true)
                 let frozen = architecture.couplings[i].frozen
+                if let spline {
+                    SplineUpdate.inverse(spline, y: y, x: x, theta: st, n: n, volume: V, frozen: frozen,
+                                         active: architecture.couplings[i].activeSites, logJ: tape.logJ)
+                    continue
+                }
                 for b in 0..<n {
                     var logJ: T = 0
                     for v in 0..<V {
@@ -219,6 +234,11 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let frozen = architecture.couplings[i].frozen
         let st = couplingST(i, tape: tape, n: n, combine: false)
         let dOut = outputGradient(i, net.count - 1, tape: tape)
+        if let spline {
+            SplineUpdate.pullback(spline, x: x, theta: st, g: g, dLogJ: dLogJ, dTheta: dOut, n: n, volume: V,
+                                  active: architecture.couplings[i].activeSites)
+            return
+        }
         for b in 0..<n {
             for v in 0..<V {
                 let k = b * V + v
@@ -358,24 +378,30 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
             // Through z = F^-1[e^-mu F u] first: the cotangent on u.
             fourier?.inverseCotangent(params, g, n: n)
             for i in architecture.couplings.indices {
-                // Inverse coupling i: x = (y - t) e^-s on active sites, x = y on frozen ones,
-                // log|det| = -sum s; the cotangent on x (in g) becomes that on y.
+                // Inverse coupling i: x = (y - t) e^-s on active sites (or the spline's
+                // inverse), x = y on frozen ones, log|det| = -sum s (-sum log f'); the
+                // cotangent on x (in g) becomes that on y.
                 let net = architecture.couplings[i].net
                 let frozen = architecture.couplings[i].frozen
                 let x = tape.inputs[i]
                 let st = couplingST(i, tape: tape, n: n, combine: false)
                 let dOut = outputGradient(i, net.count - 1, tape: tape)
-                for b in 0..<n {
-                    for v in 0..<V {
-                        let k = b * V + v
-                        if frozen[v] {
-                            dOut[2 * k] = 0
-                            dOut[2 * k + 1] = 0
-                        } else {
-                            let em = T.exp(-st[2 * k])
-                            dOut[2 * k] = -g[k] * x[k] - 1
-                            dOut[2 * k + 1] = -g[k] * em
-                            g[k] *= em
+                if let spline {
+                    SplineUpdate.inverseCotangent(spline, x: x, theta: st, g: g, dTheta: dOut, n: n, volume: V,
+                                                  active: architecture.couplings[i].activeSites)
+                } else {
+                    for b in 0..<n {
+                        for v in 0..<V {
+                            let k = b * V + v
+                            if frozen[v] {
+                                dOut[2 * k] = 0
+                                dOut[2 * k + 1] = 0
+                            } else {
+                                let em = T.exp(-st[2 * k])
+                                dOut[2 * k] = -g[k] * x[k] - 1
+                                dOut[2 * k + 1] = -g[k] * em
+                                g[k] *= em
+                            }
                         }
                     }
                 }

@@ -20,7 +20,7 @@ public struct FlowArchitecture: Sendable {
         public let frozen: [Bool]
         /// Sites that are transformed; the s,t layer is computed there only.
         public let activeSites: [Int32]
-        /// The s,t net's layers: 1 input channel, 2 output channels (s, t).
+        /// The net's layers: 1 input channel, 2 output channels (s, t), or a spline's 3K - 1.
         public let net: [NetLayer]
         /// For the first net layer, whose input vanishes off the frozen sites:
         /// per branch, the sites grouped by the taps that read frozen sites.
@@ -71,7 +71,7 @@ public struct FlowArchitecture: Sendable {
         self.spec = spec
         let lattice = Lattice(L: spec.L, d: spec.d)
         self.lattice = lattice
-        let channels = [1] + spec.hiddenSizes + [2]
+        let channels = [1] + spec.hiddenSizes + [spec.couplingOutputs]
         let stencils = spec.crossKernel ? [ConvStencil(crossOn: lattice, kernelSize: spec.kernelSize)]
             : ConvStencil.axisSubsets(d: spec.d, k: spec.convAxes).map {
                 ConvStencil(lattice: lattice, axes: $0, kernelSize: spec.kernelSize)
@@ -101,8 +101,9 @@ public struct FlowArchitecture: Sendable {
                 }
                 // GomalizingFlow.jl: every conv is followed by leakyrelu; with
                 // use_final_tanh the last one uses tanh instead.
+                // A spline's raw parameters go through its own softmax and softplus: linear.
                 let last = j == channels.count - 2
-                let act: Activation = (last && spec.useFinalTanh) ? .tanh : .leakyReLU
+                let act: Activation = last && spec.spline != nil ? .identity : (last && spec.useFinalTanh) ? .tanh : .leakyReLU
                 var norm: BatchNorm? = nil
                 if spec.useBN {
                     let prefix = "layers.\(i).net.\(j).bn"

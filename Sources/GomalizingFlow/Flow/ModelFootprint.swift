@@ -19,7 +19,7 @@ public struct ModelFootprint: Sendable {
         let taps = spec.crossKernel ? Double(ConvStencil.crossTapCount(d: spec.d, kernelSize: spec.kernelSize))
             : Foundation.pow(Double(spec.kernelSize), Double(spec.convAxes))
         let branches = spec.crossKernel ? 1 : Double(ConvStencil.binomial(spec.d, spec.convAxes))
-        let channels = [1] + spec.hiddenSizes + [2]
+        let channels = [1] + spec.hiddenSizes + [spec.couplingOutputs]
         let layers = Double(spec.nLayers)
         var perCoupling = 0.0, tapePerCoupling = 0.0
         for j in 0..<(channels.count - 1) {

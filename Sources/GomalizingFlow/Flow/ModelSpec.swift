@@ -34,12 +34,36 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var useBN: Bool
     /// Seed of the parameter initialisation.
     public var seed: UInt64
+    /// `[model] type = "spline"`: the couplings map each active site by a
+    /// `RationalQuadraticSpline` instead of y = x e^s + t; nil for the affine
+    /// couplings (GomalizingFlow.jl's model, the default).
+    public var spline: Spline? = nil
+
+    /// The site-wise map of spline couplings: bins and the half-width of the
+    /// interval it acts on (the identity outside).
+    public struct Spline: Equatable, Sendable, Codable {
+        /// Bins K (3K - 1 net outputs per site).
+        public var bins: Int
+        /// Half-width B: the spline acts on [-B, B].
+        public var bound: Double
+
+        /// A spline with `bins` bins on [-bound, bound].
+        public init(bins: Int, bound: Double) {
+            self.bins = bins
+            self.bound = bound
+        }
+    }
+
+    /// Output channels of every coupling's net: (s, t), or the spline's 3K - 1.
+    public var couplingOutputs: Int { spline.map { 3 * $0.bins - 1 } ?? 2 }
+    /// The config's name of the family: "affine" or "spline".
+    public var typeName: String { spline == nil ? "affine" : "spline" }
 
     /// `convAxes` nil means d (the plain d-dimensional convolution); with
     /// `crossKernel` it is d whatever is passed.
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
                 convAxes: Int? = nil, crossKernel: Bool = false, useFinalTanh: Bool = true, useBN: Bool = false,
-                seed: UInt64 = 2021, z2Equivariant: Bool = false, fourierScaling: Bool = false) {
+                seed: UInt64 = 2021, z2Equivariant: Bool = false, fourierScaling: Bool = false, spline: Spline? = nil) {
         self.L = L
         self.d = d
         self.nLayers = nLayers
@@ -49,6 +73,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.crossKernel = crossKernel
         self.z2Equivariant = z2Equivariant
         self.fourierScaling = fourierScaling
+        self.spline = spline
         self.useFinalTanh = useFinalTanh
         self.useBN = useBN
         self.seed = seed
@@ -65,11 +90,11 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var convsPerLayer: Int { crossKernel ? 1 : ConvStencil.binomial(d, convAxes) }
 
     private enum CodingKeys: String, CodingKey {
-        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant, fourierScaling
+        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant, fourierScaling, spline
     }
 
     /// Decodes a spec as model-file metadata stores it; `crossKernel`,
-    /// `z2Equivariant` and `fourierScaling` are false where absent.
+    /// `z2Equivariant` and `fourierScaling` are false where absent, `spline` nil.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(L: try c.decode(Int.self, forKey: .L), d: try c.decode(Int.self, forKey: .d),
@@ -79,10 +104,11 @@ public struct ModelSpec: Equatable, Sendable, Codable {
                   useFinalTanh: try c.decode(Bool.self, forKey: .useFinalTanh), useBN: try c.decode(Bool.self, forKey: .useBN),
                   seed: try c.decode(UInt64.self, forKey: .seed),
                   z2Equivariant: try c.decodeIfPresent(Bool.self, forKey: .z2Equivariant) ?? false,
-                  fourierScaling: try c.decodeIfPresent(Bool.self, forKey: .fourierScaling) ?? false)
+                  fourierScaling: try c.decodeIfPresent(Bool.self, forKey: .fourierScaling) ?? false,
+                  spline: try c.decodeIfPresent(Spline.self, forKey: .spline))
     }
 
-    /// `crossKernel`, `z2Equivariant` and `fourierScaling` are written only when set, so the metadata of every other
+    /// `crossKernel`, `z2Equivariant`, `fourierScaling` and `spline` are written only when set, so the metadata of every other
     /// model is byte for byte what it was before the cross kernel existed.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -98,5 +124,6 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         try c.encode(seed, forKey: .seed)
         if z2Equivariant { try c.encode(true, forKey: .z2Equivariant) }
         if fourierScaling { try c.encode(true, forKey: .fourierScaling) }
+        if let spline { try c.encode(spline, forKey: .spline) }
     }
 }

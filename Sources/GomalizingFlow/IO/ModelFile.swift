@@ -109,6 +109,11 @@ public enum ModelFile {
         var (tensors, metadata) = try SafeTensors.load(path: path)
         let name = FlowArchitecture.fourierTensorName
         let spec = metadata["model_spec"].flatMap { try? JSONDecoder().decode(ModelSpec.self, from: Data($0.utf8)) }
+        if let spec, spec.spline?.bins != arch.spec.spline?.bins {
+            // The nets' last layers differ in shape: name the families, not only a tensor.
+            func family(_ m: ModelSpec) -> String { m.spline.map { "type = \"spline\" with \($0.bins) bins" } ?? "type = \"affine\"" }
+            throw InputError(file: path, field: "model_spec", "the file holds a model of \(family(spec)); this flow has \(family(arch.spec)), which cannot start from it")
+        }
         if let f = arch.fourier {
             if let spec, !spec.fourierScaling, tensors[name] == nil {
                 tensors[name] = SafeTensors.Tensor(shape: [f.orbits.count], values: [Float](repeating: 0, count: f.orbits.count))

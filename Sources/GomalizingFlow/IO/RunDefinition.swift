@@ -24,7 +24,8 @@ extension Config {
             "[model] kernel_size": "\(m.kernelSize)", "[model] conv": m.convName,
             "[model] use_final_tanh": "\(m.useFinalTanh)", "[model] use_bn": "\(m.useBN)",
             "[model] z2_equivariant": "\(m.z2Equivariant)", "[model] fourier_scaling": "\(m.fourierScaling)",
-        ]
+            "[model] type": m.typeName,
+        ].merging(m.spline.map { ["[model] spline_bins": "\($0.bins)", "[model] spline_bound": "\($0.bound)"] } ?? [:]) { a, _ in a }
     }
 
     /// Every setting a training run used: its definition plus epochs, the
@@ -54,7 +55,7 @@ extension Config {
     /// so that older checkpoints still compare correctly.
     static let definitionDefaults: [String: String] = ["[training] opt": "Adam", "[training] clip_norm": "none",
                                                         "[model] z2_equivariant": "false", "[training] gradient": "standard",
-                                                        "[model] fourier_scaling": "false"]
+                                                        "[model] fourier_scaling": "false", "[model] type": "affine"]
 
     /// "[physical] lam: 8.0 in the run, 6.0 now" for each key on which `now` differs from `run`.
     public static func definitionDifferences(run: [String: String], now: [String: String]) -> [String] {
