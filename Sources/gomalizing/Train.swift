@@ -86,7 +86,7 @@ struct Train: ParsableCommand {
                 print(JSONLine.encode([
                     ("event", "start"), ("config", cfg.name), ("L", cfg.physical.L), ("Nd", cfg.physical.Nd),
                     ("M2", cfg.physical.M2), ("lam", cfg.physical.lam), ("conv", arch.spec.convName),
-                    ("parameters", arch.parameterCount), ("batchsize", cfg.training.batchSize), ("ranks", world.size),
+                    ("type", arch.spec.typeName), ("parameters", arch.parameterCount), ("batchsize", cfg.training.batchSize), ("ranks", world.size),
                     ("epochs", cfg.training.epochs), ("iterations", cfg.training.iterations),
                     ("result", trainer.resultDirectory.path), ("resumed_after_epoch", trainer.epochsDone),
                 ]))
@@ -95,7 +95,7 @@ struct Train: ParsableCommand {
                     ? "batch \(cfg.training.batchSize) per rank x \(world.size) MPI ranks"
                     : "batch \(cfg.training.batchSize)"
                 print("training \(cfg.name): L=\(cfg.physical.L) Nd=\(cfg.physical.Nd) M2=\(cfg.physical.M2) lam=\(cfg.physical.lam); "
-                    + "\(arch.spec.nLayers) couplings, conv \(arch.spec.convName), \(arch.parameterCount) parameters; "
+                    + "\(arch.spec.nLayers) \(arch.spec.spline.map { "spline (\($0.bins) bins) " } ?? "")couplings, conv \(arch.spec.convName), \(arch.parameterCount) parameters; "
                     + "\(ranks), \(cfg.training.epochs) epochs x \(cfg.training.iterations) iterations")
                 print("\(use == .overwrite ? "replacing the run in" : "writing") \(trainer.resultDirectory.path)")
                 if resume { print("resuming after epoch \(trainer.epochsDone) (\(trainer.stepsDone) steps)") }

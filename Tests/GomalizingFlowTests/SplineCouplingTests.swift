@@ -58,6 +58,63 @@ final class SplineCouplingTests: XCTestCase {
         }
     }
 
+    /// It is the advertised spline, not only a self-consistent one: at every
+    /// interior knot (sizes from the softmax with the least size, slopes from
+    /// the shifted softplus, computed here independently) y = y_k and
+    /// dy/dx = d_k, and the ends meet the identity with slope 1.
+    func testKnotsAndSlopesAreThoseOfTheParameters() {
+        let (K, B) = (6, 2.5)
+        let spline = RationalQuadraticSpline<Double>(bins: K, bound: B)
+        let theta = randomTheta(spline, seed: 77)
+        func sizes(_ raw: ArraySlice<Double>) -> [Double] {
+            let e = raw.map { exp($0) }, total = e.reduce(0, +)
+            return e.map { 2 * B * (1e-3 + (1 - Double(K) * 1e-3) * $0 / total) }
+        }
+        let w = sizes(theta[0..<K]), h = sizes(theta[K..<(2 * K)])
+        let shift = log(exp(1 - 1e-3) - 1)
+        for k in 1..<K {
+            let xk = -B + w[..<k].reduce(0, +), yk = -B + h[..<k].reduce(0, +)
+            let dk = 1e-3 + log(1 + exp(theta[2 * K + k - 1] + shift))
+            let p = evaluate(spline, xk, theta)
+            XCTAssertEqual(p.y, yk, accuracy: 1e-12, "knot \(k)")
+            XCTAssertEqual(p.derivative, dk, accuracy: 1e-9 * max(1, dk), "knot \(k)")
+        }
+        XCTAssertEqual(evaluate(spline, -B + 1e-9, theta).derivative, 1, accuracy: 1e-6)
+        XCTAssertEqual(evaluate(spline, B - 1e-9, theta).derivative, 1, accuracy: 1e-6)
+    }
+
+    /// Float32: with raw parameters of scale 1 the round trip holds to 1e-5
+    /// of the bound B = 5; with scale 3 (slopes down to ~1e-3, where x is
+    /// ill-determined by y) the inverse is still backward stable, |dx| f'(x)
+    /// within 1e-5 of B; the log-derivatives agree; raw parameters of +-40
+    /// give finite values.
+    func testFloatRoundTripWithStrongParameters() {
+        let spline = RationalQuadraticSpline<Float>(bins: 8, bound: 5)
+        var scratch = [Float](repeating: 0, count: spline.scratchCount)
+        for scale in [1.0, 3.0] {
+            var worst: Float = 0, worstScaled: Float = 0
+            for seed in 1...20 {
+                let theta = randomArray(spline.parameterCount, seed: UInt64(100 + seed), scale: scale).map(Float.init)
+                for step in 0...400 {
+                    let x = Float(-5.5 + 11 * Double(step) / 400)
+                    let p = spline.evaluate(x, theta, scratch: &scratch)
+                    let back = spline.inverse(p.y, theta, scratch: &scratch)
+                    worst = max(worst, abs(back.x - x))
+                    worstScaled = max(worstScaled, abs(back.x - x) * p.derivative)
+                    XCTAssertEqual(back.logDerivative, p.logDerivative, accuracy: 2e-3 * max(1, abs(p.logDerivative)))
+                }
+            }
+            XCTAssertLessThan(worstScaled, 5e-5, "scale \(scale)")
+            if scale == 1 { XCTAssertLessThan(worst, 5e-5) }
+        }
+        let extreme = (0..<spline.parameterCount).map { Float($0 % 2 == 0 ? 40 : -40) }
+        for x: Float in [-4.9, -1, 0, 0.3, 2, 4.99] {
+            let p = spline.evaluate(x, extreme, scratch: &scratch)
+            XCTAssertTrue(p.y.isFinite && p.logDerivative.isFinite && p.logDerivativeSlope.isFinite)
+            XCTAssertTrue(spline.inverse(p.y, extreme, scratch: &scratch).x.isFinite)
+        }
+    }
+
     /// The pullback in theta against central differences of gy y + gl l, for
     /// points in every bin.
     func testSplinePullbackMatchesFiniteDifferences() {
@@ -232,9 +289,21 @@ final class SplineCouplingTests: XCTestCase {
         XCTAssertEqual(plain.runDefinition["[model] type"], "affine")
         XCTAssertNil(plain.runDefinition["[model] spline_bins"])
         XCTAssertEqual(try parse("type = \"affine\"\n").model, plain.model)
+        XCTAssertEqual(try parse("type = \"Spline\"\n").model.spline?.bins, 8)
+        // Resume refuses another family or spline; a checkpoint from before the key was affine.
+        XCTAssertEqual(Config.definitionDifferences(run: plain.runDefinition, now: c.runDefinition),
+                       ["[model] type: affine in the run, spline now", "[model] use_final_tanh: true in the run, false now"])
+        XCTAssertEqual(Config.definitionDifferences(run: c.runDefinition,
+                                                     now: try parse("type = \"spline\"\nspline_bins = 6\nspline_bound = 3\n").runDefinition),
+                       ["[model] spline_bound: 4.0 in the run, 3.0 now"])
+        var old = plain.runDefinition
+        old["[model] type"] = nil
+        XCTAssertEqual(Config.definitionDifferences(run: old, now: plain.runDefinition), [])
         for (text, mentions) in [("type = \"rqs\"\n", ["[model] type", "spline"]),
                                  ("type = \"spline\"\nspline_bins = 1\n", ["[model] spline_bins"]),
                                  ("type = \"spline\"\nspline_bound = -1.0\n", ["[model] spline_bound"]),
+                                 ("type = \"spline\"\nspline_bound = 1e-9\n", ["[model] spline_bound", "0.01"]),
+                                 ("type = \"spline\"\nspline_bound = 1e6\n", ["[model] spline_bound", "100"]),
                                  ("type = \"spline\"\nuse_bn = true\n", ["[model] use_bn", "spline"]),
                                  ("type = \"spline\"\nz2_equivariant = true\n", ["[model] z2_equivariant"]),
                                  ("type = \"spline\"\nuse_final_tanh = true\n", ["[model] use_final_tanh"]),
@@ -258,7 +327,14 @@ final class SplineCouplingTests: XCTestCase {
         var affine = spec
         affine.spline = nil
         XCTAssertThrowsError(try ModelFile.load(FlowArchitecture(spec: affine), from: url.path)) { e in
-            XCTAssertTrue("\(e)".contains("type = \"spline\" with 4 bins") && "\(e)".contains("type = \"affine\""), "\(e)")
+            XCTAssertTrue("\(e)".contains("type = \"spline\" with 4 bins") && "\(e)".contains("type = \"affine\"")
+                          && "\(e)".contains("m.safetensors") && !"\(e)".contains("\n"), "\(e)")
+        }
+        // Another bound is another map: refused, with both named.
+        var wider = spec
+        wider.spline = .init(bins: 4, bound: 3)
+        XCTAssertThrowsError(try ModelFile.load(FlowArchitecture(spec: wider), from: url.path)) { e in
+            XCTAssertTrue("\(e)".contains("[-2.0, 2.0]") && "\(e)".contains("[-3.0, 3.0]"), "\(e)")
         }
         // Weights do not depend on L: a spline model starts a larger lattice's spline flow.
         var large = spec

@@ -1,11 +1,14 @@
 import Numerics
 
-/// A stack of affine coupling layers (real NVP with checkerboard masks) and its
-/// parameters. Each coupling maps x to
+/// A stack of coupling layers with checkerboard masks, optionally after a
+/// Fourier layer (`FourierScaling`), and its parameters. An affine coupling
+/// (real NVP, GomalizingFlow.jl's) maps x to
 ///
 ///   y = m x + (1 - m) (x exp(s) + t),   (s, t) = net(m x),   log|det| = sum (1-m) s,
 ///
-/// where m is 1 on frozen sites. All passes work on a chunk of n configurations
+/// where m is 1 on frozen sites; a spline coupling (`[model] type = "spline"`)
+/// maps each active site by a `RationalQuadraticSpline` whose parameters the
+/// net computes (`SplineUpdate`). All passes work on a chunk of n configurations
 /// held in a `FlowTape`. The passes are built from per-layer steps so that a
 /// batch-norm training pass (`BatchRunner`) can interleave batch-wide reductions.
 public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {

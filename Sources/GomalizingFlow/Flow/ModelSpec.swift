@@ -74,7 +74,8 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.z2Equivariant = z2Equivariant
         self.fourierScaling = fourierScaling
         self.spline = spline
-        self.useFinalTanh = useFinalTanh
+        // A spline net's last layer is linear (FlowArchitecture): record what runs.
+        self.useFinalTanh = spline == nil && useFinalTanh
         self.useBN = useBN
         self.seed = seed
     }

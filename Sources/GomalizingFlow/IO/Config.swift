@@ -230,7 +230,8 @@ public struct Config: Equatable, Sendable {
         var spline: ModelSpec.Spline? = nil
         if family == "spline" {
             let bins = try mod.int("spline_bins", default: 8, "an integer from 2 to 64") { $0 >= 2 && $0 <= 64 }
-            let bound = try mod.double("spline_bound", default: 5.0, "a positive half-width, e.g. 5.0") { $0.isFinite && $0 > 0 && $0 <= 1e6 }
+            // Bounded both ways: the knots' rounding in Float grows with B, and B -> 0 leaves no bins.
+            let bound = try mod.double("spline_bound", default: 5.0, "a half-width from 0.01 to 100, e.g. 5.0") { $0 >= 0.01 && $0 <= 100 }
             spline = ModelSpec.Spline(bins: bins, bound: bound)
             for key in ["use_bn", "z2_equivariant", "use_final_tanh"] where mod.raw(key) != nil {
                 if try mod.bool(key) {

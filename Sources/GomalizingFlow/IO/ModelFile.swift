@@ -66,7 +66,7 @@ public enum ModelFile {
     public static func state(for arch: FlowArchitecture, from tensors: [String: SafeTensors.Tensor], file: String) throws -> State {
         func source(_ t: FlowArchitecture.Tensor) throws -> SafeTensors.Tensor {
             guard let src = tensors[t.name] else {
-                throw InputError(file: file, field: t.name, "missing tensor; the file does not match this model (\(arch.spec.convName), \(arch.spec.nLayers) layers, hidden \(arch.spec.hiddenSizes), use_bn \(arch.spec.useBN))")
+                throw InputError(file: file, field: t.name, "missing tensor; the file does not match this model (type \(arch.spec.typeName), \(arch.spec.convName), \(arch.spec.nLayers) layers, hidden \(arch.spec.hiddenSizes), use_bn \(arch.spec.useBN))")
             }
             guard src.shape == t.shape else {
                 throw InputError(file: file, field: t.name, "shape \(src.shape) does not match the model's \(t.shape)")
@@ -109,9 +109,11 @@ public enum ModelFile {
         var (tensors, metadata) = try SafeTensors.load(path: path)
         let name = FlowArchitecture.fourierTensorName
         let spec = metadata["model_spec"].flatMap { try? JSONDecoder().decode(ModelSpec.self, from: Data($0.utf8)) }
-        if let spec, spec.spline?.bins != arch.spec.spline?.bins {
-            // The nets' last layers differ in shape: name the families, not only a tensor.
-            func family(_ m: ModelSpec) -> String { m.spline.map { "type = \"spline\" with \($0.bins) bins" } ?? "type = \"affine\"" }
+        if let spec, spec.spline != arch.spec.spline {
+            // Another family or bin count changes the nets' last layers, another bound the map: name them, not a tensor.
+            func family(_ m: ModelSpec) -> String {
+                m.spline.map { "type = \"spline\" with \($0.bins) bins on [-\($0.bound), \($0.bound)]" } ?? "type = \"affine\""
+            }
             throw InputError(file: path, field: "model_spec", "the file holds a model of \(family(spec)); this flow has \(family(arch.spec)), which cannot start from it")
         }
         if let f = arch.fourier {

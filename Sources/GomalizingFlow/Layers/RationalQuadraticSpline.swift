@@ -29,7 +29,7 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
 
     /// A spline with `bins` bins on [-bound, bound].
     public init(bins: Int, bound: T) {
-        precondition(bins >= 2 && bound > 0)
+        precondition(bins >= 2 && T(bins) * Self.minimum < 1 && bound > 0)
         self.bins = bins
         self.bound = bound
         slopeShift = T.log(T.exp(1 - Self.minimum) - 1)
@@ -59,9 +59,10 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
             prob[j] = T.exp(raw[j] - m)
             total += prob[j]
         }
+        let inverseTotal = 1 / total
         let scale = 2 * bound * (1 - T(bins) * Self.minimum), floor = 2 * bound * Self.minimum
         for j in 0..<bins {
-            prob[j] /= total
+            prob[j] *= inverseTotal
             size[j] = floor + scale * prob[j]
         }
     }
@@ -70,7 +71,7 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
     func slope(_ theta: UnsafePointer<T>, _ k: Int) -> T {
         guard k > 0 && k < bins else { return 1 }
         let z = theta[2 * bins + k - 1] + slopeShift
-        return Self.minimum + Swift.max(z, 0) + T.log(1 + T.exp(-abs(z)))
+        return Self.minimum + Swift.max(z, 0) + T.log(1 + T.exp(-abs(z)))  // softplus without overflow
     }
 
     /// d slope / d theta at interior knot k: the logistic function.
@@ -107,7 +108,7 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
         let q = p.d1 * xi * xi + 2 * s * a + p.d0 * (1 - xi) * (1 - xi)
         p.y = yk + height * num / den
         p.derivative = s * s * q / (den * den)
-        p.logDerivative = 2 * T.log(s) + T.log(q) - 2 * T.log(den)
+        p.logDerivative = T.log(p.derivative)
         let dq = 2 * p.d1 * xi + 2 * s * (1 - 2 * xi) - 2 * p.d0 * (1 - xi)
         p.logDerivativeSlope = (dq / q - 2 * e * (1 - 2 * xi) / den) / width
         return p
@@ -130,16 +131,17 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
         let height = k == K - 1 ? bound - yk : h[k]
         let d0 = slope(theta, k), d1 = slope(theta, k + 1)
         let s = height / width, e = d1 + d0 - 2 * s, delta = y - yk
-        // a xi^2 + b xi + c = 0, the root in [0, 1] in its stable form.
+        // a xi^2 + b xi + c = 0 with c <= 0 and a + b = h s > 0: the root in
+        // [0, 1], in whichever form does not cancel (a > 0 where b < 0).
         let a = height * (s - d0) + delta * e
         let b = height * d0 - delta * e
         let c = -s * delta
-        let disc = Swift.max(b * b - 4 * a * c, 0)
-        let xi = Swift.min(Swift.max(2 * c / (-b - disc.squareRoot()), 0), 1)
+        let root = Swift.max(b * b - 4 * a * c, 0).squareRoot()
+        let xi = Swift.min(Swift.max(b >= 0 ? 2 * c / (-b - root) : (-b + root) / (2 * a), 0), 1)
         let x = xk + xi * width
         let aa = xi * (1 - xi), den = s + e * aa
         let q = d1 * xi * xi + 2 * s * aa + d0 * (1 - xi) * (1 - xi)
-        return (x, 2 * T.log(s) + T.log(q) - 2 * T.log(den))
+        return (x, T.log(s * s * q / (den * den)))
     }
 
     /// The pullback of (y, l) = evaluate(x, theta) with cotangents gy, gl:
