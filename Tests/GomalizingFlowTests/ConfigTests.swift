@@ -205,7 +205,9 @@ final class ConfigTests: XCTestCase {
                      ModelSpec(L: 6, d: 3, nLayers: 2, hiddenSizes: [4, 6], kernelSize: 3, convAxes: 2, z2Equivariant: true),
                      ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [8], kernelSize: 3, crossKernel: true),
                      ModelSpec(L: 7, d: 3, nLayers: 2, hiddenSizes: [4], kernelSize: 3, fourierScaling: true),
-                     ModelSpec(L: 10, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, crossKernel: true, fourierScaling: true)] {
+                     ModelSpec(L: 10, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, crossKernel: true, fourierScaling: true),
+                     ModelSpec(L: 6, d: 2, nLayers: 3, hiddenSizes: [4], kernelSize: 3, crossKernel: true, fourierScaling: true,
+                               spline: .init(bins: 5, bound: 3))] {
             let fp = ModelFootprint(spec: spec)
             let arch = FlowArchitecture(spec: spec)
             XCTAssertEqual(fp.parameters, Double(arch.parameterCount), "\(spec)")

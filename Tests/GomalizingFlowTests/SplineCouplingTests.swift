@@ -347,6 +347,40 @@ final class SplineCouplingTests: XCTestCase {
         XCTAssertFalse(try SafeTensors.load(path: affineURL.path).metadata["model_spec"]!.contains("spline"))
     }
 
+    /// The chain is exact with the new family: flow + MH with spline couplings
+    /// and the Fourier layer against HMC at E1 (L = 6, m2 = -4, lam = 6.975),
+    /// chi_2 and the Ising energy within 3 combined sigma (the CI-sized version
+    /// of the L = 12 check in docs/studies/large-lattices.md).
+    func testFlowAndHMCAgreeOnE1() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = try testConfig(name: "e1-spline", result: dir, L: 6, M2: -4, lam: 6.975, batch: 64, iterations: 600,
+                               lr: 0.003, layers: 6, hidden: [8], evalSamples: 256, seed: 4)
+        c.model.spline = .init(bins: 4, bound: 4)
+        c.model.useFinalTanh = false
+        c.model.fourierScaling = true
+        c.model.crossKernel = true
+        c.training.pathGradient = true
+        let trainer = try Trainer(config: c)
+        try trainer.train()
+        let sampler = FlowSampler(flow: trainer.flow, action: c.action, batchSize: 256, seed: 9, threads: 2)
+        let flowM = measureChain(sampler, steps: 40_000)
+        var hmc = HMC(action: c.action, stepSize: 0.1, steps: 10, seed: 13)
+        for _ in 0..<500 { hmc.trajectory() }
+        var hmcM = Measurements(lattice: c.lattice)
+        for _ in 0..<40_000 {
+            hmc.trajectory()
+            hmcM.add(hmc.phi)
+        }
+        let f = Observables(flowM), h = Observables(hmcM)
+        for (name, a, b) in [("chi_2", f.susceptibility, h.susceptibility), ("E", f.isingEnergy, h.isingEnergy)] {
+            let sigma = (a.error * a.error + b.error * b.error).squareRoot()
+            XCTAssertLessThan(abs(a.value - b.value), 3 * sigma, "\(name): flow \(a.value) ± \(a.error) vs HMC \(b.value) ± \(b.error)")
+            XCTAssertLessThan(a.error, 0.05 * abs(a.value), "\(name) must be measured precisely enough to mean something")
+        }
+        XCTAssertGreaterThan(sampler.chain.acceptanceRate, 30)
+    }
+
     /// It trains through the Trainer with the path gradient (loss falls), and
     /// the footprint counts its parameters.
     func testTrainsThroughTheTrainer() throws {

@@ -127,7 +127,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let coupling = architecture.couplings[i]
         if let spline {
             SplineUpdate.forward(spline, x: x, y: y, theta: st, n: n, volume: V, frozen: coupling.frozen,
-                                 active: coupling.activeSites, logJ: tape.logJ)
+                                 active: coupling.activeSites, logJ: tape.logJ, cache: tape.splineCache[i])
             return
         }
         AffineUpdate.forward(x: x, y: y, st: st, n: n, volume: V, frozen: coupling.frozen,
@@ -238,7 +238,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let st = couplingST(i, tape: tape, n: n, combine: false)
         let dOut = outputGradient(i, net.count - 1, tape: tape)
         if let spline {
-            SplineUpdate.pullback(spline, x: x, theta: st, g: g, dLogJ: dLogJ, dTheta: dOut, n: n, volume: V,
+            SplineUpdate.pullback(spline, cache: tape.splineCache[i], theta: st, g: g, dLogJ: dLogJ, dTheta: dOut, n: n, volume: V,
                                   active: architecture.couplings[i].activeSites)
             return
         }
@@ -390,7 +390,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                 let st = couplingST(i, tape: tape, n: n, combine: false)
                 let dOut = outputGradient(i, net.count - 1, tape: tape)
                 if let spline {
-                    SplineUpdate.inverseCotangent(spline, x: x, theta: st, g: g, dTheta: dOut, n: n, volume: V,
+                    SplineUpdate.inverseCotangent(spline, cache: tape.splineCache[i], theta: st, g: g, dTheta: dOut, n: n, volume: V,
                                                   active: architecture.couplings[i].activeSites)
                 } else {
                     for b in 0..<n {

@@ -87,7 +87,7 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
             return Point(y: x, logDerivative: 0, derivative: 1, logDerivativeSlope: 0, bin: -1, xi: 0, width: 0, height: 0, d0: 1, d1: 1)
         }
         let K = bins
-        let pw = scratch, w = pw + K, ph = w + K, h = ph + K
+        let pw = scratch, ph = pw + K, w = ph + K, h = w + K
         sizes(theta, prob: pw, size: w)
         sizes(theta + K, prob: ph, size: h)
         // Knots from -B by cumulative sums; the last is B exactly, so bin k's
@@ -118,7 +118,7 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
     public func inverse(_ y: T, _ theta: UnsafePointer<T>, scratch: UnsafeMutablePointer<T>) -> (x: T, logDerivative: T) {
         guard y > -bound && y < bound else { return (y, 0) }
         let K = bins
-        let pw = scratch, w = pw + K, ph = w + K, h = ph + K
+        let pw = scratch, ph = pw + K, w = ph + K, h = w + K
         sizes(theta, prob: pw, size: w)
         sizes(theta + K, prob: ph, size: h)
         var k = 0, xk = -bound, yk = -bound
@@ -144,16 +144,44 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
         return (x, T.log(s * s * q / (den * den)))
     }
 
+    /// Values `store` keeps of a point for `pullback`: the 2K softmax
+    /// probabilities `evaluate` left at the start of its scratch, and 8 numbers.
+    public var cacheCount: Int { 2 * bins + 8 }
+
+    /// Keeps `point` and the probabilities `evaluate` left in `scratch` in
+    /// `slot` (`cacheCount` values), so that a pullback needs no second evaluation.
+    public func store(_ point: Point, scratch: UnsafePointer<T>, into slot: UnsafeMutablePointer<T>) {
+        slot.update(from: scratch, count: 2 * bins)
+        let rest = slot + 2 * bins
+        rest[0] = point.derivative
+        rest[1] = point.logDerivativeSlope
+        rest[2] = T(point.bin)
+        rest[3] = point.xi
+        rest[4] = point.width
+        rest[5] = point.height
+        rest[6] = point.d0
+        rest[7] = point.d1
+    }
+
+    /// The point `store` kept in `slot` (y and the log-derivative are not kept);
+    /// `slot` then serves as `pullback`'s scratch.
+    public func load(_ slot: UnsafePointer<T>) -> Point {
+        let rest = slot + 2 * bins
+        return Point(y: 0, logDerivative: 0, derivative: rest[0], logDerivativeSlope: rest[1], bin: Int(rest[2]),
+                     xi: rest[3], width: rest[4], height: rest[5], d0: rest[6], d1: rest[7])
+    }
+
     /// The pullback of (y, l) = evaluate(x, theta) with cotangents gy, gl:
     /// adds dL/dtheta to `gTheta` (3K - 1 values). dL/dx is
     /// gy * derivative + gl * logDerivativeSlope of the point (not computed here).
-    /// `point` is `evaluate`'s result with the same `scratch` unchanged since.
+    /// `point` is `evaluate`'s result with the same `scratch` unchanged since
+    /// (only its first 2K values, the probabilities, are read), or `load`'s with its slot.
     public func pullback(_ point: Point, _ theta: UnsafePointer<T>, gy: T, gl: T, scratch: UnsafeMutablePointer<T>,
                          gTheta: UnsafeMutablePointer<T>) {
         let k = point.bin
         guard k >= 0 else { return }
         let K = bins
-        let pw = scratch, ph = pw + 2 * K
+        let pw = scratch, ph = pw + K
         let xi = point.xi, w = point.width, h = point.height, d0 = point.d0, d1 = point.d1
         let s = h / w, a = xi * (1 - xi), e = d1 + d0 - 2 * s
         let den = s + e * a, num = s * xi * xi + d0 * a, r = num / den
