@@ -57,7 +57,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
         preNorm = arch.couplings.map { c in c.net.map { $0.norm == nil ? alloc(0) : alloc(nn * V * $0.cout) } }
         symmetric = arch.couplings.map { _ in z2 ? alloc(2 * n * V) : alloc(0) }
         latent = arch.fourier == nil ? nil : alloc(n * V)
-        splineCache = arch.couplings.map { _ in alloc(arch.spec.spline.map { n * V * (2 * $0.bins + 8) } ?? 0) }
+        splineCache = arch.couplings.map { _ in alloc(n * V * (arch.spec.spline?.cacheCount ?? 0)) }
         logJ = alloc(n)
         let wide = nn * V * arch.maxChannels
         gradA = alloc(wide)
@@ -82,7 +82,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
             if k == 2 { perConfig += 2 * V }
         }
         perConfig += k * V * arch.maxChannels * (arch.usesBatchNorm ? 4 : 3) + V + 1 + (arch.fourier == nil ? 0 : V)
-        perConfig += arch.couplings.count * V * (arch.spec.spline.map { 2 * $0.bins + 8 } ?? 0)
+        perConfig += arch.couplings.count * V * (arch.spec.spline?.cacheCount ?? 0)
         return n * perConfig
     }
 

@@ -42,7 +42,7 @@ public struct ModelFootprint: Sendable {
         let k = spec.z2Equivariant ? 2.0 : 1.0
         tapeValuesPerConfiguration = (layers + 1) * V + k * layers * V + k * layers * tapePerCoupling
             + (spec.z2Equivariant ? 2 * layers * V : 0) + k * V * widest * (spec.useBN ? 4 : 3) + V + 1
-            + (spec.fourierScaling ? V : 0) + layers * V * Double(spec.spline.map { 2 * $0.bins + 8 } ?? 0)
+            + (spec.fourierScaling ? V : 0) + layers * V * Double(spec.spline?.cacheCount ?? 0)
     }
 
     /// Bytes training needs with `batch` configurations per step: the tapes,

@@ -52,10 +52,17 @@ public struct ModelSpec: Equatable, Sendable, Codable {
             self.bins = bins
             self.bound = bound
         }
+
+        /// Raw parameters per site, `RationalQuadraticSpline.parameterCount`.
+        public var parameterCount: Int { 3 * bins - 1 }
+        /// Values a tape keeps per site and coupling, `RationalQuadraticSpline.cacheCount`.
+        public var cacheCount: Int { 2 * bins + 8 }
     }
 
-    /// Output channels of every coupling's net: (s, t), or the spline's 3K - 1.
-    public var couplingOutputs: Int { spline.map { 3 * $0.bins - 1 } ?? 2 }
+    /// Output channels of a coupling's net: (s, t), or a spline's parameters.
+    public static func couplingOutputs(_ spline: Spline?) -> Int { spline?.parameterCount ?? 2 }
+    /// Output channels of every coupling's net.
+    public var couplingOutputs: Int { ModelSpec.couplingOutputs(spline) }
     /// The config's name of the family: "affine" or "spline".
     public var typeName: String { spline == nil ? "affine" : "spline" }
 

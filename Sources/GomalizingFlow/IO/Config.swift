@@ -243,7 +243,7 @@ public struct Config: Equatable, Sendable {
                 throw mod.fail(key, "applies to type = \"spline\" only; remove it or set type = \"spline\"")
             }
         }
-        let outputs = spline.map { 3 * $0.bins - 1 } ?? 2
+        let outputs = ModelSpec.couplingOutputs(spline)
         _ = try mod.int("outC", default: outputs, spline == nil ? "2 (the s and t channels)" : "\(outputs) (3 spline_bins - 1 spline parameters per site)") { $0 == outputs }
         let tanh = try mod.bool("use_final_tanh", default: spline == nil)
         let bn = try mod.bool("use_bn", default: false)

@@ -36,7 +36,7 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
     }
 
     /// Raw numbers per site: K widths, K heights, K - 1 slopes.
-    public var parameterCount: Int { 3 * bins - 1 }
+    public var parameterCount: Int { ModelSpec.Spline(bins: bins, bound: Double(bound)).parameterCount }
     /// Scratch values `evaluate`, `inverse` and `pullback` need.
     public var scratchCount: Int { 4 * bins }
 
@@ -90,24 +90,15 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
         let pw = scratch, ph = pw + K, w = ph + K, h = w + K
         sizes(theta, prob: pw, size: w)
         sizes(theta + K, prob: ph, size: h)
-        // Knots from -B by cumulative sums; the last is B exactly, so bin k's
-        // width is the difference of its knots.
-        var k = 0, xk = -bound, yk = -bound
-        while k < K - 1 && x >= xk + w[k] {
-            xk += w[k]
-            yk += h[k]
-            k += 1
-        }
-        let width = k == K - 1 ? bound - xk : w[k]
-        let height = k == K - 1 ? bound - yk : h[k]
+        let (k, xk, yk, width, height) = bin(of: x, byHeight: false, widths: w, heights: h)
         var p = Point(y: 0, logDerivative: 0, derivative: 0, logDerivativeSlope: 0, bin: k,
                       xi: Swift.min(Swift.max((x - xk) / width, 0), 1), width: width, height: height,
                       d0: slope(theta, k), d1: slope(theta, k + 1))
         let xi = p.xi, s = height / width, a = xi * (1 - xi), e = p.d1 + p.d0 - 2 * s
-        let den = s + e * a, num = s * xi * xi + p.d0 * a
-        let q = p.d1 * xi * xi + 2 * s * a + p.d0 * (1 - xi) * (1 - xi)
+        let num = s * xi * xi + p.d0 * a
+        let (derivative, q, den) = slopeAt(xi, s: s, d0: p.d0, d1: p.d1)
         p.y = yk + height * num / den
-        p.derivative = s * s * q / (den * den)
+        p.derivative = derivative
         p.logDerivative = T.log(p.derivative)
         let dq = 2 * p.d1 * xi + 2 * s * (1 - 2 * xi) - 2 * p.d0 * (1 - xi)
         p.logDerivativeSlope = (dq / q - 2 * e * (1 - 2 * xi) / den) / width
@@ -121,14 +112,7 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
         let pw = scratch, ph = pw + K, w = ph + K, h = w + K
         sizes(theta, prob: pw, size: w)
         sizes(theta + K, prob: ph, size: h)
-        var k = 0, xk = -bound, yk = -bound
-        while k < K - 1 && y >= yk + h[k] {
-            xk += w[k]
-            yk += h[k]
-            k += 1
-        }
-        let width = k == K - 1 ? bound - xk : w[k]
-        let height = k == K - 1 ? bound - yk : h[k]
+        let (k, xk, yk, width, height) = bin(of: y, byHeight: true, widths: w, heights: h)
         let d0 = slope(theta, k), d1 = slope(theta, k + 1)
         let s = height / width, e = d1 + d0 - 2 * s, delta = y - yk
         // a xi^2 + b xi + c = 0 with c <= 0 and a + b = h s > 0: the root in
@@ -138,15 +122,36 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
         let c = -s * delta
         let root = Swift.max(b * b - 4 * a * c, 0).squareRoot()
         let xi = Swift.min(Swift.max(b >= 0 ? 2 * c / (-b - root) : (-b + root) / (2 * a), 0), 1)
-        let x = xk + xi * width
-        let aa = xi * (1 - xi), den = s + e * aa
-        let q = d1 * xi * xi + 2 * s * aa + d0 * (1 - xi) * (1 - xi)
-        return (x, T.log(s * s * q / (den * den)))
+        return (xk + xi * width, T.log(slopeAt(xi, s: s, d0: d0, d1: d1).derivative))
+    }
+
+    /// The bin holding `value` (an x, or with `byHeight` a y): its index, its
+    /// lower knot (x_k, y_k), width and height. Knots run from -B by
+    /// cumulative sums and the last is B exactly, so a bin's width is the
+    /// difference of its knots; forward and inverse find the same knots.
+    func bin(of value: T, byHeight: Bool, widths w: UnsafePointer<T>, heights h: UnsafePointer<T>)
+        -> (k: Int, xk: T, yk: T, width: T, height: T) {
+        var k = 0, xk = -bound, yk = -bound
+        while k < bins - 1 && value >= (byHeight ? yk + h[k] : xk + w[k]) {
+            xk += w[k]
+            yk += h[k]
+            k += 1
+        }
+        return (k, xk, yk, k == bins - 1 ? bound - xk : w[k], k == bins - 1 ? bound - yk : h[k])
+    }
+
+    /// dy/dx at xi of a bin with s = h/w and knot slopes d0, d1, and the
+    /// numerator factor q and the denominator den it is s^2 q / den^2 of.
+    func slopeAt(_ xi: T, s: T, d0: T, d1: T) -> (derivative: T, q: T, den: T) {
+        let a = xi * (1 - xi), e = d1 + d0 - 2 * s
+        let den = s + e * a
+        let q = d1 * xi * xi + 2 * s * a + d0 * (1 - xi) * (1 - xi)
+        return (s * s * q / (den * den), q, den)
     }
 
     /// Values `store` keeps of a point for `pullback`: the 2K softmax
     /// probabilities `evaluate` left at the start of its scratch, and 8 numbers.
-    public var cacheCount: Int { 2 * bins + 8 }
+    public var cacheCount: Int { ModelSpec.Spline(bins: bins, bound: Double(bound)).cacheCount }
 
     /// Keeps `point` and the probabilities `evaluate` left in `scratch` in
     /// `slot` (`cacheCount` values), so that a pullback needs no second evaluation.
