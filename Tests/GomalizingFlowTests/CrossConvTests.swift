@@ -83,14 +83,6 @@ final class CrossConvTests: XCTestCase {
         ModelSpec(L: 4, d: d, nLayers: layers, hiddenSizes: hidden, kernelSize: 3, crossKernel: true, seed: 5)
     }
 
-    func forward(_ flow: Flow<Double>, _ z: [Double], n: Int) -> ([Double], [Double]) {
-        let V = flow.lattice.volume
-        let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
-        tape.input.update(from: z, count: n * V)
-        flow.forward(tape: tape, n: n)
-        return (Array(UnsafeBufferPointer(start: tape.output, count: n * V)), Array(UnsafeBufferPointer(start: tape.logJ, count: n)))
-    }
-
     /// A flow of cross couplings: exact log-det (brute-force Jacobian), exact inverse.
     func testFlowLogDetAndInverse() {
         assertExactFlow(spec(layers: 6), seed: 8)

@@ -6,22 +6,12 @@ final class FlowTests: XCTestCase {
         ModelSpec(L: L, d: d, nLayers: layers, hiddenSizes: hidden, kernelSize: 3, convAxes: k, useFinalTanh: tanh, seed: 5)
     }
 
-    /// Runs the flow forward on `z` (n configurations); returns (phi, logJ).
-    func forward<T>(_ flow: Flow<T>, _ z: [T], n: Int) -> ([T], [T]) {
-        let V = flow.lattice.volume
-        let tape = FlowTape<T>(architecture: flow.architecture, capacity: n)
-        tape.input.update(from: z, count: n * V)
-        flow.forward(tape: tape, n: n)
-        return (Array(UnsafeBufferPointer(start: tape.output, count: n * V)),
-                Array(UnsafeBufferPointer(start: tape.logJ, count: n)))
-    }
-
     func testInverseUndoesForward() {
         for s in [spec(), spec(d: 3, k: 2), spec(d: 4, k: 2, layers: 2, hidden: [4]), spec(tanh: false)] {
             let flow = Flow<Double>(spec: s)
             let V = flow.lattice.volume, n = 3
             let z = randomNormal(n * V, seed: 3)
-            let (phi, logJ) = forward(flow, z, n: n)
+            let (phi, logJ) = flowForward(flow, z, n: n)
             let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
             tape.output.update(from: phi, count: n * V)
             flow.inverse(tape: tape, n: n)
@@ -35,7 +25,7 @@ final class FlowTests: XCTestCase {
         let flow = Flow<Float>(spec: spec(L: 8))
         let V = flow.lattice.volume, n = 4
         let z = randomNormal(n * V, seed: 9).map(Float.init)
-        let (phi, _) = forward(flow, z, n: n)
+        let (phi, _) = flowForward(flow, z, n: n)
         let tape = FlowTape<Float>(architecture: flow.architecture, capacity: n)
         tape.output.update(from: phi, count: n * V)
         flow.inverse(tape: tape, n: n)
@@ -50,7 +40,7 @@ final class FlowTests: XCTestCase {
             // Larger weights make the map clearly non-volume-preserving.
             flow.parameters = flow.parameters.map { $0 * 3 }
             let z = randomNormal(flow.lattice.volume, seed: 21)
-            let (_, logJ) = forward(flow, z, n: 1)
+            let (_, logJ) = flowForward(flow, z, n: 1)
             let brute = bruteForceLogDet(flow, at: z)
             XCTAssertGreaterThan(abs(brute), 0.5, "test needs a non-trivial Jacobian")
             XCTAssertEqual(logJ[0], brute, accuracy: 1e-6, s.convName)
@@ -62,43 +52,12 @@ final class FlowTests: XCTestCase {
     func testFlowPullbackMatchesFiniteDifferences() {
         for s in [spec(layers: 2), spec(d: 3, k: 2, layers: 2, hidden: [4]), spec(d: 4, k: 3, layers: 2, hidden: [3], tanh: false)] {
             let flow = Flow<Double>(spec: s)
-            let V = flow.lattice.volume, n = 2
-            let z = randomNormal(n * V, seed: 31)
-            let r = randomArray(n * V, seed: 32)
-            let c: [Double] = [0.7, -1.3]
-            func objective(_ phi: [Double], _ logJ: [Double]) -> Double {
-                var s = 0.0
-                for i in phi.indices { s += phi[i] * r[i] }
-                for b in logJ.indices { s += logJ[b] * c[b] }
-                return s
-            }
-            func loss() -> Double {
-                let (phi, logJ) = forward(flow, z, n: n)
-                return objective(phi, logJ)
-            }
-            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
-            tape.input.update(from: z, count: n * V)
-            flow.forward(tape: tape, n: n)
-            var grads = [Double](repeating: 0, count: flow.parameters.count)
-            var dZ = [Double](repeating: 0, count: n * V)
-            flow.pullback(tape: tape, n: n, dPhi: r, dLogJ: c, grads: &grads, dZ: &dZ)
-
-            let h = 1e-6
+            let V = flow.lattice.volume
             // About 150 parameters spread over all tensors (every layer) keep this fast.
-            let (analytic, numeric) = parameterGradientPairs(flow, analytic: grads, h: h, loss)
-            assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-4, floor: 1e-4, "params \(s.convName)")
+            let grads = assertFlowPullbackMatchesFiniteDifferences(
+                flow, z: randomNormal(2 * V, seed: 31), r: randomArray(2 * V, seed: 32),
+                parameters: spreadIndices(flow.parameters.count, samples: 150), zStride: max(1, 2 * V / 24), tolerance: 1e-4, s.convName)
             XCTAssertGreaterThan(grads.map(abs).max()!, 1e-3)
-
-            var zNum: [Double] = [], zAna: [Double] = []
-            for i in Swift.stride(from: 0, to: n * V, by: max(1, n * V / 24)) {
-                var zp = z, zm = z
-                zp[i] += h; zm[i] -= h
-                let (fp, lp) = forward(flow, zp, n: n)
-                let (fm, lm) = forward(flow, zm, n: n)
-                zNum.append((objective(fp, lp) - objective(fm, lm)) / (2 * h))
-                zAna.append(dZ[i])
-            }
-            assertGradientsMatch(analytic: zAna, numeric: zNum, tolerance: 1e-4, floor: 1e-4, "dz \(s.convName)")
         }
     }
 
@@ -116,7 +75,7 @@ final class FlowTests: XCTestCase {
         var expected = 0.0
         for b in 0..<B {
             let zb = Array(z[(b * V)..<((b + 1) * V)])
-            let (phi, logJ) = forward(flow, zb, n: 1)
+            let (phi, logJ) = flowForward(flow, zb, n: 1)
             let logq0 = zb.withUnsafeBufferPointer { NormalPrior(volume: V).logDensity($0.baseAddress!) }
             expected += (logq0 - logJ[0] + action.action(phi)) / Double(B)
         }

@@ -20,21 +20,13 @@ final class FourierScalingTests: XCTestCase {
                  ModelSpec(L: 5, d: 2, nLayers: 2, hiddenSizes: [3], kernelSize: 3, crossKernel: true, seed: 4, fourierScaling: true),
                  ModelSpec(L: 3, d: 3, nLayers: 2, hiddenSizes: [3], kernelSize: 3, seed: 5, z2Equivariant: true, fourierScaling: true)]
 
-    func forward(_ flow: Flow<Double>, _ z: [Double], n: Int) -> (phi: [Double], logJ: [Double]) {
-        let V = flow.lattice.volume
-        let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
-        tape.input.update(from: z, count: n * V)
-        flow.forward(tape: tape, n: n)
-        return (Array(UnsafeBufferPointer(start: tape.output, count: n * V)), Array(UnsafeBufferPointer(start: tape.logJ, count: n)))
-    }
-
     /// log|det J| against the brute-force Jacobian; inverse(forward(z)) = z with the same log-det.
     func testExactLogDetAndInverse() {
         for spec in specs {
             let flow = makeFlow(spec)
             let V = flow.lattice.volume
             let z = randomNormal(V, seed: 11)
-            let (phi, logJ) = forward(flow, z, n: 1)
+            let (phi, logJ) = flowForward(flow, z, n: 1)
             let brute = bruteForceLogDet(flow, at: z)
             XCTAssertGreaterThan(flow.parameters.suffix(flow.architecture.fourier!.orbits.count).map(abs).max()!, 0.5)
             XCTAssertEqual(logJ[0], brute, accuracy: 1e-6, "L = \(spec.L), d = \(spec.d)")
@@ -63,46 +55,13 @@ final class FourierScalingTests: XCTestCase {
     func testPullbackMatchesFiniteDifferences() {
         for spec in specs {
             let flow = makeFlow(spec, seed: 2)
-            let V = flow.lattice.volume, n = 2, P = flow.parameters.count
-            let z = randomNormal(n * V, seed: 21), r = randomArray(n * V, seed: 22)
-            let c: [Double] = [0.7, -1.3]
-            func objective(_ z: [Double]) -> Double {
-                let (phi, logJ) = forward(flow, z, n: n)
-                return zip(phi, r).map(*).reduce(0, +) + zip(logJ, c).map(*).reduce(0, +)
-            }
-            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
-            tape.input.update(from: z, count: n * V)
-            flow.forward(tape: tape, n: n)
-            var grads = [Double](repeating: 0, count: P), dZ = [Double](repeating: 0, count: n * V)
-            flow.pullback(tape: tape, n: n, dPhi: r, dLogJ: c, grads: &grads, dZ: &dZ)
-            // Training asks for no dz: the same parameter gradient.
-            var trainingGrads = [Double](repeating: 0, count: P)
-            flow.pullback(tape: tape, n: n, dPhi: r, dLogJ: c, grads: &trainingGrads)
-            XCTAssertEqual(trainingGrads, grads)
-            let h = 1e-6
+            let V = flow.lattice.volume, P = flow.parameters.count
             let f = flow.architecture.fourier!
-            var analytic: [Double] = [], numeric: [Double] = []
-            for i in Array(Swift.stride(from: 0, to: f.offset, by: max(1, f.offset / 60))) + Array(f.offset..<P) {
-                let keep = flow.parameters[i]
-                flow.parameters[i] = keep + h
-                let lp = objective(z)
-                flow.parameters[i] = keep - h
-                let lm = objective(z)
-                flow.parameters[i] = keep
-                analytic.append(grads[i])
-                numeric.append((lp - lm) / (2 * h))
-            }
-            assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-5, floor: 1e-4, "parameters L = \(spec.L), d = \(spec.d)")
+            let grads = assertFlowPullbackMatchesFiniteDifferences(
+                flow, z: randomNormal(2 * V, seed: 21), r: randomArray(2 * V, seed: 22),
+                parameters: spreadIndices(f.offset, samples: 60) + Array(f.offset..<P), zStride: max(1, 2 * V / 24),
+                "L = \(spec.L), d = \(spec.d)")
             XCTAssertGreaterThan(grads[f.offset..<P].map(abs).max()!, 1e-2)
-            var zNum: [Double] = [], zAna: [Double] = []
-            for i in Swift.stride(from: 0, to: n * V, by: max(1, n * V / 24)) {
-                var zp = z, zm = z
-                zp[i] += h
-                zm[i] -= h
-                zNum.append((objective(zp) - objective(zm)) / (2 * h))
-                zAna.append(dZ[i])
-            }
-            assertGradientsMatch(analytic: zAna, numeric: zNum, tolerance: 1e-5, floor: 1e-4, "dz L = \(spec.L), d = \(spec.d)")
         }
     }
 
@@ -110,29 +69,8 @@ final class FourierScalingTests: XCTestCase {
     func testDensityGradientMatchesFiniteDifferences() {
         for spec in specs {
             let flow = makeFlow(spec, seed: 3)
-            let V = flow.lattice.volume
-            func logQ(_ phi: [Double]) -> Double {
-                let tape = FlowTape<Double>(architecture: flow.architecture, capacity: 1)
-                tape.output.update(from: phi, count: V)
-                flow.inverse(tape: tape, n: 1)
-                var s = 0.0
-                for i in 0..<V { s -= 0.5 * tape.input[i] * tape.input[i] }
-                return s - tape.logJ[0]
-            }
-            let z = randomNormal(V, seed: 31)
-            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: 1)
-            tape.input.update(from: z, count: V)
-            flow.forward(tape: tape, n: 1)
-            let phi = Array(UnsafeBufferPointer(start: tape.output, count: V))
-            var g = [Double](repeating: 0, count: V)
-            flow.densityGradient(tape: tape, n: 1, dLogQ0: z.map { -$0 }, into: &g)
-            let numeric = (0..<V).map { v -> Double in
-                var p = phi, m = phi
-                p[v] += 1e-6
-                m[v] -= 1e-6
-                return (logQ(p) - logQ(m)) / 2e-6
-            }
-            assertGradientsMatch(analytic: g, numeric: numeric, tolerance: 1e-5, floor: 1e-4, "d log q L = \(spec.L), d = \(spec.d)")
+            assertDensityGradientMatchesFiniteDifferences(flow, z: randomNormal(flow.lattice.volume, seed: 31), n: 1,
+                                                          "L = \(spec.L), d = \(spec.d)")
         }
     }
 

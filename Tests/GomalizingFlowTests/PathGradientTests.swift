@@ -5,16 +5,6 @@ import XCTest
 /// [training] gradient = "path": the path-gradient estimator of the reverse KL
 /// (Vaitl, Nicoli et al. 2022), built on d log q(phi)/d phi through the inverse flow.
 final class PathGradientTests: XCTestCase {
-    func logQ(_ flow: Flow<Double>, _ phi: [Double]) -> Double {
-        let V = flow.lattice.volume
-        let tape = FlowTape<Double>(architecture: flow.architecture, capacity: 1)
-        tape.output.update(from: phi, count: V)
-        flow.inverse(tape: tape, n: 1)
-        var s = -0.5 * Double(V) * log(2 * Double.pi)
-        for i in 0..<V { s -= 0.5 * tape.input[i] * tape.input[i] }
-        return s - tape.logJ[0]
-    }
-
     /// d log q / d phi against central differences of log q through the inverse.
     func testDensityGradientMatchesFiniteDifferences() {
         for spec in [ModelSpec(L: 4, d: 2, nLayers: 4, hiddenSizes: [8], kernelSize: 3, seed: 3),
@@ -22,27 +12,9 @@ final class PathGradientTests: XCTestCase {
                      ModelSpec(L: 4, d: 2, nLayers: 4, hiddenSizes: [4, 4], kernelSize: 3, seed: 3, z2Equivariant: true)] {
             let flow = Flow<Double>(spec: spec)
             flow.parameters = flow.parameters.map { $0 * 2 }
-            let V = flow.lattice.volume, n = 2
-            let z = randomNormal(n * V, seed: 5)
-            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
-            tape.input.update(from: z, count: n * V)
-            flow.forward(tape: tape, n: n)
-            let phi = Array(UnsafeBufferPointer(start: tape.output, count: n * V))
-            let dLogQ0 = z.map { -$0 }
-            var g = [Double](repeating: 0, count: n * V)
-            flow.densityGradient(tape: tape, n: n, dLogQ0: dLogQ0, into: &g)
-            var numeric: [Double] = [], analytic: [Double] = []
-            for b in 0..<n {
-                let one = Array(phi[(b * V)..<((b + 1) * V)])
-                for v in Swift.stride(from: 0, to: V, by: max(1, V / 16)) {
-                    var p = one, m = one
-                    p[v] += 1e-6
-                    m[v] -= 1e-6
-                    numeric.append((logQ(flow, p) - logQ(flow, m)) / 2e-6)
-                    analytic.append(g[b * V + v])
-                }
-            }
-            assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-5, floor: 1e-4, "d log q \(spec.convName)")
+            let V = flow.lattice.volume
+            let analytic = assertDensityGradientMatchesFiniteDifferences(flow, z: randomNormal(2 * V, seed: 5), n: 2,
+                                                                         siteStride: max(1, V / 16), spec.convName)
             XCTAssertGreaterThan(analytic.map(abs).max()!, 0.1)
         }
     }

@@ -165,14 +165,6 @@ final class SplineCouplingTests: XCTestCase {
         return flow
     }
 
-    func forward(_ flow: Flow<Double>, _ z: [Double], n: Int) -> (phi: [Double], logJ: [Double]) {
-        let V = flow.lattice.volume
-        let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
-        tape.input.update(from: z, count: n * V)
-        flow.forward(tape: tape, n: n)
-        return (Array(UnsafeBufferPointer(start: tape.output, count: n * V)), Array(UnsafeBufferPointer(start: tape.logJ, count: n)))
-    }
-
     /// log|det J| against the brute-force Jacobian; inverse(forward(z)) = z with
     /// the same log-det (Double); in Float32 the round trip holds to 1e-5 at L = 12.
     func testSplineFlowLogDetIsExactAndInverts() {
@@ -180,7 +172,7 @@ final class SplineCouplingTests: XCTestCase {
             let flow = makeFlow(spec)
             let V = flow.lattice.volume
             let z = randomNormal(V, seed: 11).map { 1.5 * $0 }
-            let (phi, logJ) = forward(flow, z, n: 1)
+            let (phi, logJ) = flowForward(flow, z, n: 1)
             let brute = bruteForceLogDet(flow, at: z)
             XCTAssertGreaterThan(abs(brute), 0.5, "a non-trivial Jacobian")
             XCTAssertEqual(logJ[0], brute, accuracy: 1e-6, "L = \(spec.L), d = \(spec.d)")
@@ -212,30 +204,11 @@ final class SplineCouplingTests: XCTestCase {
     func testSplineFlowPullbackMatchesFiniteDifferences() {
         for spec in specs {
             let flow = makeFlow(spec, seed: 2)
-            let V = flow.lattice.volume, n = 2, P = flow.parameters.count
-            let z = randomNormal(n * V, seed: 21), r = randomArray(n * V, seed: 22)
-            let c: [Double] = [0.7, -1.3]
-            func objective(_ z: [Double]) -> Double {
-                let (phi, logJ) = forward(flow, z, n: n)
-                return zip(phi, r).map(*).reduce(0, +) + zip(logJ, c).map(*).reduce(0, +)
-            }
-            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
-            tape.input.update(from: z, count: n * V)
-            flow.forward(tape: tape, n: n)
-            var grads = [Double](repeating: 0, count: P), dZ = [Double](repeating: 0, count: n * V)
-            flow.pullback(tape: tape, n: n, dPhi: r, dLogJ: c, grads: &grads, dZ: &dZ)
-            let (analytic, numeric) = parameterGradientPairs(flow, analytic: grads, samples: 200) { objective(z) }
-            assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-5, floor: 1e-4, "parameters L = \(spec.L), d = \(spec.d)")
-            XCTAssertGreaterThan(analytic.map(abs).max()!, 1e-2)
-            var zNum: [Double] = [], zAna: [Double] = []
-            for i in 0..<(n * V) {
-                var zp = z, zm = z
-                zp[i] += 1e-6
-                zm[i] -= 1e-6
-                zNum.append((objective(zp) - objective(zm)) / 2e-6)
-                zAna.append(dZ[i])
-            }
-            assertGradientsMatch(analytic: zAna, numeric: zNum, tolerance: 1e-5, floor: 1e-4, "dz L = \(spec.L), d = \(spec.d)")
+            let V = flow.lattice.volume
+            let grads = assertFlowPullbackMatchesFiniteDifferences(
+                flow, z: randomNormal(2 * V, seed: 21), r: randomArray(2 * V, seed: 22),
+                parameters: spreadIndices(flow.parameters.count, samples: 200), "L = \(spec.L), d = \(spec.d)")
+            XCTAssertGreaterThan(spreadIndices(flow.parameters.count, samples: 200).map { abs(grads[$0]) }.max()!, 1e-2)
         }
     }
 
@@ -244,29 +217,8 @@ final class SplineCouplingTests: XCTestCase {
     func testSplineDensityGradientMatchesFiniteDifferences() {
         for spec in specs {
             let flow = makeFlow(spec, seed: 3)
-            let V = flow.lattice.volume
-            func logQ(_ phi: [Double]) -> Double {
-                let tape = FlowTape<Double>(architecture: flow.architecture, capacity: 1)
-                tape.output.update(from: phi, count: V)
-                flow.inverse(tape: tape, n: 1)
-                var s = 0.0
-                for i in 0..<V { s -= 0.5 * tape.input[i] * tape.input[i] }
-                return s - tape.logJ[0]
-            }
-            let z = randomNormal(V, seed: 31).map { 1.5 * $0 }
-            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: 1)
-            tape.input.update(from: z, count: V)
-            flow.forward(tape: tape, n: 1)
-            let phi = Array(UnsafeBufferPointer(start: tape.output, count: V))
-            var g = [Double](repeating: 0, count: V)
-            flow.densityGradient(tape: tape, n: 1, dLogQ0: z.map { -$0 }, into: &g)
-            let numeric = (0..<V).map { v -> Double in
-                var p = phi, m = phi
-                p[v] += 1e-6
-                m[v] -= 1e-6
-                return (logQ(p) - logQ(m)) / 2e-6
-            }
-            assertGradientsMatch(analytic: g, numeric: numeric, tolerance: 1e-5, floor: 1e-4, "d log q L = \(spec.L), d = \(spec.d)")
+            assertDensityGradientMatchesFiniteDifferences(flow, z: randomNormal(flow.lattice.volume, seed: 31).map { 1.5 * $0 }, n: 1,
+                                                          "L = \(spec.L), d = \(spec.d)")
         }
     }
 

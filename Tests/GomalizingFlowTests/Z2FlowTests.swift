@@ -56,34 +56,11 @@ final class Z2FlowTests: XCTestCase {
     func testPullbackMatchesFiniteDifferences() {
         for s in [spec(layers: 2), spec(d: 3, layers: 2, hidden: [4], cross: true)] {
             let flow = Flow<Double>(spec: s)
-            let V = flow.lattice.volume, n = 2
-            let z = randomNormal(n * V, seed: 31)
-            let r = randomArray(n * V, seed: 32)
-            let c: [Double] = [0.7, -1.3]
-            func objective(_ phi: [Double], _ logJ: [Double]) -> Double {
-                zip(phi, r).map(*).reduce(0, +) + zip(logJ, c).map(*).reduce(0, +)
-            }
-            func loss() -> Double {
-                let (phi, logJ) = forward(flow, z, n: n)
-                return objective(phi, logJ)
-            }
-            let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n + 2)
-            tape.input.update(from: z, count: n * V)
-            flow.forward(tape: tape, n: n)
-            var grads = [Double](repeating: 0, count: flow.parameters.count)
-            var dZ = [Double](repeating: 0, count: n * V)
-            flow.pullback(tape: tape, n: n, dPhi: r, dLogJ: c, grads: &grads, dZ: &dZ)
-            let (analytic, numeric) = parameterGradientPairs(flow, analytic: grads, h: 1e-6, loss)
-            assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-4, floor: 1e-4, "params z2 \(s.convName)")
-            var zNum: [Double] = [], zAna: [Double] = []
-            for i in Swift.stride(from: 0, to: n * V, by: max(1, n * V / 24)) {
-                var zp = z, zm = z
-                zp[i] += 1e-6; zm[i] -= 1e-6
-                let (fp, lp) = forward(flow, zp, n: n), (fm, lm) = forward(flow, zm, n: n)
-                zNum.append((objective(fp, lp) - objective(fm, lm)) / 2e-6)
-                zAna.append(dZ[i])
-            }
-            assertGradientsMatch(analytic: zAna, numeric: zNum, tolerance: 1e-4, floor: 1e-4, "dz z2 \(s.convName)")
+            let V = flow.lattice.volume
+            assertFlowPullbackMatchesFiniteDifferences(
+                flow, z: randomNormal(2 * V, seed: 31), r: randomArray(2 * V, seed: 32),
+                parameters: spreadIndices(flow.parameters.count, samples: 150), zStride: max(1, 2 * V / 24), tolerance: 1e-4,
+                spare: 2, "z2 \(s.convName)")
         }
     }
 
