@@ -30,8 +30,12 @@ let package = Package(
                 "TOMLKit",
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
             ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
+            plugins: ["GitProvenance"]
         ),
+        // Records the git commit (and whether the tree was modified) that the
+        // library is built from, for the provenance of every result.
+        .plugin(name: "GitProvenance", capability: .buildTool()),
         .executableTarget(
             name: "gomalizing",
             dependencies: [

@@ -28,12 +28,14 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let provenance = Provenance.current(command: "analyze", threads: 1)
             let cfg = try Config.load(path: config)
             let other = try compare.map { try Observables.load(path: $0) }  // read first: a bad file fails fast
             if let other, let compare, other.G.count != cfg.lattice.volume {
                 throw InputError(file: compare, "is an analysis of \(other.G.count) sites, \(config) has \(cfg.lattice.volume): not the same lattice")
             }
             let npy = try NpyFile(path: file)
+            let samplesProvenance = try Provenance.loadIfPresent(Provenance.sidecar(of: URL(fileURLWithPath: file)))
             let url = json.map { URL(fileURLWithPath: $0) }
                 ?? URL(fileURLWithPath: file).deletingPathExtension().appendingPathExtension("analysis.json")
             let csvURL = url.deletingPathExtension().appendingPathExtension("csv")
@@ -89,6 +91,8 @@ struct Analyze: ParsableCommand {
             for (k, e) in obs.effectiveMass.enumerated() { print(row("m_eff(\(k + 1))", e)) }
             for w in obs.warnings ?? [] { print("warning: \(w)") }
             StaleTemporaries.clean(in: url.deletingLastPathComponent())
+            obs.provenance = provenance.ended()
+            obs.samplesProvenance = samplesProvenance
             try AtomicFile.write(try Observables.jsonEncoder.encode(obs), to: url)
             var lines = ["observable,index,value,error,tau_int,tau_int_error,error_block_size"]
             func add(_ name: String, _ i: Int, _ e: Estimate) {

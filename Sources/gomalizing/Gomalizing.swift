@@ -7,6 +7,7 @@ struct Gomalizing: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gomalizing",
         abstract: "Flow-based sampling for lattice scalar phi^4 theory.",
+        version: "gomalizing \(Provenance.version) (\(Provenance.buildSource))",
         subcommands: [Train.self, SweepCommand.self, Watch.self, Sample.self, HMCCommand.self, Analyze.self, Report.self, Bench.self]
     )
 

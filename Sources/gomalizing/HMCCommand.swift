@@ -42,6 +42,7 @@ struct HMCCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let provenance = Provenance.current(command: "hmc", threads: 1)
             let cfg = try Config.load(path: config)
             let url = out.map { URL(fileURLWithPath: $0) } ?? cfg.resultDirectory.appendingPathComponent("hmc.npy")
             let V = Double(cfg.lattice.volume)
@@ -67,6 +68,7 @@ struct HMCCommand: ParsableCommand {
                 try hmc.phi.withUnsafeBufferPointer { try npy.append($0.baseAddress!) }
             }
             try npy.finish()
+            try provenance.ended().write(to: Provenance.sidecar(of: url))
             print(String(format: "%d configurations (%d trajectories of %d steps of %.4g), acceptance %.2f%% (burn-in %.2f%%); wrote %@",
                          n, n * every, steps, stepSize, kept.rate, burnAcc, url.path))
         }

@@ -65,8 +65,9 @@ struct Sample: ParsableCommand {
             let state = try ModelFile.load(arch, from: modelPath)
             let flow = Flow<Float>(architecture: arch, parameters: state.parameters, buffers: state.buffers)
             // With N ranks each draws `batch` proposals a round (N * batch in all).
+            let workers = threads ?? cfg.threads ?? defaultThreadCount()
             let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,
-                                      threads: threads ?? cfg.threads ?? defaultThreadCount(), communicator: world,
+                                      threads: workers, communicator: world,
                                       prior: cfg.training.prior)
             guard world.isRoot else {
                 sampler.run(steps: n) { _, _, _, _ in }
@@ -75,6 +76,7 @@ struct Sample: ParsableCommand {
             // Under MPI the ranks cannot agree on stopping mid-chain: a signal ends them as usual.
             if world.size == 1 { StopSignal.install() }
             StaleTemporaries.clean(in: npyURL.deletingLastPathComponent())
+            let provenance = Provenance.current(command: "sample", threads: workers, ranks: world.size)
             let npy = try NpyWriter(url: npyURL, shape: [n] + cfg.lattice.shape)
             let table = try TextStreamWriter(url: tableURL, header: "step,log_p,log_q,accepted,proposal_log_p,proposal_log_q")
             var step = 0
@@ -89,6 +91,7 @@ struct Sample: ParsableCommand {
             }
             try npy.finish()
             try table.finish()
+            try provenance.ended().write(to: Provenance.sidecar(of: npyURL))
             let ranks = world.size > 1 ? " (\(world.size) MPI ranks)" : ""
             print(String(format: "%d steps, acceptance %.2f%%%@; wrote %@ and %@", n, sampler.chain.acceptanceRate,
                          ranks, npyURL.path, tableURL.path))

@@ -39,7 +39,7 @@ final class CLITests: XCTestCase {
         let out = dir.appendingPathComponent("res/mini")
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         XCTAssertEqual(files, ["checkpoint.safetensors", "config.toml", "history.csv", "model_best.safetensors",
-                               "model_best_ess.safetensors", "model_last.safetensors", "settings.txt"])
+                               "model_best_ess.safetensors", "model_last.safetensors", "provenance.json", "settings.txt"])
         // The effective settings name the override and what the file said.
         let settings = try String(contentsOf: out.appendingPathComponent("settings.txt"), encoding: .utf8)
         XCTAssertTrue(settings.contains("[training] epochs = 2\n"), settings)

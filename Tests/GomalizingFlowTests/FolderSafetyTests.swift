@@ -44,7 +44,7 @@ final class FolderSafetyTests: XCTestCase {
     func testRefusedResumeChangesNothing() throws {
         let before = try trainOriginal()
         XCTAssertEqual(Set(before.keys), ["checkpoint.safetensors", "config.toml", "history.csv", "model_best.safetensors",
-                                          "model_best_ess.safetensors", "model_last.safetensors", "settings.txt"])
+                                          "model_best_ess.safetensors", "model_last.safetensors", "provenance.json", "settings.txt"])
         let cases: [(String, [String])] = [
             (tinyConfigText(hidden: [8, 4], lam: 8, M2: -4), ["[model] hidden_sizes: [8, 8] in the run, [8, 4] now"]),
             (tinyConfigText(iterations: 7, hidden: [8, 8], lam: 8, M2: -4), ["[training] iterations: 5 in the run, 7 now"]),

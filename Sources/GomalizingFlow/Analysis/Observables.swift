@@ -66,6 +66,10 @@ public struct Observables: Codable {
     public var effectiveMass: [Estimate]
     /// Normalised autocorrelation functions of the scalar observables.
     public var autocorrelation: [String: [Double]]
+    /// What made this analysis, and what made the configurations (the .npy's
+    /// `<name>.provenance.json`, if it has one); nil in analyses written before provenance was kept.
+    public var provenance: Provenance?
+    public var samplesProvenance: Provenance?
 
     /// Every observable, its tau_int, binned errors, chain diagnostics and warnings
     /// from one chain's measurements (at least 2); `proposals` stays nil (see `attach`).

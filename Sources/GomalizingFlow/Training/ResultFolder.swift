@@ -40,7 +40,8 @@ public enum ResultFolder {
     /// Removes the run's files, config.toml and what was derived from its models.
     public static func removeRun(in dir: URL) throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        for name in names where runFiles.contains(name) || name == "config.toml" || name == Config.settingsFileName || isDerived(name) {
+        for name in names where runFiles.contains(name) || name == "config.toml" || name == Config.settingsFileName || name == RunProvenance.fileName
+            || isDerived(name) {
             do {
                 try FileManager.default.removeItem(at: dir.appendingPathComponent(name))
             } catch {

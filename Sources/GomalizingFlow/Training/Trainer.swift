@@ -87,6 +87,8 @@ public final class Trainer {
     private let overrides: [String: String]
     /// Whether `train` has set up the result folder yet.
     private var folderPrepared = false
+    /// provenance.json: the earlier sessions' records and this one's (the last), root rank only.
+    private var provenance = RunProvenance()
 
     /// Builds everything training needs and checks the result folder, writing
     /// nothing: `train()` writes. With `.new` a folder that already holds a run
@@ -113,7 +115,9 @@ public final class Trainer {
         var resumed: Checkpoint? = nil
         switch use {
         case .new: try ResultFolder.requireNoRun(in: resultDirectory)
-        case .resume: resumed = try ResultFolder.checkpointToResume(config, arch, ranks: communicator.size)
+        case .resume:
+            resumed = try ResultFolder.checkpointToResume(config, arch, ranks: communicator.size)
+            if communicator.isRoot { provenance = try RunProvenance.load(in: resultDirectory) }
         case .overwrite: break
         }
         // A resumed run's weights come from its checkpoint, not from `pretrained`.
@@ -180,6 +184,21 @@ public final class Trainer {
         try AtomicFile.write(config.effectiveSettings(overrides: overrides, threads: runner.threads),
                              to: resultDirectory.appendingPathComponent(Config.settingsFileName))
         if folderUse == .resume { try history.restore(history.records, write: true) }
+        provenance.sessions.append(.init(provenance: .current(command: "train", threads: runner.threads, ranks: communicator.size)))
+        try provenance.write(in: resultDirectory)
+    }
+
+    /// Notes in provenance.json that this session has now finished `epoch` (or
+    /// stopped, for nil) at this time.
+    private func recordSession(epoch: Int?) throws {
+        guard communicator.isRoot, var session = provenance.sessions.popLast() else { return }
+        if let epoch {
+            session.firstEpoch = session.firstEpoch ?? epoch
+            session.lastEpoch = epoch
+        }
+        session.provenance = session.provenance.ended()
+        provenance.sessions.append(session)
+        try provenance.write(in: resultDirectory)
     }
     /// model_best.safetensors: the parameters of the epoch with the highest acceptance.
     public var bestModelURL: URL { resultDirectory.appendingPathComponent("model_best.safetensors") }
@@ -261,7 +280,12 @@ public final class Trainer {
         let tc = config.training
         guard !isComplete else { return }
         try prepareFolder()
-        defer { if communicator.isRoot { StaleTemporaries.clean(in: resultDirectory) } }
+        defer {
+            if communicator.isRoot {
+                try? recordSession(epoch: nil)
+                StaleTemporaries.clean(in: resultDirectory)
+            }
+        }
         // Wall time continues from the resumed history, and from the steps an
         // interrupted epoch had already made.
         let start = Date(timeIntervalSinceNow: -((history.records.last?.totalSeconds ?? 0) + (partial?.trainSeconds ?? 0)))
@@ -330,6 +354,7 @@ public final class Trainer {
                 try ModelFile.save(flow, to: lastModelURL, extra: meta)
                 try history.append(record)
                 try checkpoint(partial: nil)
+                try recordSession(epoch: epoch)
             } else {
                 history.appendInMemory(record)
             }
