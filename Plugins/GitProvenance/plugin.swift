@@ -2,10 +2,13 @@ import Foundation
 import PackagePlugin
 
 /// Records, at build time, the git commit the library is built from and
-/// whether tracked files differed from it, as `BuildProvenance.swift` in the
-/// target (read by `Provenance`). Runs before every build, rewrites the file
-/// only when it changes, and never fails a build: outside a git checkout (a
-/// tarball, or git missing) both values are nil.
+/// whether the code differed from it (changed or new files under
+/// Package.swift, Sources or Plugins; studies and docs do not count), as
+/// `BuildProvenance.swift` in the target (read by `Provenance`). Runs before
+/// every build and rewrites the file only when it changes. The script itself
+/// never fails: outside a git checkout (a tarball, git missing, a repository
+/// without commits) both values are nil. A build system that does not run
+/// prebuild plugins cannot build the library (the two values are missing).
 @main
 struct GitProvenance: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
@@ -16,12 +19,15 @@ struct GitProvenance: BuildToolPlugin {
         let script = #"""
         root="$1"; out="$2"; mkdir -p "$out"
         commit=nil; dirty=nil
-        top=$(git -C "$root" rev-parse --show-toplevel 2>/dev/null)
+        # Read-only queries: any owner's checkout may be read (git's safe.directory
+        # check would otherwise hide a CI container's clone), no index lock taken.
+        g() { git --no-optional-locks -c safe.directory='*' -C "$root" "$@" 2>/dev/null; }
+        top=$(g rev-parse --show-toplevel)
         if [ -n "$top" ] && [ "$(cd "$top" && pwd -P)" = "$(cd "$root" && pwd -P)" ]; then
-          hash=$(git -C "$root" rev-parse HEAD 2>/dev/null)
+          hash=$(g rev-parse --verify -q 'HEAD^{commit}')
           if [ -n "$hash" ]; then
             commit="\"$hash\""
-            if [ -n "$(git --no-optional-locks -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]; then dirty=true; else dirty=false; fi
+            if [ -n "$(g status --porcelain -- Package.swift Sources Plugins)" ]; then dirty=true; else dirty=false; fi
           fi
         fi
         tmp="$out/../BuildProvenance.swift.$$"

@@ -35,7 +35,12 @@ struct Analyze: ParsableCommand {
                 throw InputError(file: compare, "is an analysis of \(other.G.count) sites, \(config) has \(cfg.lattice.volume): not the same lattice")
             }
             let npy = try NpyFile(path: file)
-            let samplesProvenance = try Provenance.loadIfPresent(Provenance.sidecar(of: URL(fileURLWithPath: file)))
+            let sidecar = Provenance.sidecar(of: URL(fileURLWithPath: file))
+            let samplesProvenance = try Provenance.loadIfPresent(sidecar)
+            if let rows = samplesProvenance?.details?["rows"], rows != "\(npy.rowCount)" {
+                throw InputError(file: sidecar.path, "records a chain of \(rows) rows, \(file) holds \(npy.rowCount): "
+                    + "not that chain's record (move it away)")
+            }
             let url = json.map { URL(fileURLWithPath: $0) }
                 ?? URL(fileURLWithPath: file).deletingPathExtension().appendingPathExtension("analysis.json")
             let csvURL = url.deletingPathExtension().appendingPathExtension("csv")
@@ -43,6 +48,7 @@ struct Analyze: ParsableCommand {
             let figures = ["C", "meff", "autocorr"].map { base.appendingPathExtension($0).appendingPathExtension("svg") }
             for output in [url, csvURL] + figures {
                 try OptionChecks.distinct(output, from: URL(fileURLWithPath: file), option: "--json")
+                try OptionChecks.distinct(output, from: sidecar, option: "--json", what: "the chain's provenance record")
             }
             // Each configuration's correlation function in Float64, twice over for the
             // jackknife, and the site coordinates.

@@ -67,8 +67,14 @@ struct HMCCommand: ParsableCommand {
                 if StopSignal.requested { throw stopped }
                 try hmc.phi.withUnsafeBufferPointer { try npy.append($0.baseAddress!) }
             }
+            // The sidecar of an earlier chain must not pass for this one's, even if a kill comes between the two writes.
+            let sidecar = Provenance.sidecar(of: url)
+            try? FileManager.default.removeItem(at: sidecar)
             try npy.finish()
-            try provenance.ended().write(to: Provenance.sidecar(of: url))
+            var record = provenance.ended()
+            record.details = ["seed": "\(seed)", "step_size": "\(stepSize)", "steps": "\(steps)", "burn_in": "\(burnIn)",
+                              "every": "\(every)", "rows": "\(n)"]
+            try record.write(to: sidecar)
             print(String(format: "%d configurations (%d trajectories of %d steps of %.4g), acceptance %.2f%% (burn-in %.2f%%); wrote %@",
                          n, n * every, steps, stepSize, kept.rate, burnAcc, url.path))
         }

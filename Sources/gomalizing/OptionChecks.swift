@@ -31,9 +31,9 @@ enum OptionChecks {
     }
 
     /// Refuses an output that would replace one of the command's inputs.
-    static func distinct(_ output: URL, from input: URL, option: String) throws {
+    static func distinct(_ output: URL, from input: URL, option: String, what: String = "the input file") throws {
         if output.standardizedFileURL.resolvingSymlinksInPath() == input.standardizedFileURL.resolvingSymlinksInPath() {
-            throw InputError(file: "command line", field: option, "\(output.path) is the input file; it would be overwritten")
+            throw InputError(file: "command line", field: option, "\(output.path) is \(what); it would be overwritten")
         }
     }
 }

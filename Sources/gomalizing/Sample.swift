@@ -63,6 +63,7 @@ struct Sample: ParsableCommand {
                     + "(use --model best, or train on with --resume)")
             }
             let state = try ModelFile.load(arch, from: modelPath)
+            let modelEpoch = (try? SafeTensors.load(path: modelPath).metadata["epoch"]) ?? nil ?? "not recorded"
             let flow = Flow<Float>(architecture: arch, parameters: state.parameters, buffers: state.buffers)
             // With N ranks each draws `batch` proposals a round (N * batch in all).
             let workers = threads ?? cfg.threads ?? defaultThreadCount()
@@ -89,9 +90,15 @@ struct Sample: ParsableCommand {
                 try table.line("\(step),\(lp),\(lq),\(acc ? 1 : 0),\(proposal.logP),\(proposal.logQ)")
                 step += 1
             }
+            // The sidecar of an earlier chain must not pass for this one's, even if a kill comes between the two writes.
+            let sidecar = Provenance.sidecar(of: npyURL)
+            try? FileManager.default.removeItem(at: sidecar)
             try npy.finish()
             try table.finish()
-            try provenance.ended().write(to: Provenance.sidecar(of: npyURL))
+            var record = provenance.ended()
+            record.details = ["model": modelPath, "epoch": modelEpoch, "seed": "\(seed)", "rows": "\(n)",
+                              "batch": "\(batch)"]
+            try record.write(to: sidecar)
             let ranks = world.size > 1 ? " (\(world.size) MPI ranks)" : ""
             print(String(format: "%d steps, acceptance %.2f%%%@; wrote %@ and %@", n, sampler.chain.acceptanceRate,
                          ranks, npyURL.path, tableURL.path))

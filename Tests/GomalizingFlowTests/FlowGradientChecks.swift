@@ -3,7 +3,7 @@ import GomalizingFlow
 import XCTest
 
 // Finite-difference checks of a whole flow's passes, shared by every model
-// family's tests (affine, cross, Fourier layer, splines, BN, Z2).
+// family's tests (affine, cross, Z2, Fourier layer, splines).
 
 /// Runs the flow forward on `z` (n configurations): (phi, logJ).
 func flowForward<T>(_ flow: Flow<T>, _ z: [T], n: Int) -> (phi: [T], logJ: [T]) {

@@ -61,6 +61,7 @@ final class ProvenanceTests: XCTestCase {
         try assertDescribesThisBuild(record.sessions[0].provenance, command: "train", threads: 1)
         XCTAssertEqual(record.sessions[0].firstEpoch, 1)
         XCTAssertEqual(record.sessions[0].lastEpoch, 2)
+        XCTAssertLessThanOrEqual(try date(record.sessions[0].lastEpochEnded), try date(record.sessions[0].provenance.ended))
 
         let second = try Trainer(config: config(epochs: 4), threads: 2, folder: .resume)
         try second.train()
@@ -91,6 +92,24 @@ final class ProvenanceTests: XCTestCase {
         XCTAssertEqual([record.sessions[0].firstEpoch, record.sessions[0].lastEpoch], [1, 1])
     }
 
+    /// A session killed after its checkpoint but before its record: the
+    /// resumed checkpoint's epoch completes the record.
+    func testKilledSessionIsSettledByTheCheckpoint() {
+        let p = Provenance.current(command: "train", threads: 1)
+        var record = RunProvenance(sessions: [.init(provenance: p.ended(), firstEpoch: 1, lastEpoch: 3, lastEpochEnded: p.started),
+                                              .init(provenance: p, firstEpoch: 4, lastEpoch: 5, lastEpochEnded: p.started)])
+        record.settle(checkpointEpoch: 6)
+        XCTAssertEqual(record.sessions.map(\.firstEpoch), [1, 4])
+        XCTAssertEqual(record.sessions.map(\.lastEpoch), [3, 6])
+        record.sessions[1] = .init(provenance: p, firstEpoch: nil, lastEpoch: nil, lastEpochEnded: nil)
+        record.settle(checkpointEpoch: 4)
+        XCTAssertEqual(record.sessions[1].firstEpoch, 4)
+        XCTAssertEqual(record.sessions[1].lastEpoch, 4)
+        record.settle(checkpointEpoch: 4)
+        XCTAssertEqual(record.sessions[1].lastEpoch, 4, "a complete record stays as it is")
+        XCTAssertNil(record.sessions[1].provenance.ended, "no end is made up for a killed session")
+    }
+
     /// The CLI: --version names the version and the source; hmc and sample write
     /// a sidecar beside the .npy; analyze records itself and the chain's record;
     /// a broken sidecar is a one-line error naming it.
@@ -119,11 +138,32 @@ final class ProvenanceTests: XCTestCase {
 
         XCTAssertEqual(try runProcess(exe, ["train", cfg.path, "--threads", "1"]).code, 0)
         let run = dir.appendingPathComponent("c")
-        try assertDescribesThisBuild(XCTUnwrap(RunProvenance.load(in: run).sessions.first).provenance, command: "train", threads: 1)
+        let trained = try XCTUnwrap(RunProvenance.load(in: run).sessions.first).provenance
+        try assertDescribesThisBuild(trained, command: "train", threads: 1)
+        XCTAssertEqual(try runProcess(exe, ["report", run.path]).code, 0)
+        let html = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<h2>Provenance</h2>") && html.contains(SVGPlot.escape(trained.source)), "the report lists the session")
         let s = try runProcess(exe, ["sample", run.path, "--n", "30", "--threads", "2"])
         XCTAssertEqual(s.code, 0, s.err)
         try assertDescribesThisBuild(XCTUnwrap(Provenance.loadIfPresent(run.appendingPathComponent("samples_best.provenance.json"))),
                                      command: "sample", threads: 2)
+
+        let sampled = try XCTUnwrap(Provenance.loadIfPresent(run.appendingPathComponent("samples_best.provenance.json")))
+        XCTAssertEqual(sampled.details?["model"], run.appendingPathComponent("model_best.safetensors").path)
+        XCTAssertEqual(sampled.details?["rows"], "30")
+        XCTAssertEqual(try Provenance.loadIfPresent(sidecar)?.details?["rows"], "40")
+
+        // An analysis may not overwrite the chain's record, and a record of another chain is refused.
+        let clash = try runProcess(exe, ["analyze", chain.path, "--config", cfg.path, "--json", sidecar.path])
+        XCTAssertEqual(clash.code, 2)
+        XCTAssertTrue(clash.err.contains("provenance record") && clash.err.split(separator: "\n").count == 1, clash.err)
+        let shorter = dir.appendingPathComponent("short.npy")
+        XCTAssertEqual(try runProcess(exe, ["hmc", cfg.path, "--n", "30", "--burn-in", "5", "--out", shorter.path]).code, 0)
+        try FileManager.default.removeItem(at: chain)
+        try FileManager.default.copyItem(at: shorter, to: chain)
+        let other = try runProcess(exe, ["analyze", chain.path, "--config", cfg.path])
+        XCTAssertEqual(other.code, 2)
+        XCTAssertTrue(other.err.contains(sidecar.path) && other.err.contains("not that chain's record"), other.err)
 
         try "not json".write(to: sidecar, atomically: true, encoding: .utf8)
         let bad = try runProcess(exe, ["analyze", chain.path, "--config", cfg.path])

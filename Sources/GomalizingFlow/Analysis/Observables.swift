@@ -66,9 +66,9 @@ public struct Observables: Codable {
     public var effectiveMass: [Estimate]
     /// Normalised autocorrelation functions of the scalar observables.
     public var autocorrelation: [String: [Double]]
-    /// What made this analysis, and what made the configurations (the .npy's
-    /// `<name>.provenance.json`, if it has one); nil in analyses written before provenance was kept.
+    /// What made this analysis; nil in analyses written before provenance was kept.
     public var provenance: Provenance?
+    /// What made the configurations: the .npy's `<name>.provenance.json`, if it has one.
     public var samplesProvenance: Provenance?
 
     /// Every observable, its tau_int, binned errors, chain diagnostics and warnings

@@ -30,10 +30,14 @@ public struct Provenance: Codable, Equatable, Sendable {
     public var ranks: Int
     /// The command, e.g. "train", "sample", "hmc", "analyze".
     public var command: String
-    /// When the command started and ended (ISO 8601, UTC); `ended` is nil
-    /// while it runs (or if it was killed before it could write it).
+    /// When the command started (ISO 8601, UTC).
     public var started: String
+    /// When it ended; nil while it runs (or if it was killed before it could write it).
     public var ended: String?
+    /// What the command was given and made, where it matters for reading the
+    /// result: for `sample` the model file, its epoch, the seed and the rows;
+    /// for `hmc` the seed, step size, steps and rows.
+    public var details: [String: String]?
 
     /// The provenance of a command starting now in this process.
     public static func current(command: String, threads: Int, ranks: Int = 1, program: String = "gomalizing",
@@ -46,7 +50,7 @@ public struct Provenance: Codable, Equatable, Sendable {
         #endif
         return Provenance(program: program, version: version, gitCommit: buildGitCommit, gitTreeDirty: buildGitTreeDirty,
                           build: build, cpu: machine.cpu, cores: machine.cores, threads: threads, ranks: ranks,
-                          command: command, started: timestamp(started), ended: nil)
+                          command: command, started: timestamp(started), ended: nil, details: nil)
     }
 
     /// The same record, ended at `date`.
@@ -106,18 +110,34 @@ public struct Provenance: Codable, Equatable, Sendable {
 
 /// provenance.json of a result folder: one record per `train` session, oldest first.
 public struct RunProvenance: Codable, Equatable, Sendable {
+    /// The record's name in a result folder.
     public static let fileName = "provenance.json"
 
-    /// The sessions that trained the run; `epochs` says which epochs each did.
+    /// The sessions that trained the run, with the epochs each finished.
     public var sessions: [Session]
 
+    /// One `train` session: its provenance and the epochs it finished.
     public struct Session: Codable, Equatable, Sendable {
+        /// What ran, where, when.
         public var provenance: Provenance
-        /// The first and last epoch the session finished (nil before its first epoch).
+        /// The first epoch the session finished (nil before its first epoch).
         public var firstEpoch: Int?
+        /// The last epoch it finished so far.
         public var lastEpoch: Int?
+        /// When it finished `lastEpoch` (ISO 8601, UTC): with `provenance.ended`
+        /// nil, how far a session that was killed got.
+        public var lastEpochEnded: String?
+
+        /// A session of `provenance` that finished epochs `firstEpoch` ... `lastEpoch`.
+        public init(provenance: Provenance, firstEpoch: Int? = nil, lastEpoch: Int? = nil, lastEpochEnded: String? = nil) {
+            self.provenance = provenance
+            self.firstEpoch = firstEpoch
+            self.lastEpoch = lastEpoch
+            self.lastEpochEnded = lastEpochEnded
+        }
     }
 
+    /// A record of `sessions`.
     public init(sessions: [Session] = []) { self.sessions = sessions }
 
     /// The folder's record; an empty one if the folder has none (runs from
@@ -133,6 +153,17 @@ public struct RunProvenance: Codable, Equatable, Sendable {
             throw InputError(file: url.path, "is not a provenance record (expected JSON with \"sessions\": [...]); "
                 + "move it away to continue the run without the earlier sessions' record")
         }
+    }
+
+    /// A killed session may have saved its last epoch's checkpoint without
+    /// noting the epoch here: the resumed checkpoint's `epoch` completes it.
+    public mutating func settle(checkpointEpoch epoch: Int) {
+        guard var last = sessions.popLast() else { return }
+        if (last.lastEpoch ?? 0) < epoch {
+            last.firstEpoch = last.firstEpoch ?? ((sessions.last?.lastEpoch ?? 0) + 1)
+            last.lastEpoch = epoch
+        }
+        sessions.append(last)
     }
 
     /// Writes the record to `dir`/provenance.json, atomically.

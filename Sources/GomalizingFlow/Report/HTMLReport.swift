@@ -49,19 +49,27 @@ public enum HTMLReport {
             html += "<h2>Settings the run used</h2>\n<p>After command-line overrides (\(Config.settingsFileName)).</p>\n"
                 + "<pre>\(SVGPlot.escape(settings))</pre>\n"
         }
-        if let record = try? RunProvenance.load(in: dir), !record.sessions.isEmpty {
-            html += "<h2>Provenance</h2>\n<p>The sessions that trained the run (\(RunProvenance.fileName)).</p>\n<ul>\n"
-            for s in record.sessions {
-                let p = s.provenance
-                let epochs = s.firstEpoch.map { "epochs \($0)–\(s.lastEpoch ?? $0)" } ?? "no epoch finished"
-                html += "<li>\(SVGPlot.escape(p.started)) to \(SVGPlot.escape(p.ended ?? "?")): \(epochs); "
-                    + SVGPlot.escape("\(p.program) \(p.version), \(p.source), \(p.build) build; \(p.cpu), \(p.cores) cores, "
-                        + "\(p.threads) threads x \(p.ranks) ranks") + "</li>\n"
-            }
-            html += "</ul>\n"
+        do {
+            let record = try RunProvenance.load(in: dir)
+            if !record.sessions.isEmpty { html += provenance(record) }
+        } catch {
+            html += "<h2>Provenance</h2>\n<p>Unreadable: \(SVGPlot.escape("\(error)"))</p>\n"
         }
         html += "<h2>Config file</h2>\n<pre>\(SVGPlot.escape(text("config.toml") ?? "(no config.toml)"))</pre>\n</body></html>\n"
         return html
+    }
+
+    /// The sessions of provenance.json, one line each.
+    static func provenance(_ record: RunProvenance) -> String {
+        var html = "<h2>Provenance</h2>\n<p>The sessions that trained the run (\(RunProvenance.fileName)).</p>\n<ul>\n"
+        for s in record.sessions {
+            let p = s.provenance
+            let epochs = s.firstEpoch.map { "epochs \($0)–\(s.lastEpoch ?? $0)" } ?? "no epoch finished"
+            let end = p.ended ?? s.lastEpochEnded.map { "\($0) (its last epoch so far; no end recorded: still running, or killed)" } ?? "?"
+            html += "<li>" + SVGPlot.escape("\(p.started) to \(end): \(epochs); \(p.program) \(p.version), \(p.source), "
+                + "\(p.build) build; \(p.cpu), \(p.cores) cores, \(p.threads) threads x \(p.ranks) ranks") + "</li>\n"
+        }
+        return html + "</ul>\n"
     }
 
     static func analysis(_ obs: Observables, file: String) -> String {

@@ -116,8 +116,12 @@ public final class Trainer {
         switch use {
         case .new: try ResultFolder.requireNoRun(in: resultDirectory)
         case .resume:
-            resumed = try ResultFolder.checkpointToResume(config, arch, ranks: communicator.size)
-            if communicator.isRoot { provenance = try RunProvenance.load(in: resultDirectory) }
+            let checkpoint = try ResultFolder.checkpointToResume(config, arch, ranks: communicator.size)
+            resumed = checkpoint
+            if communicator.isRoot {
+                provenance = try RunProvenance.load(in: resultDirectory)
+                provenance.settle(checkpointEpoch: checkpoint.epoch)
+            }
         case .overwrite: break
         }
         // A resumed run's weights come from its checkpoint, not from `pretrained`.
@@ -188,15 +192,17 @@ public final class Trainer {
         try provenance.write(in: resultDirectory)
     }
 
-    /// Notes in provenance.json that this session has now finished `epoch` (or
-    /// stopped, for nil) at this time.
+    /// Notes in provenance.json that this session has now finished `epoch`, or
+    /// (nil) that it ends now.
     private func recordSession(epoch: Int?) throws {
         guard communicator.isRoot, var session = provenance.sessions.popLast() else { return }
         if let epoch {
             session.firstEpoch = session.firstEpoch ?? epoch
             session.lastEpoch = epoch
+            session.lastEpochEnded = Provenance.timestamp(Date())
+        } else {
+            session.provenance = session.provenance.ended()
         }
-        session.provenance = session.provenance.ended()
         provenance.sessions.append(session)
         try provenance.write(in: resultDirectory)
     }
