@@ -131,7 +131,10 @@ final class MPITests: XCTestCase {
         let rankDir = dir.appendingPathComponent("res/ranks"), oneDir = dir.appendingPathComponent("res/whole")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: rankDir.path).sorted(),
                        ["checkpoint.safetensors", "config.toml", "history.csv", "model_best.safetensors",
-                        "model_best_ess.safetensors", "model_last.safetensors", "settings.txt"])
+                        "model_best_ess.safetensors", "model_last.safetensors", "provenance.json", "settings.txt"])
+        let record = try RunProvenance.load(in: rankDir)
+        XCTAssertEqual(record.sessions.map(\.provenance.ranks), [2], "the record names both ranks")
+        XCTAssertEqual(record.sessions.first?.lastEpoch, 3)
         let hm = try History.read(path: rankDir.appendingPathComponent("history.csv").path)
         let hs = try History.read(path: oneDir.appendingPathComponent("history.csv").path)
         XCTAssertEqual(hm["epoch"], [1, 2, 3])
