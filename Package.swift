@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // `swift package generate-documentation`: the DocC catalog in Sources/GomalizingFlow/GomalizingFlow.docc.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -30,7 +32,6 @@ let package = Package(
                 "TOMLKit",
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
             ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
             plugins: ["GitProvenance"]
         ),
         // Records the git commit (and whether the tree was modified) that the

@@ -192,6 +192,10 @@ final class ConfigTests: XCTestCase {
     func testImpossibleSizesAreRefusedBeforeAllocation() {
         assertError(mutate("hidden_sizes", "hidden_sizes = [100000, 100000, 100000]"), mentions: ["[model] hidden_sizes", "parameters"])
         assertError(mutate("kernel_size", "kernel_size = 999999999"), mentions: ["[model] hidden_sizes", "parameters"])
+        // The cross kernel's tap count 2d(K/2) + 1 overflows Int for such a K (a trap
+        // once the library built with overflow checks): refused in one line too.
+        assertError(mutate("kernel_size", "kernel_size = 9223372036854775807\nconv = \"cross\""),
+                    mentions: ["[model] hidden_sizes", "parameters"])
         assertError(mutate("batchsize", "batchsize = 4000000000"), mentions: ["[training] batchsize", "GiB"])
         assertError(mutate("L", "L = 100000"), mentions: ["[physical] L", "2^28"])
         assertError(mutate("base_lr", "base_lr = 0.001\neval_samples = 1000000000"), mentions: ["[training] eval_samples"])

@@ -100,6 +100,14 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// training step; otherwise the running statistics, as for sampling.
     @discardableResult
     public func run(z: UnsafePointer<T>, withGradient: Bool, training: Bool = true) -> Double {
+        if T.self == Float.self {
+            return SpecialisedEntryPoints.run(self as! BatchRunner<Float>, .cast(z), withGradient, training)
+        }
+        return runBody(z: z, withGradient: withGradient, training: training)
+    }
+
+    /// `run` for any T.
+    func runBody(z: UnsafePointer<T>, withGradient: Bool, training: Bool) -> Double {
         let V = flow.lattice.volume
         let synchronized = training && flow.architecture.usesBatchNorm
         phi.withUnsafeMutableBufferPointer { phiBuf in

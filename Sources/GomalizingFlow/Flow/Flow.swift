@@ -59,8 +59,12 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let V = lattice.volume
         let frozen = architecture.couplings[i].frozen
         let out = tape.netInput[i]
-        for b in 0..<n {
-            for v in 0..<V { out[b * V + v] = frozen[v] ? x[b * V + v] : 0 }
+        // Unchecked reads and wrapping indices: this runs per site and coupling.
+        frozen.withUnsafeBufferPointer { fr in
+            for b in 0..<n {
+                let o = b &* V
+                for v in 0..<V { out[o &+ v] = fr[v] ? x[o &+ v] : 0 }
+            }
         }
         if z2 {
             for k in 0..<(n * V) { out[n * V + k] = -out[k] }
@@ -158,6 +162,14 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// only by rounding: phi and logJ stay those of one and the same bijection,
     /// which is all a sampler needs; a pullback wants the direct sum it differentiates.
     public func forward(tape: FlowTape<T>, n: Int, forPullback: Bool = true) {
+        if T.self == Float.self {
+            return SpecialisedEntryPoints.forward(self as! Flow<Float>, tape as! FlowTape<Float>, n, forPullback)
+        }
+        forwardBody(tape: tape, n: n, forPullback: forPullback)
+    }
+
+    /// `forward` for any T (the public method dispatches Float to `SpecialisedEntryPoints`).
+    func forwardBody(tape: FlowTape<T>, n: Int, forPullback: Bool) {
         precondition(n <= tape.capacity)
         let stats = runningStatistics()
         parameters.withUnsafeBufferPointer { pb in
@@ -175,6 +187,12 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// phi = tape.output[0..<n*V] -> z = tape.input; tape.logJ[b] = log|det dphi/dz|
     /// (of the forward map, so log q(phi) = log q0(z) - logJ as in `forward`).
     public func inverse(tape: FlowTape<T>, n: Int) {
+        if T.self == Float.self { return SpecialisedEntryPoints.inverse(self as! Flow<Float>, tape as! FlowTape<Float>, n) }
+        inverseBody(tape: tape, n: n)
+    }
+
+    /// `inverse` for any T.
+    func inverseBody(tape: FlowTape<T>, n: Int) {
         precondition(n <= tape.capacity)
         let V = lattice.volume
         for b in 0..<n { tape.logJ[b] = 0 }
@@ -242,17 +260,19 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                                   active: architecture.couplings[i].activeSites)
             return
         }
-        for b in 0..<n {
-            for v in 0..<V {
-                let k = b * V + v
-                if frozen[v] {
-                    dOut[2 * k] = 0
-                    dOut[2 * k + 1] = 0
-                } else {
-                    let es = T.exp(st[2 * k])
-                    dOut[2 * k] = g[k] * x[k] * es + dLogJ[b]
-                    dOut[2 * k + 1] = g[k]
-                    g[k] *= es
+        frozen.withUnsafeBufferPointer { fr in
+            for b in 0..<n {
+                for v in 0..<V {
+                    let k = b &* V &+ v
+                    if fr[v] {
+                        dOut[2 &* k] = 0
+                        dOut[2 &* k &+ 1] = 0
+                    } else {
+                        let es = T.exp(st[2 &* k])
+                        dOut[2 &* k] = g[k] * x[k] * es + dLogJ[b]
+                        dOut[2 &* k &+ 1] = g[k]
+                        g[k] *= es
+                    }
                 }
             }
         }
@@ -330,6 +350,16 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// `tape`; batch norms count as the fixed affine maps of their running statistics.
     public func pullback(tape: FlowTape<T>, n: Int, dPhi: UnsafePointer<T>, dLogJ: UnsafePointer<T>,
                          grads: UnsafeMutablePointer<T>, dZ: UnsafeMutablePointer<T>? = nil) {
+        if T.self == Float.self {
+            return SpecialisedEntryPoints.pullback(self as! Flow<Float>, tape as! FlowTape<Float>, n, .cast(dPhi), .cast(dLogJ),
+                                                   .cast(grads), dZ.map { .cast($0) })
+        }
+        pullbackBody(tape: tape, n: n, dPhi: dPhi, dLogJ: dLogJ, grads: grads, dZ: dZ)
+    }
+
+    /// `pullback` for any T.
+    func pullbackBody(tape: FlowTape<T>, n: Int, dPhi: UnsafePointer<T>, dLogJ: UnsafePointer<T>,
+                      grads: UnsafeMutablePointer<T>, dZ: UnsafeMutablePointer<T>?) {
         tape.gradField.update(from: dPhi, count: n * lattice.volume)
         let stats = runningStatistics()
         var sums = [Double](repeating: 0, count: architecture.usesBatchNorm ? 2 * architecture.maxChannels : 0)
@@ -371,6 +401,14 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// direct convolutions). No parameter gradient is taken. The path-gradient
     /// estimator of the reverse KL uses it.
     public func densityGradient(tape: FlowTape<T>, n: Int, dLogQ0: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) {
+        if T.self == Float.self {
+            return SpecialisedEntryPoints.densityGradient(self as! Flow<Float>, tape as! FlowTape<Float>, n, .cast(dLogQ0), .cast(out))
+        }
+        densityGradientBody(tape: tape, n: n, dLogQ0: dLogQ0, into: out)
+    }
+
+    /// `densityGradient` for any T.
+    func densityGradientBody(tape: FlowTape<T>, n: Int, dLogQ0: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) {
         precondition(!architecture.usesBatchNorm, "the density gradient is for flows without batch norms")
         precondition(n <= tape.capacity)
         let V = lattice.volume

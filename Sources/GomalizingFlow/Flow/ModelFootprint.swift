@@ -16,7 +16,9 @@ public struct ModelFootprint: Sendable {
     /// The sizes of `spec`, without building its architecture.
     public init(spec: ModelSpec) {
         let V = Foundation.pow(Double(spec.L), Double(spec.d))
-        let taps = spec.crossKernel ? Double(ConvStencil.crossTapCount(d: spec.d, kernelSize: spec.kernelSize))
+        // In floating point, as crossTapCount's 2d(K/2) + 1: a config's absurd
+        // kernel_size must give a one-line error, not an integer overflow.
+        let taps = spec.crossKernel ? 2 * Double(spec.d) * Double(spec.kernelSize / 2) + 1
             : Foundation.pow(Double(spec.kernelSize), Double(spec.convAxes))
         let branches = spec.crossKernel ? 1 : Double(ConvStencil.binomial(spec.d, spec.convAxes))
         let channels = [1] + spec.hiddenSizes + [spec.couplingOutputs]

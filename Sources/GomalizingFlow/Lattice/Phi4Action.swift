@@ -29,6 +29,13 @@ public struct Phi4Action: Sendable {
 
     /// S(phi) of one configuration stored at `phi[0..<V]`.
     public func action<T: BinaryFloatingPoint>(_ phi: UnsafePointer<T>) -> Double {
+        if T.self == Float.self { return SpecialisedEntryPoints.action(self, UnsafePointer<Float>.cast(phi)) }
+        if T.self == Double.self { return SpecialisedEntryPoints.action(self, UnsafePointer<Double>.cast(phi)) }
+        return actionBody(phi)
+    }
+
+    /// `action` for any T.
+    func actionBody<T: BinaryFloatingPoint>(_ phi: UnsafePointer<T>) -> Double {
         let V = lattice.volume
         var kinetic = 0.0
         var local = 0.0
@@ -54,6 +61,17 @@ public struct Phi4Action: Sendable {
     /// dS/dphi(x) = 4d phi - 2 sum_mu (phi(x+mu) + phi(x-mu)) + 2 m2 phi + 4 lam phi^3,
     /// written scaled by `scale` into `force` (the trainer passes 1/B).
     public func force<T: BinaryFloatingPoint>(_ phi: UnsafePointer<T>, into force: UnsafeMutablePointer<T>, scale: Double = 1) {
+        if T.self == Float.self {
+            return SpecialisedEntryPoints.force(self, UnsafePointer<Float>.cast(phi), .cast(force), scale)
+        }
+        if T.self == Double.self {
+            return SpecialisedEntryPoints.force(self, UnsafePointer<Double>.cast(phi), .cast(force), scale)
+        }
+        forceBody(phi, into: force, scale: scale)
+    }
+
+    /// `force` for any T.
+    func forceBody<T: BinaryFloatingPoint>(_ phi: UnsafePointer<T>, into force: UnsafeMutablePointer<T>, scale: Double) {
         let V = lattice.volume
         let d = lattice.d
         let diag = 4 * Double(d) + 2 * m2

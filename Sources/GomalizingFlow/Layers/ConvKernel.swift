@@ -69,6 +69,9 @@ enum ConvKernel {
         transposedScratch: UnsafeMutablePointer<T>?, subset: UnsafeBufferPointer<Int32>?,
         tapList: UnsafeBufferPointer<Int32>
     ) {
+        // Index arithmetic wraps (&*, &+) throughout: every index is bounded by
+        // a buffer's size, and overflow checks in these loops cost several
+        // percent of a training step (the library builds without -Ounchecked).
         let cin = C.cin ?? cinArg, cout = C.cout ?? coutArg
         let blocks = cout / 8
         let tapN = tapList.count
@@ -107,7 +110,7 @@ enum ConvKernel {
         // One configuration at a time, so that a site's neighbours are found
         // without integer division.
         for b in 0..<n {
-            let xb = x + b * V * cin, yb = y + b * V * cout
+            let xb = x + b &* V &* cin, yb = y + b &* V &* cout
             if quads > 0 {
                 for i in 0..<(V * cin) { splat[i] = SIMD4(repeating: xb[i]) }
             }
@@ -115,8 +118,8 @@ enum ConvKernel {
             // add latency, and each weight load serves four multiply-adds. The
             // eight output channels are two 4-lane halves.
             for q in 0..<quads {
-                let v0 = vAt(4 * q), v1 = vAt(4 * q + 1), v2 = vAt(4 * q + 2), v3 = vAt(4 * q + 3)
-                let y0 = yb + v0 * cout, y1 = yb + v1 * cout, y2 = yb + v2 * cout, y3 = yb + v3 * cout
+                let v0 = vAt(4 &* q), v1 = vAt(4 &* q &+ 1), v2 = vAt(4 &* q &+ 2), v3 = vAt(4 &* q &+ 3)
+                let y0 = yb + v0 &* cout, y1 = yb + v1 &* cout, y2 = yb + v2 &* cout, y3 = yb + v3 &* cout
                 for blk in 0..<blocks {
                     let c0 = blk * 8
                     let i0 = start(y0, c0), i1 = start(y1, c0), i2 = start(y2, c0), i3 = start(y3, c0)
@@ -124,13 +127,13 @@ enum ConvKernel {
                     var l2 = i2.lowHalf, h2 = i2.highHalf, l3 = i3.lowHalf, h3 = i3.highHalf
                     for ti in 0..<tapN {
                         let t = tap(ti)
-                        let nbt = nb + t * V
-                        let x0 = splat + Int(nbt[v0]) * cin, x1 = splat + Int(nbt[v1]) * cin
-                        let x2 = splat + Int(nbt[v2]) * cin, x3 = splat + Int(nbt[v3]) * cin
-                        let wt = W + t * cin * cout + c0
+                        let nbt = nb + t &* V
+                        let x0 = splat + Int(nbt[v0]) &* cin, x1 = splat + Int(nbt[v1]) &* cin
+                        let x2 = splat + Int(nbt[v2]) &* cin, x3 = splat + Int(nbt[v3]) &* cin
+                        let wt = W + (t &* cin &* cout &+ c0)
                         for ci in 0..<cin {
-                            let wl = UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD4<T>.self)
-                            let wh = UnsafeRawPointer(wt + ci * cout + 4).loadUnaligned(as: SIMD4<T>.self)
+                            let wl = UnsafeRawPointer(wt + ci &* cout).loadUnaligned(as: SIMD4<T>.self)
+                            let wh = UnsafeRawPointer(wt + ci &* cout + 4).loadUnaligned(as: SIMD4<T>.self)
                             l0 += wl * x0[ci]; h0 += wh * x0[ci]
                             l1 += wl * x1[ci]; h1 += wh * x1[ci]
                             l2 += wl * x2[ci]; h2 += wh * x2[ci]
@@ -146,16 +149,16 @@ enum ConvKernel {
             // Sites left over from the quads.
             for k in (4 * quads)..<(blocks > 0 ? m : 0) {
                 let v = vAt(k)
-                let ys = yb + v * cout
+                let ys = yb + v &* cout
                 for blk in 0..<blocks {
                     let c0 = blk * 8
                     var acc = start(ys, c0)
                     for ti in 0..<tapN {
                         let t = tap(ti)
-                        let xu = xb + Int(nb[t * V + v]) * cin
-                        let wt = W + t * cin * cout + c0
+                        let xu = xb + Int(nb[t &* V &+ v]) &* cin
+                        let wt = W + (t &* cin &* cout &+ c0)
                         for ci in 0..<cin {
-                            acc += UnsafeRawPointer(wt + ci * cout).loadUnaligned(as: SIMD8<T>.self) * xu[ci]
+                            acc += UnsafeRawPointer(wt + ci &* cout).loadUnaligned(as: SIMD8<T>.self) * xu[ci]
                         }
                     }
                     UnsafeMutableRawPointer(ys + c0).storeBytes(of: E.apply(acc), as: SIMD8<T>.self)
@@ -171,26 +174,26 @@ enum ConvKernel {
                 var co = blocks * 8
                 while co < cout {
                     let pair = co + 1 < cout
-                    let w0 = tr + co * taps * cin
-                    let w1 = pair ? w0 + taps * cin : w0
+                    let w0 = tr + co &* taps &* cin
+                    let w1 = pair ? w0 + taps &* cin : w0
                     var k = 0
                     while k < m {
                         let live = Swift.min(4, m - k)
-                        let v0 = vAt(k), v1 = live > 1 ? vAt(k + 1) : v0
-                        let v2 = live > 2 ? vAt(k + 2) : v0, v3 = live > 3 ? vAt(k + 3) : v0
+                        let v0 = vAt(k), v1 = live > 1 ? vAt(k &+ 1) : v0
+                        let v2 = live > 2 ? vAt(k &+ 2) : v0, v3 = live > 3 ? vAt(k &+ 3) : v0
                         var a0 = SIMD4<T>.zero, a1 = SIMD4<T>.zero, a2 = SIMD4<T>.zero, a3 = SIMD4<T>.zero
                         var b0 = SIMD4<T>.zero, b1 = SIMD4<T>.zero, b2 = SIMD4<T>.zero, b3 = SIMD4<T>.zero
                         for ti in 0..<tapN {
                             let t = tap(ti)
-                            let nbt = nb + t * V
-                            let x0 = xb + Int(nbt[v0]) * cin, x1 = xb + Int(nbt[v1]) * cin
-                            let x2 = xb + Int(nbt[v2]) * cin, x3 = xb + Int(nbt[v3]) * cin
+                            let nbt = nb + t &* V
+                            let x0 = xb + Int(nbt[v0]) &* cin, x1 = xb + Int(nbt[v1]) &* cin
+                            let x2 = xb + Int(nbt[v2]) &* cin, x3 = xb + Int(nbt[v3]) &* cin
                             // A while loop: StrideTo's iterator is not always inlined,
                             // and a call here spills the accumulators.
                             var c0 = 0
                             while c0 < cin {
-                                let wa = UnsafeRawPointer(w0 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
-                                let wb = UnsafeRawPointer(w1 + t * cin + c0).loadUnaligned(as: SIMD4<T>.self)
+                                let wa = UnsafeRawPointer(w0 + (t &* cin &+ c0)).loadUnaligned(as: SIMD4<T>.self)
+                                let wb = UnsafeRawPointer(w1 + (t &* cin &+ c0)).loadUnaligned(as: SIMD4<T>.self)
                                 let u0 = UnsafeRawPointer(x0 + c0).loadUnaligned(as: SIMD4<T>.self)
                                 let u1 = UnsafeRawPointer(x1 + c0).loadUnaligned(as: SIMD4<T>.self)
                                 let u2 = UnsafeRawPointer(x2 + c0).loadUnaligned(as: SIMD4<T>.self)
@@ -199,11 +202,11 @@ enum ConvKernel {
                                 a1 += u1 * wa; b1 += u1 * wb
                                 a2 += u2 * wa; b2 += u2 * wb
                                 a3 += u3 * wa; b3 += u3 * wb
-                                c0 += 4
+                                c0 &+= 4
                             }
                         }
                         @inline(__always) func store(_ v: Int, _ sa: SIMD4<T>, _ sb: SIMD4<T>) {
-                            let ys = yb + v * cout
+                            let ys = yb + v &* cout
                             ys[co] = E.apply(initial(ys, co) + sa.sum())
                             if pair { ys[co + 1] = E.apply(initial(ys, co + 1) + sb.sum()) }
                         }
@@ -211,7 +214,7 @@ enum ConvKernel {
                         if live > 1 { store(v1, a1, b1) }
                         if live > 2 { store(v2, a2, b2) }
                         if live > 3 { store(v3, a3, b3) }
-                        k += 4
+                        k &+= 4
                     }
                     co += 2
                 }
@@ -219,14 +222,14 @@ enum ConvKernel {
             }
             for k in 0..<m {
                 let v = vAt(k)
-                let ys = yb + v * cout
+                let ys = yb + v &* cout
                 for co in (blocks * 8)..<cout {
                     var acc: T = initial(ys, co)
                     for ti in 0..<tapN {
                         let t = tap(ti)
-                        let xu = xb + Int(nb[t * V + v]) * cin
-                        let wt = W + t * cin * cout + co
-                        for ci in 0..<cin { acc += xu[ci] * wt[ci * cout] }
+                        let xu = xb + Int(nb[t &* V &+ v]) &* cin
+                        let wt = W + (t &* cin &* cout &+ co)
+                        for ci in 0..<cin { acc += xu[ci] * wt[ci &* cout] }
                     }
                     ys[co] = E.apply(acc)
                 }
@@ -253,7 +256,7 @@ enum ConvKernel {
             let c0 = blk * 8
             var accB = SIMD8<T>.zero
             for s in 0..<(n * V) {
-                accB += UnsafeRawPointer(dy + s * cout + c0).loadUnaligned(as: SIMD8<T>.self)
+                accB += UnsafeRawPointer(dy + (s &* cout &+ c0)).loadUnaligned(as: SIMD8<T>.self)
             }
             let pb = UnsafeMutableRawPointer(dB + c0)
             pb.storeBytes(of: pb.loadUnaligned(as: SIMD8<T>.self) + accB, as: SIMD8<T>.self)
@@ -293,33 +296,33 @@ enum ConvKernel {
         // Bias gradient of the leftover output channels, shared by both loops below.
         for co in (blocks * 8)..<cout {
             var accB: T = 0
-            for s in 0..<(n * V) { accB += dy[s * cout + co] }
+            for s in 0..<(n * V) { accB += dy[s &* cout &+ co] }
             dB[co] += accB
         }
         if cout % 8 != 0 && cin % 8 == 0 {
             // Leftover output channels: accumulate over sites with ci as SIMD lanes.
             for co in (blocks * 8)..<cout {
                 for t in 0..<taps {
-                    let nbt = nb + t * V
+                    let nbt = nb + t &* V
                     for c0 in stride(from: 0, to: cin, by: 8) {
                         var acc0 = SIMD8<T>.zero, acc1 = SIMD8<T>.zero
                         for b in 0..<n {
-                            let xb = x + b * V * cin + c0
-                            let dyb = dy + b * V * cout + co
+                            let xb = x + b &* V &* cin + c0
+                            let dyb = dy + b &* V &* cout + co
                             var k = 0
-                            while k + 2 <= m {
-                                let v0 = vAt(k), v1 = vAt(k + 1)
-                                acc0 += UnsafeRawPointer(xb + Int(nbt[v0]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v0 * cout]
-                                acc1 += UnsafeRawPointer(xb + Int(nbt[v1]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v1 * cout]
-                                k += 2
+                            while k &+ 2 <= m {
+                                let v0 = vAt(k), v1 = vAt(k &+ 1)
+                                acc0 += UnsafeRawPointer(xb + Int(nbt[v0]) &* cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v0 &* cout]
+                                acc1 += UnsafeRawPointer(xb + Int(nbt[v1]) &* cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v1 &* cout]
+                                k &+= 2
                             }
                             if k < m {
                                 let v0 = vAt(k)
-                                acc0 += UnsafeRawPointer(xb + Int(nbt[v0]) * cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v0 * cout]
+                                acc0 += UnsafeRawPointer(xb + Int(nbt[v0]) &* cin).loadUnaligned(as: SIMD8<T>.self) * dyb[v0 &* cout]
                             }
                         }
                         let acc = acc0 + acc1
-                        for l in 0..<8 { dW[(t * cin + c0 + l) * cout + co] += acc[l] }
+                        for l in 0..<8 { dW[(t &* cin &+ c0 &+ l) &* cout &+ co] += acc[l] }
                     }
                 }
             }
@@ -327,13 +330,13 @@ enum ConvKernel {
         }
         for co in (blocks * 8)..<cout {
             for t in 0..<taps {
-                let nbt = nb + t * V
+                let nbt = nb + t &* V
                 for ci in 0..<cin {
                     var acc: T = 0
                     for b in 0..<n {
-                        let xb = x + b * V * cin + ci
-                        let dyb = dy + b * V * cout + co
-                        for v in 0..<V { acc += dyb[v * cout] * xb[Int(nbt[v]) * cin] }
+                        let xb = x + b &* V &* cin + ci
+                        let dyb = dy + b &* V &* cout + co
+                        for v in 0..<V { acc += dyb[v &* cout] * xb[Int(nbt[v]) &* cin] }
                     }
                     dW[(t * cin + ci) * cout + co] += acc
                 }

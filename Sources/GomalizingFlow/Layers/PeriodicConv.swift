@@ -101,7 +101,7 @@ public struct PeriodicConv: Sendable {
             for t in 0..<taps {
                 for ci in 0..<cin {
                     for co in 0..<cout {
-                        weightScratch[((taps - 1 - t) * cout + co) * cin + ci] = W[(t * cin + ci) * cout + co]
+                        weightScratch[((taps &- 1 &- t) &* cout &+ co) &* cin &+ ci] = W[(t &* cin &+ ci) &* cout &+ co]
                     }
                 }
             }

@@ -63,8 +63,10 @@ enum WinogradConv {
         let D = P + (L + 2) * (L + 2) * cin    // [tile][xi][ci]
         let M = D + 16 * tiles * cin           // [tile][xi][co]
         transformWeights(W, cin: cin, cout: cout, into: U)
+        // Index arithmetic wraps (&*, &+) in the loops below, as in ConvKernel:
+        // the indices are bounded by the buffers, and checks would cost time.
         for b in 0..<n {
-            let xb = x + b * V * cin, yb = y + b * V * cout
+            let xb = x + b &* V &* cin, yb = y + b &* V &* cout
             pad(xb, cin: cin, side: L, into: P)
             transformInput(C.self, P, cin: cin, side: L, into: D)
             for xi in 0..<16 {
@@ -129,18 +131,18 @@ enum WinogradConv {
         let R = L / 2, row = (L + 2) * cin
         for I in 0..<R {
             for J in 0..<R {
-                let patch = P + (2 * I * (L + 2) + 2 * J) * cin
-                let out = D + (I * R + J) * 16 * cin
+                let patch = P + (2 &* I &* (L &+ 2) &+ 2 &* J) &* cin
+                let out = D + (I &* R &+ J) &* 16 &* cin
                 var c0 = 0
                 while c0 < cin {
                     @inline(__always) func d(_ r: Int, _ q: Int) -> SIMD4<T> {
-                        UnsafeRawPointer(patch + r * row + q * cin + c0).loadUnaligned(as: SIMD4<T>.self)
+                        UnsafeRawPointer(patch + (r &* row &+ q &* cin &+ c0)).loadUnaligned(as: SIMD4<T>.self)
                     }
                     // Row p of B^T d (a combination of two patch rows), then B along it.
                     @inline(__always) func transformed(_ p: Int, _ e: (Int) -> SIMD4<T>) {
                         let e0 = e(0), e1 = e(1), e2 = e(2), e3 = e(3)
                         @inline(__always) func store(_ q: Int, _ v: SIMD4<T>) {
-                            UnsafeMutableRawPointer(out + (4 * p + q) * cin + c0).storeBytes(of: v, as: SIMD4<T>.self)
+                            UnsafeMutableRawPointer(out + ((4 &* p &+ q) &* cin &+ c0)).storeBytes(of: v, as: SIMD4<T>.self)
                         }
                         store(0, e0 - e2); store(1, e1 + e2); store(2, e2 - e1); store(3, e1 - e3)
                     }
@@ -166,16 +168,16 @@ enum WinogradConv {
         var tile = 0
         while tile < tiles {
             let live = Swift.min(4, tiles - tile)
-            let d0 = D + tile * dStride
-            let d1 = D + (tile + (live > 1 ? 1 : 0)) * dStride
-            let d2 = D + (tile + (live > 2 ? 2 : 0)) * dStride
-            let d3 = D + (tile + (live > 3 ? 3 : 0)) * dStride
+            let d0 = D + tile &* dStride
+            let d1 = D + (tile &+ (live > 1 ? 1 : 0)) &* dStride
+            let d2 = D + (tile &+ (live > 2 ? 2 : 0)) &* dStride
+            let d3 = D + (tile &+ (live > 3 ? 3 : 0)) &* dStride
             var c0 = 0
             while c0 < cout {
                 var l0 = SIMD4<T>.zero, h0 = SIMD4<T>.zero, l1 = SIMD4<T>.zero, h1 = SIMD4<T>.zero
                 var l2 = SIMD4<T>.zero, h2 = SIMD4<T>.zero, l3 = SIMD4<T>.zero, h3 = SIMD4<T>.zero
                 for ci in 0..<cin {
-                    let w = U + ci * cout + c0
+                    let w = U + (ci &* cout &+ c0)
                     let wl = UnsafeRawPointer(w).loadUnaligned(as: SIMD4<T>.self)
                     let wh = UnsafeRawPointer(w + 4).loadUnaligned(as: SIMD4<T>.self)
                     let x0 = SIMD4(repeating: d0[ci]), x1 = SIMD4(repeating: d1[ci])
@@ -186,7 +188,7 @@ enum WinogradConv {
                     l3 += wl * x3; h3 += wh * x3
                 }
                 @inline(__always) func store(_ k: Int, _ l: SIMD4<T>, _ h: SIMD4<T>) {
-                    UnsafeMutableRawPointer(M + (tile + k) * mStride + c0)
+                    UnsafeMutableRawPointer(M + ((tile &+ k) &* mStride &+ c0))
                         .storeBytes(of: SIMD8(lowHalf: l, highHalf: h), as: SIMD8<T>.self)
                 }
                 store(0, l0, h0)
@@ -209,13 +211,13 @@ enum WinogradConv {
         let cout = C.cout ?? coutArg
         let R = L / 2
         for tile in 0..<(R * R) {
-            let I = tile / R, J = tile - I * R
-            let mt = M + tile * 16 * cout
+            let I = tile / R, J = tile &- I &* R
+            let mt = M + tile &* 16 &* cout
             var c0 = 0
             while c0 < cout {
                 @inline(__always) func half(_ h: Int) -> (SIMD4<T>, SIMD4<T>, SIMD4<T>, SIMD4<T>) {
                     @inline(__always) func m(_ p: Int, _ q: Int) -> SIMD4<T> {
-                        UnsafeRawPointer(mt + (4 * p + q) * cout + c0 + h).loadUnaligned(as: SIMD4<T>.self)
+                        UnsafeRawPointer(mt + ((4 &* p &+ q) &* cout &+ c0 &+ h)).loadUnaligned(as: SIMD4<T>.self)
                     }
                     // A^T along q for each row p: (m0 + m1 + m2, m1 - m2 - m3).
                     @inline(__always) func z(_ p: Int) -> (SIMD4<T>, SIMD4<T>) {
@@ -229,7 +231,7 @@ enum WinogradConv {
                 let lo = half(0), hi = half(4)
                 let b = UnsafeRawPointer(bias + c0).loadUnaligned(as: SIMD8<T>.self)
                 @inline(__always) func store(_ r: Int, _ c: Int, _ l: SIMD4<T>, _ h: SIMD4<T>) {
-                    UnsafeMutableRawPointer(y + ((2 * I + r) * L + 2 * J + c) * cout + c0)
+                    UnsafeMutableRawPointer(y + (((2 &* I &+ r) &* L &+ 2 &* J &+ c) &* cout &+ c0))
                         .storeBytes(of: E.apply(b + SIMD8(lowHalf: l, highHalf: h)), as: SIMD8<T>.self)
                 }
                 store(0, 0, lo.0, hi.0); store(1, 0, lo.1, hi.1)

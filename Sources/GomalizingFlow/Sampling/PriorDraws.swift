@@ -38,6 +38,12 @@ public struct PriorDraws: Sendable {
     /// in parallel over `threads` (the result does not depend on it).
     public func fill<T: BinaryFloatingPoint>(_ z: UnsafeMutablePointer<T>, step: Int, first: Int, count: Int,
                                              threads: Int = 1) {
+        if T.self == Float.self { return SpecialisedEntryPoints.fill(self, .cast(z), step, first, count, threads) }
+        fillBody(z, step: step, first: first, count: count, threads: threads)
+    }
+
+    /// `fill` for any T.
+    func fillBody<T: BinaryFloatingPoint>(_ z: UnsafeMutablePointer<T>, step: Int, first: Int, count: Int, threads: Int) {
         let V = prior.volume
         let blocks = min(count, 8 * max(1, threads))
         parallelFor(blocks, threads: threads) { blk in
