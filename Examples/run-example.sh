@@ -20,11 +20,12 @@ mkdir -p "$repo"
 # The package's files only (not the studies' data), tracked or new.
 (cd "$root" && git ls-files -z --cached --others --exclude-standard -- Package.swift Sources Plugins Tests cfgs \
     README.md 'LICENSE*' | while IFS= read -r -d '' f; do
-    [ -e "$f" ] && printf '%s\0' "$f"
+    if [ -e "$f" ]; then printf '%s\0' "$f"; fi
 done | tar --null -T - -cf -) | tar -xf - -C "$repo"
 git -C "$repo" init -q
 git -C "$repo" add -A
-git -C "$repo" -c user.name=example -c user.email=example@localhost commit -q -m "GomalizingFlow $version"
+git -C "$repo" -c user.name=example -c user.email=example@localhost -c commit.gpgsign=false -c core.hooksPath=/dev/null \
+    commit -q -m "GomalizingFlow $version"
 git -C "$repo" tag "$version"
 cp -R "$root/Examples/SampleFromModel" "$work/SampleFromModel"
 rm -rf "$work/SampleFromModel/.build" "$work/SampleFromModel/Sources/GettingStarted"
@@ -32,5 +33,6 @@ mkdir -p "$work/SampleFromModel/Sources/GettingStarted"
 python3 "$root/Examples/getting-started-program.py" "$root/Sources/GomalizingFlow/GomalizingFlow.docc/GettingStarted.md" \
     "$work/SampleFromModel/Sources/GettingStarted/GettingStarted.swift"
 cd "$work/SampleFromModel"
-GOMALIZING_FLOW_URL="file://$repo" swift build -c release
-GOMALIZING_FLOW_URL="file://$repo" swift run -c release --skip-build SampleFromModel "$@"
+export GOMALIZING_FLOW_URL="file://$repo" GOMALIZING_FLOW_VERSION="$version"
+swift build -c release
+swift run -c release --skip-build SampleFromModel "$@"

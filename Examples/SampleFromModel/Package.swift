@@ -2,14 +2,18 @@
 // A package that uses GomalizingFlow as a library, the way another project would:
 // through a versioned URL dependency. `Examples/run-example.sh` makes a tagged
 // git copy of this repository and points GOMALIZING_FLOW_URL at it; without the
-// variable the dependency is this repository itself (it needs a tag >= 0.9.0).
+// variable the dependency is this repository itself, which then needs a tag
+// (0.9.0 or later, below 1.0.0).
 import Foundation
 import PackageDescription
 
+let environment = Context.environment
 let repositoryRoot = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().deletingLastPathComponent()
-let gomalizingFlow = URL(string: Context.environment["GOMALIZING_FLOW_URL"] ?? "file://" + repositoryRoot.path)!
-// SwiftPM names a URL dependency after the last component of its path.
-let identity = gomalizingFlow.lastPathComponent
+let gomalizingFlow = environment["GOMALIZING_FLOW_URL"].flatMap { URL(string: $0) } ?? repositoryRoot
+// The lowest version accepted; run-example.sh passes the library's own.
+let version = Version(environment["GOMALIZING_FLOW_VERSION"] ?? "") ?? "0.9.0"
+// SwiftPM names a URL dependency after the last component of its path, without ".git".
+let identity = gomalizingFlow.deletingPathExtension().lastPathComponent
 
 // Examples/run-example.sh writes Sources/GettingStarted/ from the DocC article's snippets.
 let gettingStarted = FileManager.default.fileExists(atPath: Context.packageDirectory + "/Sources/GettingStarted")
@@ -17,7 +21,7 @@ let gettingStarted = FileManager.default.fileExists(atPath: Context.packageDirec
 let package = Package(
     name: "SampleFromModel",
     dependencies: [
-        .package(url: gomalizingFlow.absoluteString, from: "0.9.0"),
+        .package(url: gomalizingFlow.absoluteString, from: version),
     ],
     targets: [
         .executableTarget(
