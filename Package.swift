@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // A lock-free flag that a signal handler may set (StopRequest).
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         // `swift package generate-documentation`: the DocC catalog in Sources/GomalizingFlow/GomalizingFlow.docc.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -30,6 +32,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Numerics", package: "swift-numerics"),
                 "TOMLKit",
+                .product(name: "Atomics", package: "swift-atomics"),
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
             ],
             plugins: ["GitProvenance"]

@@ -18,8 +18,8 @@ for cfg in "$@"; do
 done
 cfg=${!#}
 run=result/$(basename "$cfg" .toml)
-$bin sample "$run" --n "$n" --seed 7 --out "$run/flow.npy"
-$bin hmc "$cfg" --n "$n" --seed 7 --out "$run/hmc.npy"
+$bin sample "$run" --n "$n" --seed 7 --out "$run/flow.npy" --overwrite
+$bin hmc "$cfg" --n "$n" --seed 7 --out "$run/hmc.npy" --overwrite
 $bin analyze "$run/hmc.npy" --config "$cfg" | head -6
 $bin analyze "$run/flow.npy" --config "$cfg" --compare "$run/hmc.analysis.json" | sed -n '1,6p;/^compared with/,$p'
 $bin report "$run"

@@ -12,7 +12,7 @@ struct Analyze: ParsableCommand {
     @Option(help: "The TOML config the configurations belong to.")
     var config: String
 
-    @Option(parsing: .unconditional, help: "Configurations to skip at the start (thermalisation).")
+    @Option(parsing: .unconditional, help: "Configurations to skip at the start (thermalisation).", transform: Counts.parse)
     var skip: Int = 0
 
     @Option(help: "Output JSON (default: FILE with .analysis.json); the .csv and .svg files go beside it.")
@@ -20,6 +20,9 @@ struct Analyze: ParsableCommand {
 
     @Option(help: "An analysis JSON of another chain of the same theory (e.g. HMC's) to compare with, observable by observable.")
     var compare: String?
+
+    @Flag(help: "Replace an existing file under the output names that is not this chain's earlier analysis.")
+    var overwrite = false
 
     func validate() throws {
         try OptionChecks.count(skip, "--skip", min: 0)
@@ -30,26 +33,51 @@ struct Analyze: ParsableCommand {
         try reportingErrors {
             let provenance = Provenance.current(command: "analyze", threads: 1)
             let cfg = try Config.load(path: config)
+            let theory = Theory(cfg.action)
             let other = try compare.map { try Observables.load(path: $0) }  // read first: a bad file fails fast
-            if let other, let compare, other.G.count != cfg.lattice.volume {
-                throw InputError(file: compare, "is an analysis of \(other.G.count) sites, \(config) has \(cfg.lattice.volume): not the same lattice")
+            if let other, let compare {
+                guard let otherTheory = other.theory else {
+                    throw InputError(file: compare, "records no theory (an analysis written before they did), so it cannot be "
+                        + "checked against \(config); analyse its chain again with this version")
+                }
+                let d = otherTheory.differences(from: theory, here: "there", there: "in \(config)")
+                guard d.isEmpty else {
+                    throw InputError(file: compare, "is an analysis of another theory (\(d.joined(separator: "; "))): comparing them means nothing")
+                }
             }
+            let chainURL = URL(fileURLWithPath: file)
             let npy = try NpyFile(path: file)
-            let sidecar = Provenance.sidecar(of: URL(fileURLWithPath: file))
+            let sidecar = Provenance.sidecar(of: chainURL)
             let samplesProvenance = try Provenance.loadIfPresent(sidecar)
             if let rows = samplesProvenance?.details?["rows"], rows != "\(npy.rowCount)" {
                 throw InputError(file: sidecar.path, "records a chain of \(rows) rows, \(file) holds \(npy.rowCount): "
                     + "not that chain's record (move it away)")
             }
+            try Analyze.checkConfig(theory, config: config, against: samplesProvenance, chain: file)
             let url = json.map { URL(fileURLWithPath: $0) }
-                ?? URL(fileURLWithPath: file).deletingPathExtension().appendingPathExtension("analysis.json")
+                ?? chainURL.deletingPathExtension().appendingPathExtension("analysis.json")
             let csvURL = url.deletingPathExtension().appendingPathExtension("csv")
             let base = url.deletingPathExtension()  // FILE.analysis
             let figures = ["C", "meff", "autocorr"].map { base.appendingPathExtension($0).appendingPathExtension("svg") }
-            for output in [url, csvURL] + figures {
-                try OptionChecks.distinct(output, from: URL(fileURLWithPath: file), option: "--json")
-                try OptionChecks.distinct(output, from: sidecar, option: "--json", what: "the chain's provenance record")
+            // A flow chain's proposals, from the table `sample` writes beside the .npy.
+            let tableURL = chainURL.deletingPathExtension().appendingPathExtension("csv")
+            var inputs: [(URL, String)] = [(chainURL, "the input file"), (sidecar, "the chain's provenance record"),
+                                           (URL(fileURLWithPath: config), "the config")]
+            if FileManager.default.fileExists(atPath: tableURL.path) { inputs.append((tableURL, "the chain's proposal table")) }
+            if let compare { inputs.append((URL(fileURLWithPath: compare), "the analysis compared with")) }
+            let kinds: [OutputFiles.Kind] = [.analysisJSON, .analysisTable] + figures.map { _ in .figure }
+            for (output, kind) in zip([url, csvURL] + figures, kinds) {
+                try OutputFiles.check(output, kind: kind, option: "--json", inputs: inputs, overwrite: overwrite)
             }
+            // An analysis of another chain under this name is replaced only on request.
+            if !overwrite, let earlier = try? Observables.load(path: url.path), let was = earlier.analysedChain,
+               was.url(analysis: url).standardizedFileURL.path != chainURL.standardizedFileURL.path {
+                throw InputError(file: "command line", field: "--json",
+                                 "\(url.path) is the analysis of another chain (\(was.path)); replace it with --overwrite, or choose another name")
+            }
+            try OutputFiles.requireWritableFolder(of: url, option: "--json")
+            let lock = try WriterLock.file(url, for: "analysing \(file)")
+            defer { lock.release() }
             // Each configuration's correlation function in Float64, twice over for the
             // jackknife, and the site coordinates.
             let V = Double(cfg.lattice.volume), rows = Double(max(0, npy.rowCount - skip))
@@ -57,15 +85,15 @@ struct Analyze: ParsableCommand {
                                              for: "analysing \(Int(rows)) configurations of \(cfg.lattice.volume) sites")
             let m = try Measurements.read(npy: npy, lattice: cfg.lattice, skip: skip)
             var obs = Observables(m)
-            // A flow chain's proposals, from the table `sample` writes beside the .npy.
-            let tablePath = URL(fileURLWithPath: file).deletingPathExtension().appendingPathExtension("csv").path
-            if FileManager.default.fileExists(atPath: tablePath), tablePath != csvURL.path,
-               let (logP, logQ) = try SampleTable.readProposals(path: tablePath, skip: skip) {
+            if FileManager.default.fileExists(atPath: tableURL.path),
+               let (logP, logQ) = try SampleTable.readProposals(path: tableURL.path, skip: skip) {
                 guard logP.count == m.count else {
-                    throw InputError(file: tablePath, "holds \(logP.count + skip) steps, \(file) holds \(npy.rowCount): not the same chain")
+                    throw InputError(file: tableURL.path, "holds \(logP.count + skip) steps, \(file) holds \(npy.rowCount): not the same chain")
                 }
                 obs.attach(proposals: ProposalDiagnostics(logP: logP, logQ: logQ))
             }
+            obs.theory = theory
+            obs.analysedChain = AnalysedChain(npy: chainURL, rows: npy.rowCount, record: samplesProvenance, analysis: url)
             // Padded in Swift: "%-22@" is ignored by Foundation on Linux.
             func row(_ name: String, _ e: Estimate) -> String {
                 name.padding(toLength: 22, withPad: " ", startingAt: 0)
@@ -96,6 +124,20 @@ struct Analyze: ParsableCommand {
             for (t, e) in obs.C.enumerated() { print(row("C(\(t))", e)) }
             for (k, e) in obs.effectiveMass.enumerated() { print(row("m_eff(\(k + 1))", e)) }
             for w in obs.warnings ?? [] { print("warning: \(w)") }
+            if let other, let compare {
+                let cmp = try ObservableComparison(obs, other, file: compare)
+                print("compared with \(compare) (\(theory.description)): difference in units of sqrt(error^2 + error_other^2)")
+                print("observable".padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + " " + "this chain".padding(toLength: 25, withPad: " ", startingAt: 0)
+                    + " " + "the other".padding(toLength: 25, withPad: " ", startingAt: 0) + " difference/sigma")
+                for r in cmp.rows {
+                    print(r.name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                        + String(format: " %12.6g ± %-10.3g %12.6g ± %-10.3g %6.2f", r.a.value, r.a.error, r.b.value, r.b.error, r.sigmas))
+                }
+                print(String(format: "largest |difference| %.2f sigma over %d observables; mean of (difference/sigma)^2 %.2f",
+                             cmp.largestSigmas, cmp.finite.count, cmp.meanSquaredSigmas))
+                obs.comparison = cmp.record(file: compare, theory: other.theory)
+            }
             StaleTemporaries.clean(in: url.deletingLastPathComponent())
             obs.provenance = provenance.ended()
             obs.samplesProvenance = samplesProvenance
@@ -116,16 +158,29 @@ struct Analyze: ParsableCommand {
                 try AtomicFile.write(plot.render(), to: figure)
             }
             print("wrote \(url.path), \(csvURL.path) (G indexed by site, row-major) and \(base.lastPathComponent).{C,meff,autocorr}.svg")
-            if let other, let compare {
-                let cmp = try ObservableComparison(obs, other, file: compare)
-                print("compared with \(compare): difference in units of sqrt(error_a^2 + error_b^2)")
-                for r in cmp.rows {
-                    print(r.name.padding(toLength: 18, withPad: " ", startingAt: 0)
-                        + String(format: " %12.6g ± %-10.3g %12.6g ± %-10.3g %6.2f", r.a.value, r.a.error, r.b.value, r.b.error, r.sigmas))
-                }
-                print(String(format: "largest |difference| %.2f sigma over %d observables; mean of (difference/sigma)^2 %.2f",
-                             cmp.largestSigmas, cmp.finite.count, cmp.meanSquaredSigmas))
+        }
+    }
+
+    /// Refuses a --config whose theory is not the one the chain's record says
+    /// it was sampled from (a flow's result folder config, or HMC's couplings).
+    static func checkConfig(_ theory: Theory, config: String, against record: Provenance?, chain: String) throws {
+        guard let details = record?.details else { return }
+        var sampled: Theory? = nil, source = ""
+        if let model = details["model"] {
+            let folderConfig = URL(fileURLWithPath: model).deletingLastPathComponent().appendingPathComponent("config.toml")
+            if let c = try? Config.load(path: folderConfig.path) {
+                sampled = Theory(c.action)
+                source = folderConfig.path
             }
+        } else if let L = details["L"].flatMap(Int.init), let d = details["d"].flatMap(Int.init),
+                  let m2 = details["M2"].flatMap(Double.init), let lam = details["lam"].flatMap(Double.init) {
+            sampled = Theory(L: L, d: d, M2: m2, lam: lam)
+            source = "its provenance record"
+        }
+        guard let sampled else { return }
+        let d = sampled.differences(from: theory, here: "in the chain", there: "in \(config)")
+        guard d.isEmpty else {
+            throw InputError(file: config, "is not the theory \(chain) was sampled from (\(source)): \(d.joined(separator: "; "))")
         }
     }
 }

@@ -10,19 +10,20 @@ struct HMCCommand: ParsableCommand {
     @Argument(help: "A TOML config (only [physical] is used).")
     var config: String
 
-    @Option(name: .customLong("n"), parsing: .unconditional, help: "Number of configurations written.")
+    @Option(name: .customLong("n"), parsing: .unconditional, help: "Number of configurations written, e.g. 100000 or 1e5.",
+            transform: Counts.parse)
     var n: Int
 
     @Option(parsing: .unconditional, help: "Leapfrog step size.")
     var stepSize: Double = 0.1
 
-    @Option(parsing: .unconditional, help: "Leapfrog steps per trajectory.")
+    @Option(parsing: .unconditional, help: "Leapfrog steps per trajectory.", transform: Counts.parse)
     var steps: Int = 10
 
-    @Option(parsing: .unconditional, help: "Trajectories discarded before the first configuration is written.")
+    @Option(parsing: .unconditional, help: "Trajectories discarded before the first configuration is written.", transform: Counts.parse)
     var burnIn: Int = 1000
 
-    @Option(parsing: .unconditional, help: "Trajectories between written configurations.")
+    @Option(parsing: .unconditional, help: "Trajectories between written configurations.", transform: Counts.parse)
     var every: Int = 1
 
     @Option(parsing: .unconditional, help: "Random seed (a non-negative integer).")
@@ -30,6 +31,9 @@ struct HMCCommand: ParsableCommand {
 
     @Option(help: "Output .npy file (default: <result>/<config name>/hmc.npy).")
     var out: String?
+
+    @Flag(help: "Replace an existing chain under the output name; its provenance record and analysis go with it.")
+    var overwrite = false
 
     func validate() throws {
         try OptionChecks.count(n, "--n")
@@ -51,6 +55,11 @@ struct HMCCommand: ParsableCommand {
                                              for: "HMC on \(cfg.lattice.volume) sites")
             try ResourceBudget.requireDisk(Double(n) * 4 * V + 4096, at: url, file: "command line", field: "--n \(n)",
                                            for: "\(n) configurations")
+            try OutputFiles.check(url, kind: .chain, option: "--out", inputs: [(URL(fileURLWithPath: config), "the config")],
+                                  overwrite: overwrite)
+            try OutputFiles.requireWritableFolder(of: url, option: "--out")
+            let lock = try WriterLock.file(url, for: "HMC")
+            defer { lock.release() }
             StopSignal.install()
             let stopped = StopSignal.Stopped(what: "nothing written (the same --seed gives the same chain)")
             var hmc = HMC(action: cfg.action, stepSize: stepSize, steps: steps, seed: seed)
@@ -63,17 +72,20 @@ struct HMCCommand: ParsableCommand {
             let burnAcc = hmc.acceptanceRate
             var kept = HMC.Counter()
             for _ in 0..<n {
-                for _ in 0..<every { kept.record(hmc.trajectory()) }
+                for _ in 0..<every where !StopSignal.requested { kept.record(hmc.trajectory()) }
                 if StopSignal.requested { throw stopped }
                 try hmc.phi.withUnsafeBufferPointer { try npy.append($0.baseAddress!) }
             }
-            // The sidecar of an earlier chain must not pass for this one's, even if a kill comes between the two writes.
+            // What described an earlier chain under this name (its record, a flow chain's table, its
+            // analysis) must not pass for this one's, even if a kill comes between these writes.
             let sidecar = Provenance.sidecar(of: url)
-            try? FileManager.default.removeItem(at: sidecar)
+            let removed = OutputFiles.removeChainCompanions(of: url)
+            if !removed.isEmpty { print("removed the earlier chain's analysis: \(removed.joined(separator: ", "))") }
             try npy.finish()
             var record = provenance.ended()
             record.details = ["seed": "\(seed)", "step_size": "\(stepSize)", "steps": "\(steps)", "burn_in": "\(burnIn)",
-                              "every": "\(every)", "rows": "\(n)"]
+                              "every": "\(every)", "rows": "\(n)", "L": "\(cfg.physical.L)", "d": "\(cfg.physical.Nd)",
+                              "M2": "\(cfg.physical.M2)", "lam": "\(cfg.physical.lam)"]
             try record.write(to: sidecar)
             print(String(format: "%d configurations (%d trajectories of %d steps of %.4g), acceptance %.2f%% (burn-in %.2f%%); wrote %@",
                          n, n * every, steps, stepSize, kept.rate, burnAcc, url.path))

@@ -37,3 +37,48 @@ enum OptionChecks {
         }
     }
 }
+
+/// Counts on the command line (`--n`, `--epochs`, `--skip`, ...): an integer,
+/// or an exact integer in scientific notation, so that `--n 1e5` and
+/// `--n 2.5e4` work; `1.5e0` is refused with the reason.
+enum Counts {
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    @Sendable static func parse(_ text: String) throws -> Int {
+        if let i = Int(text) { return i }
+        let t = text.lowercased()
+        guard let e = t.firstIndex(of: "e"), let exponent = Int(t[t.index(after: e)...]) else {
+            throw Invalid(description: "expected a whole number, e.g. 100000 or 1e5")
+        }
+        var mantissa = Substring(t[..<e])
+        var sign = 1
+        if let first = mantissa.first, first == "-" || first == "+" {
+            sign = first == "-" ? -1 : 1
+            mantissa = mantissa.dropFirst()
+        }
+        let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              parts.contains(where: { !$0.isEmpty }) else {
+            throw Invalid(description: "expected a whole number, e.g. 100000 or 1e5")
+        }
+        let fraction = parts.count == 2 ? parts[1] : ""
+        // value = digits * 10^(exponent - fraction digits), exactly.
+        var digits = String(parts[0] + fraction).drop { $0 == "0" }
+        var shift = exponent - fraction.count
+        while shift < 0, digits.last == "0" {
+            digits = digits.dropLast()
+            shift += 1
+        }
+        if digits.isEmpty { return 0 }
+        guard shift >= 0 else { throw Invalid(description: "\(text) is not a whole number; counts are whole numbers, e.g. 1e5 or 2.5e4") }
+        guard shift <= 18, var value = Int(digits) else { throw Invalid(description: "\(text) is too large for a count") }
+        for _ in 0..<shift {
+            let (v, overflow) = value.multipliedReportingOverflow(by: 10)
+            guard !overflow else { throw Invalid(description: "\(text) is too large for a count") }
+            value = v
+        }
+        return sign * value
+    }
+}

@@ -25,6 +25,9 @@ struct Report: ParsableCommand {
             let html = try HTMLReport.build(resultDirectory: dir)
             let url = dir.appendingPathComponent("report.html")
             try AtomicFile.write(html, to: url)
+            for (file, why) in HTMLReport.staleAnalyses(in: dir) {
+                print("warning: \(file) is stale and not shown: \(why)")
+            }
             print("wrote \(url.path)")
         }
     }

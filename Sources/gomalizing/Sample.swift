@@ -9,7 +9,8 @@ struct Sample: ParsableCommand {
     @Argument(help: "A result folder written by `train`, e.g. result/example2d.")
     var resultFolder: String
 
-    @Option(name: .customLong("n"), parsing: .unconditional, help: "Number of chain steps (configurations written).")
+    @Option(name: .customLong("n"), parsing: .unconditional, help: "Number of chain steps (configurations written), e.g. 100000 or 1e5.",
+            transform: Counts.parse)
     var n: Int
 
     @Option(parsing: .unconditional, help: "Seed of the proposals and the accept/reject draws (a non-negative integer).")
@@ -21,7 +22,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Which model: best (highest acceptance), best_ess (highest ESS) or last.")
     var model: String = "best"
 
-    @Option(parsing: .unconditional, help: "Proposals drawn per batch.")
+    @Option(parsing: .unconditional, help: "Proposals drawn per batch.", transform: Counts.parse)
     var batch: Int = 256
 
     @Option(parsing: .unconditional, help: "Worker threads (default: one per core).")
@@ -29,6 +30,9 @@ struct Sample: ParsableCommand {
 
     @Option(help: "Where to compute: cpu (the only device of this build).")
     var device = "cpu"
+
+    @Flag(help: "Replace an existing chain under the output name; its table, provenance record and analysis go with it.")
+    var overwrite = false
 
     func validate() throws {
         try OptionChecks.count(n, "--n")
@@ -44,10 +48,14 @@ struct Sample: ParsableCommand {
         let world = worldCommunicator()
         try reportingErrors(communicator: world) {
             try checkDevice(device)
-            let dir = URL(fileURLWithPath: resultFolder)
+            let dir = try Sample.resultFolder(resultFolder)
             let cfg = try Config.load(path: dir.appendingPathComponent("config.toml").path)
             let npyURL = out.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("samples_\(model).npy")
             let tableURL = npyURL.deletingPathExtension().appendingPathExtension("csv")
+            let modelURL = dir.appendingPathComponent("model_\(model).safetensors")
+            let inputs: [(URL, String)] = [(modelURL, "the model sampled"), (dir.appendingPathComponent("config.toml"), "the run's config")]
+            try OutputFiles.check(npyURL, kind: .chain, option: "--out", inputs: inputs, overwrite: overwrite)
+            try OutputFiles.check(tableURL, kind: .chainTable, option: "--out", inputs: inputs, overwrite: overwrite)
             // Sizes first: nothing is allocated or written for a batch or chain that cannot fit.
             let V = Double(cfg.lattice.volume)
             try ResourceBudget.requireMemory(ModelFootprint(spec: cfg.model).samplingBytes(batch: batch, ranks: world.size),
@@ -57,7 +65,7 @@ struct Sample: ParsableCommand {
             try ResourceBudget.requireDisk(Double(n) * (4 * V + 100) + 4096, at: npyURL, file: "command line",
                                            field: "--n \(n)", for: "a chain of \(n) configurations")
             let arch = FlowArchitecture(spec: cfg.model)
-            let modelPath = dir.appendingPathComponent("model_\(model).safetensors").path
+            let modelPath = modelURL.path
             if model == "best_ess" && !FileManager.default.fileExists(atPath: modelPath) {
                 throw InputError(file: modelPath, "no such file: runs trained before the best-ESS model existed have none "
                     + "(use --model best, or train on with --resume)")
@@ -76,6 +84,9 @@ struct Sample: ParsableCommand {
             }
             // Under MPI the ranks cannot agree on stopping mid-chain: a signal ends them as usual.
             if world.size == 1 { StopSignal.install() }
+            try OutputFiles.requireWritableFolder(of: npyURL, option: "--out")
+            let lock = try WriterLock.file(npyURL, for: "sampling")
+            defer { lock.release() }
             StaleTemporaries.clean(in: npyURL.deletingLastPathComponent())
             let provenance = Provenance.current(command: "sample", threads: workers, ranks: world.size)
             let npy = try NpyWriter(url: npyURL, shape: [n] + cfg.lattice.shape)
@@ -90,9 +101,14 @@ struct Sample: ParsableCommand {
                 try table.line("\(step),\(lp),\(lq),\(acc ? 1 : 0),\(proposal.logP),\(proposal.logQ)")
                 step += 1
             }
-            // The sidecar of an earlier chain must not pass for this one's, even if a kill comes between the two writes.
+            if StopSignal.requested {
+                throw StopSignal.Stopped(what: "nothing written after \(step) of \(n) steps (the same --seed gives the same chain)")
+            }
+            // What described an earlier chain under this name (its record, table and analysis) must not
+            // pass for this one's, even if a kill comes between these writes.
             let sidecar = Provenance.sidecar(of: npyURL)
-            try? FileManager.default.removeItem(at: sidecar)
+            let removed = OutputFiles.removeChainCompanions(of: npyURL)
+            if !removed.isEmpty { print("removed the earlier chain's analysis: \(removed.joined(separator: ", "))") }
             try npy.finish()
             try table.finish()
             var record = provenance.ended()
@@ -104,5 +120,22 @@ struct Sample: ParsableCommand {
                          ranks, npyURL.path, tableURL.path))
         }
         finalizeWorld()
+    }
+
+    /// The result folder `path`; a config file or a missing folder is a one-line error saying what sample takes.
+    static func resultFolder(_ path: String) throws -> URL {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if exists && !isDirectory.boolValue {
+            if path.hasSuffix(".toml"), let cfg = try? Config.load(path: path) {
+                throw InputError(file: path, "is a config; sample takes the result folder that `train` writes from it, "
+                    + "\(cfg.resultDirectory.path)" + (FileManager.default.fileExists(atPath: cfg.resultDirectory.path) ? "" : " (train it first)"))
+            }
+            throw InputError(file: path, "is a file; sample takes a result folder written by `train`, e.g. result/example2d")
+        }
+        guard exists else {
+            throw InputError(file: path, "no such result folder (sample takes a folder written by `train`, e.g. result/example2d)")
+        }
+        return URL(fileURLWithPath: path)
     }
 }

@@ -96,9 +96,19 @@ final class SweepRunner {
     var configsFolder: URL { spec.folder.appendingPathComponent("configs") }
     var logsFolder: URL { spec.folder.appendingPathComponent("logs") }
 
+    /// The sweep folder's writer lock, held until the sweep ends: a second
+    /// sweep (or `--tabulate`) of the same folder is refused while it runs.
+    private var folderLock: WriterLock?
+
     /// The sweep's folder with a copy of the sweep file and each run's config,
-    /// which is what its child `train` reads.
+    /// which is what its child `train` reads; locked first.
     func prepareFolder() throws {
+        do {
+            try FileManager.default.createDirectory(at: spec.folder, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(file: spec.folder.path, "cannot create the sweep's folder (check the sweep's result and permissions)")
+        }
+        folderLock = try WriterLock.folder(spec.folder, for: "sweep")
         for dir in [spec.folder, configsFolder, logsFolder] {
             do {
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -12,7 +12,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Worker threads (default: the config's [device] threads, else one per core).")
     var threads: Int?
 
-    @Option(parsing: .unconditional, help: "Override [training] epochs.")
+    @Option(parsing: .unconditional, help: "Override [training] epochs.", transform: Counts.parse)
     var epochs: Int?
 
     @Option(help: "Override [training] result (the parent folder of the result folder).")
@@ -55,6 +55,8 @@ struct Train: ParsableCommand {
                 cfg.training.result = result
             }
             let text = try Config.readText(config)
+            // From here a signal asks for a clean stop (setting up a large run takes a while).
+            StopSignal.install()
             let use: ResultFolderUse = resume ? .resume : overwrite ? .overwrite : .new
             let trainer = try Trainer(config: cfg, configText: text, threads: threads, communicator: world, folder: use,
                                       overrides: overrides)
@@ -71,7 +73,7 @@ struct Train: ParsableCommand {
                 }
                 return
             }
-            StopSignal.install()
+            if StopSignal.requested { throw StopSignal.Stopped(what: "before training started; nothing written") }
             if let parent = ProcessInfo.processInfo.environment[SweepRunner.parentVariable].flatMap({ Int32($0) }) {
                 // A sweep's child: stop as on SIGTERM when the sweep is gone.
                 trainer.stopRequested = { StopSignal.received != 0 ? StopSignal.received : getppid() != parent ? SIGTERM : 0 }
@@ -95,7 +97,7 @@ struct Train: ParsableCommand {
                     ? "batch \(cfg.training.batchSize) per rank x \(world.size) MPI ranks"
                     : "batch \(cfg.training.batchSize)"
                 print("training \(cfg.name): L=\(cfg.physical.L) Nd=\(cfg.physical.Nd) M2=\(cfg.physical.M2) lam=\(cfg.physical.lam); "
-                    + "\(arch.spec.nLayers) \(arch.spec.spline.map { "spline (\($0.bins) bins) " } ?? "")couplings, conv \(arch.spec.convName), \(arch.parameterCount) parameters; "
+                    + "\(arch.spec.nLayers) \(arch.spec.spline.map { "spline (\($0.bins) bins) " } ?? "")couplings, conv \(arch.spec.convLabel), \(arch.parameterCount) parameters; "
                     + "\(ranks), \(cfg.training.epochs) epochs x \(cfg.training.iterations) iterations")
                 print("\(use == .overwrite ? "replacing the run in" : "writing") \(trainer.resultDirectory.path)")
                 if resume { print("resuming after epoch \(trainer.epochsDone) (\(trainer.stepsDone) steps)") }

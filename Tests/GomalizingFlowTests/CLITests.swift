@@ -118,7 +118,8 @@ extension CLITests {
         try String(contentsOf: cfg, encoding: .utf8).replacingOccurrences(of: "L = 4", with: "L = 6").write(to: other, atomically: true, encoding: .utf8)
         let bad = try run(["analyze", hmcOut, "--config", other.path])
         XCTAssertEqual(bad.code, 2)
-        XCTAssertTrue(bad.err.hasPrefix("error: ") && bad.err.contains("shape"), bad.err)
+        // The chain's record names the theory it was sampled from.
+        XCTAssertTrue(bad.err.hasPrefix("error: ") && bad.err.contains("L 4 in the chain, 6 in"), bad.err)
         // --compare: the flow chain against the HMC analysis, observable by observable.
         let hmcJSON = dir.appendingPathComponent("hmc.analysis.json").path
         let cmp = try run(["analyze", flowOut, "--config", cfg.path, "--compare", hmcJSON])
@@ -134,14 +135,14 @@ extension CLITests {
         let wrongLattice = try run(["analyze", flowOut, "--config", cfg.path, "--compare",
                                     dir.appendingPathComponent("other6.analysis.json").path])
         XCTAssertEqual(wrongLattice.code, 2)
-        XCTAssertTrue(wrongLattice.err.hasPrefix("error: ") && wrongLattice.err.contains("not the same lattice")
+        XCTAssertTrue(wrongLattice.err.hasPrefix("error: ") && wrongLattice.err.contains("another theory (L 6 there, 4 in")
                       && wrongLattice.err.split(separator: "\n").count == 1, wrongLattice.err)
         let notAnalysis = try run(["analyze", flowOut, "--config", cfg.path, "--compare", cfg.path])
         XCTAssertEqual(notAnalysis.code, 2)
         XCTAssertTrue(notAnalysis.err.contains("is not an analysis written by `gomalizing analyze`"), notAnalysis.err)
         let missing = try run(["sample", dir.appendingPathComponent("nothing").path, "--n", "5"])
         XCTAssertEqual(missing.code, 2)
-        XCTAssertTrue(missing.err.contains("no such file"), missing.err)
+        XCTAssertTrue(missing.err.contains("no such result folder"), missing.err)
     }
 
     /// --json: every stdout line is a JSON object; the epoch events carry what history.csv holds.

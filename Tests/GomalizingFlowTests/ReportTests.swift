@@ -57,7 +57,7 @@ final class ReportTests: XCTestCase {
         var bars = SVGPlot(title: "b", xLabel: "run", yLabel: "n",
                            series: [.init(name: "n", x: [1.4, 2.8, 5.7], y: [40, .nan, 2], style: .bars)], logY: true)
         bars.logX = true
-        XCTAssertEqual(elements(bars.render())["rect"], 2 + 2, "background, frame and one bar per non-empty bin")
+        XCTAssertEqual(elements(bars.render())["rect"], 2 + 2 + 1, "background, frame, one bar per non-empty bin, the legend's box")
     }
 
     func testLogAxisTicksAreRoundNumbers() {

@@ -25,8 +25,15 @@ public struct ObservableComparison: Equatable {
 
     /// Compares `a` with `b`; `file` names b in the error when the two come from
     /// different lattices.
-    /// - Throws: `InputError` if the lattices differ (a different number of separations or time slices).
+    /// - Throws: `InputError` if the lattices differ (a different number of separations or time slices),
+    ///   or if both record their theory and it differs (L, d, M2 or lam).
     public init(_ a: Observables, _ b: Observables, file: String) throws {
+        if let ta = a.theory, let tb = b.theory {
+            let d = tb.differences(from: ta, here: "there", there: "here")
+            guard d.isEmpty else {
+                throw InputError(file: file, "is an analysis of another theory (\(d.joined(separator: "; "))): comparing them means nothing")
+            }
+        }
         guard a.G.count == b.G.count, a.C.count == b.C.count else {
             throw InputError(file: file, "is an analysis of \(b.G.count) sites and \(b.C.count) time slices, "
                 + "the other of \(a.G.count) and \(a.C.count): not the same lattice")
@@ -50,5 +57,42 @@ public struct ObservableComparison: Equatable {
     public var meanSquaredSigmas: Double {
         let f = finite
         return f.isEmpty ? 0 : f.map { $0.sigmas * $0.sigmas }.reduce(0, +) / Double(f.count)
+    }
+}
+
+extension ObservableComparison {
+    /// A comparison as an analysis stores it: the other analysis, its theory,
+    /// and per observable both estimates and the difference in sigmas.
+    public struct Record: Codable, Equatable {
+        /// One observable of both analyses.
+        public struct Row: Codable, Equatable {
+            /// The observable's name, e.g. "chi_2" or "C(3)".
+            public var name: String
+            /// Its estimate in this analysis.
+            public var value: Estimate
+            /// Its estimate in the other.
+            public var other: Estimate
+            /// (value - other) / sqrt(error^2 + error_other^2); nil where not finite.
+            public var sigmas: Double?
+        }
+        /// The other analysis's file, as given.
+        public var file: String
+        /// The theory both describe.
+        public var theory: Theory?
+        /// chi_2, E, <|M|>, the pole mass, then C(t).
+        public var rows: [Row]
+        /// The largest |difference| / sigma over the finite rows.
+        public var largestSigmas: Double
+        /// The mean of (difference / sigma)^2 over the finite rows.
+        public var meanSquaredSigmas: Double
+        /// Rows with a finite difference.
+        public var finiteRows: Int
+    }
+
+    /// This comparison as stored in an analysis, `file` naming the other one.
+    public func record(file: String, theory: Theory?) -> Record {
+        Record(file: file, theory: theory,
+               rows: rows.map { Record.Row(name: $0.name, value: $0.a, other: $0.b, sigmas: $0.sigmas.isFinite ? $0.sigmas : nil) },
+               largestSigmas: largestSigmas, meanSquaredSigmas: meanSquaredSigmas, finiteRows: finite.count)
     }
 }

@@ -70,6 +70,13 @@ public struct Observables: Codable {
     public var provenance: Provenance?
     /// What made the configurations: the .npy's `<name>.provenance.json`, if it has one.
     public var samplesProvenance: Provenance?
+    /// The theory of the config the chain was analysed with; nil in analyses written before it was recorded.
+    public var theory: Theory?
+    /// The chain analysed, to tell whether it is still on disk (`AnalysedChain.staleness`);
+    /// nil in analyses written before it was recorded.
+    public var analysedChain: AnalysedChain?
+    /// The comparison with another chain's analysis (`analyze --compare`), if one was asked for.
+    public var comparison: ObservableComparison.Record?
 
     /// Every observable, its tau_int, binned errors, chain diagnostics and warnings
     /// from one chain's measurements (at least 2); `proposals` stays nil (see `attach`).

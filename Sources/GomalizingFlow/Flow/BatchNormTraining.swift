@@ -16,6 +16,8 @@ extension BatchRunner {
         flow.parameters.withUnsafeBufferPointer { pb in
             let params = pb.baseAddress!
             for i in arch.couplings.indices {
+                // A stop request leaves the pass incomplete; the caller discards it.
+                if StopRequest.isRequested { return }
                 parallelFor(chunkCount, threads: threads) { c in
                     self.flow.beginCoupling(i, tape: self.tapes[c], n: self.range(c).count, from: self.tapes[c].inputs[i])
                 }

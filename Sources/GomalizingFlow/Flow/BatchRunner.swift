@@ -98,6 +98,10 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// `training` matters only with batch norms: then the batch statistics are
     /// used (and, with `withGradient`, the running statistics updated), as in a
     /// training step; otherwise the running statistics, as for sampling.
+    ///
+    /// After a `StopRequest` the pass stops within a layer of each chunk and its
+    /// outputs are incomplete: a caller that finds `StopRequest.isRequested`
+    /// set after `run` must not use them.
     @discardableResult
     public func run(z: UnsafePointer<T>, withGradient: Bool, training: Bool = true) -> Double {
         if T.self == Float.self {
@@ -119,15 +123,17 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
                         if synchronized {
                             forwardSynchronized(z: z, updateRunning: withGradient)
                             parallelFor(chunkCount, threads: threads) { c in self.record(chunk: c, out) }
-                            if withGradient { backwardSynchronized() }
+                            if withGradient && !StopRequest.isRequested { backwardSynchronized() }
                         } else {
                             parallelFor(chunkCount, threads: threads) { c in
+                                // Under a stop request chunks are skipped or cut short: see `run`.
+                                if StopRequest.isRequested { return }
                                 let r = self.range(c)
                                 let tape = self.tapes[c]
                                 tape.input.update(from: z + r.lowerBound * V, count: r.count * V)
                                 self.flow.forward(tape: tape, n: r.count, forPullback: withGradient)
                                 self.record(chunk: c, out)
-                                if withGradient { self.backward(chunk: c, n: r.count) }
+                                if withGradient && !StopRequest.isRequested { self.backward(chunk: c, n: r.count) }
                             }
                         }
                     }

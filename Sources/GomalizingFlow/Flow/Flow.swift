@@ -177,6 +177,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
             for b in 0..<n { tape.logJ[b] = logJ0 }
             fourier?.forward(pb.baseAddress!, tape.input, into: tape.inputs[0], n: n)
             for i in architecture.couplings.indices {
+                // A stop request leaves the pass incomplete; the caller discards it.
+                if StopRequest.isRequested { return }
                 beginCoupling(i, tape: tape, n: n, from: tape.inputs[i])
                 runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats, winograd: !forPullback)
                 endCoupling(i, tape: tape, n: n)
@@ -199,6 +201,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let stats = runningStatistics()
         parameters.withUnsafeBufferPointer { pb in
             for i in architecture.couplings.indices.reversed() {
+                if StopRequest.isRequested { return }
                 let y = tape.inputs[i + 1], x = tape.inputs[i]
                 // Frozen sites are unchanged, so the net sees the same input as forward.
                 beginCoupling(i, tape: tape, n: n, from: y)
@@ -366,6 +369,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         parameters.withUnsafeBufferPointer { pb in
             let params = pb.baseAddress!
             for i in architecture.couplings.indices.reversed() {
+                if StopRequest.isRequested { return }
                 seedCoupling(i, tape: tape, n: n, dLogJ: dLogJ)
                 // The first coupling's net input gradient is only needed for dL/dz
                 // (or for the Fourier layer before it).
@@ -419,6 +423,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
             // Through z = F^-1[e^-mu F u] first: the cotangent on u.
             fourier?.inverseCotangent(params, g, n: n)
             for i in architecture.couplings.indices {
+                if StopRequest.isRequested { return }
                 // Inverse coupling i: x = (y - t) e^-s on active sites (or the spline's
                 // inverse), x = y on frozen ones, log|det| = -sum s (-sum log f'); the
                 // cotangent on x (in g) becomes that on y.

@@ -87,8 +87,13 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.seed = seed
     }
 
-    /// The GomalizingFlow.jl name of the convolution, e.g. "4C2", or "cross".
+    /// The GomalizingFlow.jl name of the convolution, e.g. "4C2", or "cross"
+    /// (the canonical form a checkpoint's run definition records).
     public var convName: String { crossKernel ? "cross" : "\(d)C\(convAxes)" }
+
+    /// The convolution as a config names it, for people: "full (2C2)" when it
+    /// spans every axis (`conv = "full"`), else `convName`.
+    public var convLabel: String { !crossKernel && convAxes == d ? "full (\(convName))" : convName }
 
     /// Taps of one convolution and convolutions per net layer.
     public var tapsPerConv: Int {

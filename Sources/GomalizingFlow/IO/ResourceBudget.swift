@@ -25,9 +25,9 @@ public enum ResourceBudget {
     /// that will hold `url` (its nearest existing folder).
     public static func requireDisk(_ bytes: Double, at url: URL, file: String, field: String?, for what: String) throws {
         guard let free = freeSpace(near: url), !(bytes <= free) else { return }
+        let (need, have) = describe(bytes, free)
         throw InputError(file: file, field: field,
-                         String(format: "%@ needs about %@ on disk; %@ has %@ free", what, describe(bytes),
-                                url.deletingLastPathComponent().path, describe(free)))
+                         "\(what) needs about \(need) on disk; \(url.deletingLastPathComponent().path) has \(have) free")
     }
 
     /// Free bytes for an unprivileged writer on the file system of `url`'s nearest existing ancestor.
@@ -43,10 +43,27 @@ public enum ResourceBudget {
         return Double(s.f_bavail) * Double(s.f_frsize)
     }
 
-    /// "3.2 GiB", "410 MiB", "1.2e+04 TiB".
-    public static func describe(_ bytes: Double) -> String {
-        if bytes >= 1024 * gib { return String(format: "%.3g TiB", bytes / (1024 * gib)) }
-        if bytes >= gib { return String(format: "%.1f GiB", bytes / gib) }
-        return String(format: "%.0f MiB", max(1, bytes / 1_048_576))
+    /// Three significant digits in the largest binary unit below the value:
+    /// "3.21 GiB", "410 MiB", "12.5 KiB", "512 bytes", "1.2e+04 TiB".
+    public static func describe(_ bytes: Double) -> String { describe(bytes, digits: 3) }
+
+    /// `bytes` with `digits` significant digits.
+    static func describe(_ bytes: Double, digits: Int) -> String {
+        guard bytes.isFinite else { return "\(bytes) bytes" }
+        if bytes < 1024 { return "\(Int(bytes.rounded())) bytes" }
+        let units = ["KiB", "MiB", "GiB", "TiB"]
+        var value = bytes / 1024, unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        return String(format: "%.\(digits)g %@", value, units[unit])
+    }
+
+    /// Two sizes with as many digits as it takes for them to read differently
+    /// (up to 8), so that "needs" and "has" never print alike when they differ.
+    public static func describe(_ a: Double, _ b: Double) -> (String, String) {
+        for digits in 3...8 {
+            let (x, y) = (describe(a, digits: digits), describe(b, digits: digits))
+            if x != y || a == b { return (x, y) }
+        }
+        return ("\(Int(a)) bytes", "\(Int(b)) bytes")
     }
 }

@@ -34,6 +34,7 @@ extension Config {
     /// not only what the config file says.
     public func effectiveSettings(overrides: [String: String] = [:], threads: Int? = nil) -> String {
         var all = runDefinition
+        all["[model] conv"] = model.convLabel
         if let threads { all["[device] threads"] = "\(threads)" }
         all["[training] epochs"] = "\(training.epochs)"
         all["[training] result"] = training.result

@@ -111,7 +111,10 @@ public enum Figures {
         if let ess = table["ess"] {
             var series: [SVGPlot.Series] = [.init(name: "ESS", x: epoch, y: ess)]
             if let best = table["best_ess"] { series.append(.init(name: "best so far", x: epoch, y: best)) }
-            plots.append(SVGPlot(title: "Effective sample size per sample", xLabel: "epoch", yLabel: "ESS", series: series))
+            var plot = SVGPlot(title: "Effective sample size per sample", xLabel: "epoch", yLabel: "ESS", series: series)
+            // The best-so-far line runs along the top: the legend goes to the empty corner below it.
+            plot.legendAtBottom = true
+            plots.append(plot)
         }
         if let k = table["pareto_k"], k.contains(where: \.isFinite), let first = epoch.first, let last = epoch.last {
             var plot = SVGPlot(title: "Pareto k of the evaluation weights", xLabel: "epoch", yLabel: "k",

@@ -18,7 +18,7 @@ public enum HTMLReport {
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(SVGPlot.escape(name)) — GomalizingFlow report</title>
         <style>body{font-family:sans-serif;max-width:1340px;margin:2em auto;padding:0 1em}
-        .figs{display:flex;flex-wrap:wrap;gap:12px} table{border-collapse:collapse}
+        .figs{display:flex;flex-wrap:wrap;gap:12px} table{border-collapse:collapse;display:block;overflow-x:auto;max-width:100%}
         td,th{border:1px solid #ccc;padding:3px 8px;text-align:right} td:first-child{text-align:left}
         pre{background:#f6f6f6;padding:1em;overflow:auto}
         .warn{background:#fff4e0;border-left:4px solid #e69500;padding:.5em 1em;margin:.5em 0}
@@ -43,7 +43,15 @@ public enum HTMLReport {
         html += "</div>\n"
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
         for file in files.filter({ $0.hasSuffix(".analysis.json") }).sorted() {
-            html += try analysis(Observables.load(path: dir.appendingPathComponent(file).path), file: file)
+            let url = dir.appendingPathComponent(file)
+            let obs = try Observables.load(path: url.path)
+            if let why = obs.analysedChain?.staleness(analysis: url) {
+                // Never the numbers of a chain that is no longer there.
+                html += "<h2>Analysis: \(SVGPlot.escape(file))</h2>\n<div class=\"warn\">Stale, not shown: "
+                    + SVGPlot.escape(why) + ". Analyse the chain again, or remove this file.</div>\n"
+                continue
+            }
+            html += analysis(obs, file: file)
         }
         if let settings = text(Config.settingsFileName) {
             html += "<h2>Settings the run used</h2>\n<p>After command-line overrides (\(Config.settingsFileName)).</p>\n"
@@ -59,6 +67,16 @@ public enum HTMLReport {
         return html
     }
 
+    /// The analyses in `dir` whose chain has been replaced or removed since, with why.
+    public static func staleAnalyses(in dir: URL) -> [(file: String, why: String)] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return files.filter { $0.hasSuffix(".analysis.json") }.sorted().compactMap { file in
+            let url = dir.appendingPathComponent(file)
+            guard let obs = try? Observables.load(path: url.path), let why = obs.analysedChain?.staleness(analysis: url) else { return nil }
+            return (file, why)
+        }
+    }
+
     /// The sessions of provenance.json, one line each.
     static func provenance(_ record: RunProvenance) -> String {
         var html = "<h2>Provenance</h2>\n<p>The sessions that trained the run (\(RunProvenance.fileName)).</p>\n<ul>\n"
@@ -72,7 +90,24 @@ public enum HTMLReport {
         return html + "</ul>\n"
     }
 
-    static func analysis(_ obs: Observables, file: String) -> String {
+    /// The table of `analyze --compare`: both estimates and their difference in sigmas.
+    static func comparison(_ c: ObservableComparison.Record) -> String {
+        var html = "<h3>Compared with \(SVGPlot.escape(c.file))</h3>\n<p>"
+            + SVGPlot.escape(c.theory.map { "Both of \($0.description). " } ?? "")
+            + String(format: "Difference in units of √(error² + error_other²): largest |difference| %.2f σ over %d observables, "
+                     + "mean of (difference/σ)² %.2f (C(t) at different t are correlated).</p>\n",
+                     c.largestSigmas, c.finiteRows, c.meanSquaredSigmas)
+        html += "<table><tr><th>observable</th><th>this chain</th><th>error</th><th>the other</th><th>error</th><th>difference/σ</th></tr>\n"
+        for r in c.rows {
+            html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.6g</td><td>%.3g</td><td>%@</td></tr>\n",
+                           SVGPlot.escape(r.name) as NSString, r.value.value, r.value.error, r.other.value, r.other.error,
+                           (r.sigmas.map { String(format: "%.2f", $0) } ?? "–") as NSString)
+        }
+        return html + "</table>\n"
+    }
+
+    /// The section of one analysis: its observables, diagnostics, comparison and figures.
+    public static func analysis(_ obs: Observables, file: String) -> String {
         var html = "<h2>Analysis: \(SVGPlot.escape(file))</h2>\n"
         let sizes = (obs.blockSizes ?? [obs.blockSize]).map(String.init).joined(separator: ", ")
         html += "<p>\(obs.configurations) configurations; jackknife errors, the largest over blocks of \(sizes).</p>\n"
@@ -92,7 +127,12 @@ public enum HTMLReport {
             html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.2f ± %.2f</td><td>%d</td></tr>\n",
                            label as NSString, e.value, e.error, e.tauInt, e.tauIntError, e.errorBlockSize ?? obs.blockSize)
         }
-        html += "</table>\n<div class=\"figs\">\n"
+        html += "</table>\n"
+        if obs.analysedChain == nil {
+            html += "<p>This analysis records no chain (written by an earlier version): it cannot be checked against the chain now on disk.</p>\n"
+        }
+        if let c = obs.comparison { html += comparison(c) }
+        html += "<div class=\"figs\">\n"
         var plots = [Figures.correlator(obs), Figures.effectiveMass(obs), Figures.autocorrelation(obs)]
         plots += [Figures.binning(obs), obs.chain.flatMap(Figures.rejectionRuns)].compactMap { $0 }
         if let p = obs.proposals { plots += [Figures.logWeights(p), Figures.actionScatter(p)].compactMap { $0 } }

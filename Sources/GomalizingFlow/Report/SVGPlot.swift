@@ -31,6 +31,8 @@ public struct SVGPlot {
         public var inLegend = true
         /// Markers on the points of a short line (off for many overlaid curves).
         public var markers = true
+        /// An SVG dash pattern, e.g. "6 3", telling apart series that share a colour.
+        public var dash: String? = nil
         /// A series in the palette colour of its position.
         public init(name: String, x: [Double], y: [Double], yError: [Double]? = nil, style: Style = .line) {
             self.name = name
@@ -65,6 +67,9 @@ public struct SVGPlot {
     public var width = 640.0
     /// Height of the SVG in pixels.
     public var height = 400.0
+
+    /// The width of an average character of the 12-pixel sans-serif font, for sizing the legend.
+    static let characterWidth = 6.8
 
     /// Colours of series without their own, by position.
     public static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -126,6 +131,14 @@ public struct SVGPlot {
     public func render() -> String {
         let left = 70.0, right = 20.0, top = note == nil ? 40.0 : 56.0, bottom = 55.0
         let pw = width - left - right, ph = height - top - bottom
+        // The legend goes inside the frame when it is small, else below the
+        // chart (which grows to hold it), so that it never hides the curves.
+        let legend = series.enumerated().filter { $0.element.inLegend }.map { k, s in
+            (name: s.name, color: s.color ?? SVGPlot.colors[k % SVGPlot.colors.count], dash: s.dash)
+        }
+        let legendTextWidth = Double(legend.map(\.name.count).max() ?? 0) * SVGPlot.characterWidth
+        let legendBelow = legend.count > 4 || legendTextWidth + 36 > pw / 2
+        let totalHeight = height + (legendBelow && !legend.isEmpty ? Double(legend.count) * 16 + 8 : 0)
         func ty(_ v: Double) -> Double? {
             guard v.isFinite else { return nil }
             if logY { return v > 0 ? Foundation.log10(v) : nil }
@@ -150,7 +163,7 @@ public struct SVGPlot {
             let x = s.x.compactMap(tx).sorted()
             return x.count >= 2 ? (x[x.count - 1] - x[0]) / Double(x.count - 1) / 2 : 0.5
         }.max() ?? 0
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(totalHeight))\" viewBox=\"0 0 \(Int(width)) \(Int(totalHeight))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         out += "<text x=\"\(width / 2)\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(SVGPlot.escape(title))</text>\n"
         if let note { out += "<text x=\"\(width / 2)\" y=\"40\" text-anchor=\"middle\" font-size=\"12\" fill=\"#444\">\(SVGPlot.escape(note))</text>\n" }
@@ -200,8 +213,6 @@ public struct SVGPlot {
         // Data: a polyline per series through its finite points, error bars,
         // markers; points outside a fixed y range as triangles on the edge.
         var above = 0, below = 0, farthest = -Double.infinity, lowest = Double.infinity
-        var legendRow = 0
-        let legendRows = series.filter(\.inLegend).count
         for (k, s) in series.enumerated() {
             let color = s.color ?? SVGPlot.colors[k % SVGPlot.colors.count]
             var pts: [String] = []
@@ -228,15 +239,25 @@ public struct SVGPlot {
                 }
             }
             if s.style == .line {
-                let opacity = s.opacity < 1 ? " stroke-opacity=\"\(s.opacity)\"" : ""
+                let opacity = (s.opacity < 1 ? " stroke-opacity=\"\(s.opacity)\"" : "") + (s.dash.map { " stroke-dasharray=\"\($0)\"" } ?? "")
                 out += "\n<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(s.lineWidth)\"\(opacity) points=\"\(pts.joined(separator: " "))\"/>\n"
             }
-            guard s.inLegend else { continue }
-            let row = legendRow
-            legendRow += 1
-            let ly = legendAtBottom ? top + ph - 10 - Double(legendRows - 1 - row) * 16 : top + 16 + Double(row) * 16
-            out += "<line x1=\"\(left + pw - 150)\" y1=\"\(ly - 4)\" x2=\"\(left + pw - 130)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"/>"
-            out += "<text x=\"\(left + pw - 125)\" y=\"\(ly)\">\(SVGPlot.escape(s.name))</text>\n"
+        }
+        // The legend last, on a white box as wide as its longest name, so that
+        // no curve crosses it and no name runs past the frame.
+        if !legend.isEmpty {
+            let boxWidth = legendBelow ? pw : Swift.min(pw - 8, legendTextWidth + 36), boxHeight = Double(legend.count) * 16 + 6
+            let bx = legendBelow ? left : left + pw - boxWidth - 4
+            let by = legendBelow ? height - 6 : legendAtBottom ? top + ph - boxHeight - 4 : top + 4
+            if !legendBelow {
+                out += "<rect x=\"\(f(bx))\" y=\"\(f(by))\" width=\"\(f(boxWidth))\" height=\"\(f(boxHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
+            }
+            let textWidth = legendTextWidth
+            for (row, entry) in legend.enumerated() {
+                let ly = by + 16 + Double(row) * 16
+                out += "<line x1=\"\(f(bx + 6))\" y1=\"\(f(ly - 4))\" x2=\"\(f(bx + 26))\" y2=\"\(f(ly - 4))\" stroke=\"\(entry.color)\" stroke-width=\"2\"\(entry.dash.map { " stroke-dasharray=\"\($0)\"" } ?? "")/>"
+                out += "<text x=\"\(f(bx + 31))\" y=\"\(f(ly))\"\(textWidth + 36 > boxWidth ? " textLength=\"\(f(boxWidth - 37))\" lengthAdjust=\"spacingAndGlyphs\"" : "")>\(SVGPlot.escape(entry.name))</text>\n"
+            }
         }
         var clipped: [String] = []
         if above > 0 { clipped.append("\(above) point\(above == 1 ? "" : "s") above the frame (up to \(SVGPlot.label(farthest)))") }

@@ -58,6 +58,11 @@ public final class FlowSampler {
     /// Runs `count` chain steps, calling `body(phi, logP, logQ, accepted)` on
     /// rank 0 for each, with the chain's configuration after the step and its
     /// log p and log q. Every rank must call it with the same count.
+    ///
+    /// In one process a `StopRequest` ends it early, without reporting the
+    /// steps of the batch it cut: the caller checks `StopRequest.isRequested`
+    /// to tell a stopped chain from a finished one. (Ranks cannot agree on a
+    /// stop mid-chain, so with several the request is not polled.)
     public func run(steps count: Int, _ body: (UnsafePointer<Float>, Double, Double, Bool) throws -> Void) rethrows {
         let B = runner.batchSize, V = flow.lattice.volume
         let N = communicator.size, G = N * B
@@ -69,6 +74,7 @@ public final class FlowSampler {
             }
             proposalsDrawn += G
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
+            if N == 1 && StopRequest.isRequested { return }
             gatherRound()
             let take = min(G, count - done)
             done += take

@@ -56,7 +56,9 @@ public struct HMC {
     /// Acceptance in percent over all trajectories (0 before any).
     public var acceptanceRate: Double { trajectories == 0 ? 0 : 100 * Double(accepted) / Double(trajectories) }
 
-    /// One trajectory; returns whether it was accepted.
+    /// One trajectory; returns whether it was accepted. A `StopRequest` cuts
+    /// it between leapfrog steps: the configuration is kept, the trajectory not
+    /// counted, and false returned (the caller checks `StopRequest.isRequested`).
     @discardableResult
     public mutating func trajectory() -> Bool {
         let V = action.lattice.volume
@@ -66,6 +68,7 @@ public struct HMC {
         for p in momentum { kinetic0 += p * p }
         let h0 = 0.5 * kinetic0 + action.action(phi)
         let eps = stepSize
+        var cut = false
         trial.withUnsafeMutableBufferPointer { q in
             momentum.withUnsafeMutableBufferPointer { p in
                 force.withUnsafeMutableBufferPointer { f in
@@ -73,6 +76,7 @@ public struct HMC {
                     action.force(UnsafePointer(q), into: f)
                     for x in 0..<V { p[x] -= 0.5 * eps * f[x] }
                     for s in 0..<steps {
+                        if StopRequest.isRequested { cut = true; return }
                         for x in 0..<V { q[x] += eps * p[x] }
                         action.force(UnsafePointer(q), into: f)
                         let w = s == steps - 1 ? 0.5 * eps : eps
@@ -81,6 +85,7 @@ public struct HMC {
                 }
             }
         }
+        if cut { return false }
         var kinetic1 = 0.0
         for p in momentum { kinetic1 += p * p }
         let dH = 0.5 * kinetic1 + action.action(trial) - h0

@@ -18,7 +18,7 @@ public enum SweepReport {
         <style>body{font-family:sans-serif;max-width:1340px;margin:2em auto;padding:0 1em}
         .figs{display:flex;flex-wrap:wrap;gap:12px} table{border-collapse:collapse;font-size:13px}
         td,th{border:1px solid #ccc;padding:3px 8px;text-align:right} td:first-child,th:first-child{text-align:left}
-        code{background:#f6f6f6;padding:2px 4px}</style>
+        code{background:#f6f6f6;padding:2px 4px} .wide{overflow-x:auto;max-width:100%}</style>
         </head><body>
         <h1>Sweep \(SVGPlot.escape(spec.name))</h1>
         <p>Machine: \(SVGPlot.escape(machine.description)). Tabulated \(ISO8601DateFormatter().string(from: date)).
@@ -47,6 +47,8 @@ public enum SweepReport {
             var out: [SVGPlot.Series] = []
             for (k, g) in groups.enumerated() {
                 let color = SVGPlot.colors[k % SVGPlot.colors.count]
+                // Past the palette, colours repeat with another dash pattern.
+                let dash = [nil, "7 3", "2 2", "9 3 2 3"][(k / SVGPlot.colors.count) % 4]
                 let started = g.runs.filter { !$0.records.isEmpty }
                 let m = started.count > 1 ? median(started.map(\.records), y, time: time) : nil
                 for (n, r) in started.enumerated() {
@@ -54,6 +56,7 @@ public enum SweepReport {
                                            x: r.records.map { time ? $0.totalSeconds / 60 : Double($0.epoch) },
                                            y: r.records.map { $0[keyPath: y] })
                     s.color = color
+                    s.dash = dash
                     s.lineWidth = 1
                     s.opacity = started.count > 1 ? 0.35 : 1
                     s.markers = false
@@ -64,6 +67,7 @@ public enum SweepReport {
                 guard let m else { continue }
                 var s = SVGPlot.Series(name: "\(g.name) (median of \(started.count))", x: m.x, y: m.y)
                 s.color = color
+                s.dash = dash
                 s.lineWidth = 2.5
                 s.markers = false
                 out.append(s)
@@ -115,12 +119,13 @@ public enum SweepReport {
     }
 
     /// A header row and data rows as an HTML table.
-    static func htmlTable(_ rows: [[String]]) -> String {
-        var t = "<table>"
+    public static func htmlTable(_ rows: [[String]]) -> String {
+        // Scrolls sideways inside the page when it has more columns than fit.
+        var t = "<div class=\"wide\"><table>"
         for (i, row) in rows.enumerated() {
             let tag = i == 0 ? "th" : "td"
             t += "<tr>" + row.map { "<\(tag)>\(SVGPlot.escape($0))</\(tag)>" }.joined() + "</tr>\n"
         }
-        return t + "</table>\n"
+        return t + "</table></div>\n"
     }
 }

@@ -50,6 +50,92 @@ public enum ResultFolder {
         }
     }
 
+    /// A result folder's writer lock (`WriterLock`) on the root rank, and
+    /// whether taking it created the folder (removed again if the run is refused).
+    public final class Lock {
+        let writer: WriterLock?
+        let createdFolder: URL?
+        init(writer: WriterLock?, createdFolder: URL?) {
+            self.writer = writer
+            self.createdFolder = createdFolder
+        }
+        /// Releases the lock; folders it created and nothing else wrote into are removed.
+        public func release() {
+            writer?.release()
+            guard let top = createdFolder, let dir = writer?.url.deletingLastPathComponent() else { return }
+            var folder = dir
+            while ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? ["?"]).isEmpty {
+                try? FileManager.default.removeItem(at: folder)
+                if folder.standardizedFileURL.path == top.standardizedFileURL.path { break }
+                folder = folder.deletingLastPathComponent()
+            }
+        }
+        deinit { release() }
+    }
+
+    /// Takes the writer lock of result folder `dir` on the root rank, creating
+    /// the folder if needed; the ranks agree on the outcome, so all refuse together.
+    /// - Throws: `InputError` if the folder cannot be created or another process holds it.
+    static func lock(_ dir: URL, communicator: Communicator) throws -> Lock {
+        var failure: Error? = nil
+        var lock: Lock? = nil
+        if communicator.isRoot {
+            let existed = FileManager.default.fileExists(atPath: dir.path)
+            // The outermost folder this creates, removed again (if empty) when the run is refused.
+            var top = dir
+            while !FileManager.default.fileExists(atPath: top.deletingLastPathComponent().path) && top.path != "/" {
+                top = top.deletingLastPathComponent()
+            }
+            do {
+                do {
+                    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                } catch {
+                    throw InputError(file: dir.path, "cannot create the result folder (check [training] result and permissions)")
+                }
+                do {
+                    lock = Lock(writer: try WriterLock.folder(dir, for: "training"), createdFolder: existed ? nil : top)
+                } catch {
+                    if !existed { try? FileManager.default.removeItem(at: top) }
+                    throw error
+                }
+            } catch {
+                failure = error
+            }
+        }
+        var failed = [failure == nil ? 0.0 : 1.0]
+        if communicator.size > 1 { communicator.allreduceSum(&failed) }
+        if let failure { throw failure }
+        guard failed[0] == 0 else { throw InputError(file: dir.path, "refused on rank 0 (it says why)") }
+        return lock ?? Lock(writer: nil, createdFolder: nil)
+    }
+
+    /// The model `[training] pretrained` names. A relative path is taken from
+    /// the working directory, as `[training] result` is (so that a warm start
+    /// names another run's result folder the same way); an error says so.
+    static func loadPretrained(_ config: Config, _ arch: FlowArchitecture) throws -> ModelFile.State {
+        let path = config.training.pretrained
+        let field = "[training] pretrained"
+        if !FileManager.default.fileExists(atPath: path) {
+            let cwd = FileManager.default.currentDirectoryPath
+            var what = "\(path): no such file"
+            if !path.hasPrefix("/") {
+                what += " (relative paths are taken from the working directory, \(cwd)"
+                let besideConfig = URL(fileURLWithPath: config.sourcePath).deletingLastPathComponent().appendingPathComponent(path)
+                if FileManager.default.fileExists(atPath: besideConfig.path) {
+                    what += "; there is one relative to the config's folder: \(besideConfig.standardizedFileURL.path)"
+                }
+                what += ")"
+            }
+            throw InputError(file: config.sourcePath, field: field, what + "; train the run it comes from first, or set pretrained = \"\"")
+        }
+        do {
+            return try ModelFile.load(arch, from: path)
+        } catch let e as InputError {
+            // Name the config and key too: a bad warm start is a config's fault.
+            throw InputError(file: config.sourcePath, field: field, e.description)
+        }
+    }
+
     /// The checkpoint `config` continues, after checking that the config defines
     /// the same run: every defining value, the MPI ranks and the step count.
     /// Reads only; a refusal names every difference.
@@ -83,7 +169,8 @@ public enum ResultFolder {
         }
         let c = try Checkpoint.decode(arch, tensors: tensors, metadata: meta, file: url.path)
         let inEpoch = c.partial?.iterations ?? 0
-        guard c.stepsDone == c.epoch * config.training.iterations + inEpoch, inEpoch < config.training.iterations else {
+        // inEpoch == iterations: stopped during the epoch's evaluation, after its last step.
+        guard c.stepsDone == c.epoch * config.training.iterations + inEpoch, inEpoch <= config.training.iterations else {
             throw InputError(file: url.path, field: "[training] iterations",
                              "the checkpoint made \(c.stepsDone) steps in \(c.epoch) epochs (+\(inEpoch)); the config has \(config.training.iterations) per epoch")
         }

@@ -62,9 +62,16 @@ public final class Trainer {
     /// mid-epoch checkpoint saved and `TrainingError.interrupted` thrown. Under
     /// MPI the ranks agree through the loss allreduce, so all stop at the same
     /// step, and all report the largest value any rank returned.
+    ///
+    /// A `StopRequest` acts sooner: it cuts the step (or the evaluation) in
+    /// progress, which is discarded; the checkpoint holds the steps before it,
+    /// and `--resume` repeats the discarded one exactly (draws are addressed by step).
     public var stopRequested: () -> Int32 = { 0 }
     /// Whether some rank asked to stop during the last step.
     public private(set) var stopAgreed = false
+    /// Whether the last `step()` was cut short by a `StopRequest` on some rank
+    /// and discarded: no optimiser update, `stepsDone` unchanged.
+    public private(set) var lastStepDiscarded = false
     /// This rank's request at the last step.
     private var stopCode: Int32 = 0
     /// Steps and loss sums of an epoch that an interrupted run had started.
@@ -89,6 +96,9 @@ public final class Trainer {
     private var folderPrepared = false
     /// provenance.json: the earlier sessions' records and this one's (the last), root rank only.
     private var provenance = RunProvenance()
+    /// The result folder's writer lock, held from the first check of the folder
+    /// to the end of `train()` (root rank only).
+    private var folderLock: ResultFolder.Lock?
 
     /// Builds everything training needs and checks the result folder, writing
     /// nothing: `train()` writes. With `.new` a folder that already holds a run
@@ -112,27 +122,30 @@ public final class Trainer {
             throw InputError(file: config.sourcePath, field: "[model] use_bn",
                              "batch norm is not supported with more than one MPI rank (its batch statistics would differ per rank)")
         }
+        // The folder is locked before its state is read, so that two runs cannot both find it free.
+        let lock = try ResultFolder.lock(resultDirectory, communicator: communicator)
+        folderLock = lock
         var resumed: Checkpoint? = nil
-        switch use {
-        case .new: try ResultFolder.requireNoRun(in: resultDirectory)
-        case .resume:
-            let checkpoint = try ResultFolder.checkpointToResume(config, arch, ranks: communicator.size)
-            resumed = checkpoint
-            if communicator.isRoot {
-                provenance = try RunProvenance.load(in: resultDirectory)
-                provenance.settle(checkpointEpoch: checkpoint.epoch)
-            }
-        case .overwrite: break
-        }
-        // A resumed run's weights come from its checkpoint, not from `pretrained`.
         var start: ModelFile.State? = nil
-        if resumed == nil && !config.training.pretrained.isEmpty {
-            do {
-                start = try ModelFile.load(arch, from: config.training.pretrained)
-            } catch let e as InputError {
-                // Name the config and key too: a missing warm start is a config's fault.
-                throw InputError(file: config.sourcePath, field: "[training] pretrained", e.description)
+        do {
+            switch use {
+            case .new: try ResultFolder.requireNoRun(in: resultDirectory)
+            case .resume:
+                let checkpoint = try ResultFolder.checkpointToResume(config, arch, ranks: communicator.size)
+                resumed = checkpoint
+                if communicator.isRoot {
+                    provenance = try RunProvenance.load(in: resultDirectory)
+                    provenance.settle(checkpointEpoch: checkpoint.epoch)
+                }
+            case .overwrite: break
             }
+            // A resumed run's weights come from its checkpoint, not from `pretrained`.
+            if resumed == nil && !config.training.pretrained.isEmpty {
+                start = try ResultFolder.loadPretrained(config, arch)
+            }
+        } catch {
+            lock.release()
+            throw error
         }
         flow = Flow<Float>(architecture: arch, parameters: resumed?.parameters ?? start?.parameters,
                            buffers: resumed?.buffers ?? start?.buffers)
@@ -223,9 +236,12 @@ public final class Trainer {
             trainingDraws.fill($0.baseAddress!, step: stepsDone, first: communicator.rank * B, count: B,
                                threads: runner.threads)
         }
+        // Batch norms update their running statistics in the pass: kept to restore if it is discarded.
+        let buffersBefore = flow.architecture.usesBatchNorm ? flow.buffers : nil
         var loss = z.withUnsafeBufferPointer { runner.run(z: $0.baseAddress!, withGradient: true, training: true) }
-        stepsDone += 1
+        var cut = StopRequest.isRequested
         stopCode = stopRequested()
+        if stopCode == 0 { stopCode = StopRequest.code }
         stopAgreed = stopCode != 0
         if N > 1 {
             // Each rank's gradient is its mean over B; the global mean is their average.
@@ -234,11 +250,18 @@ public final class Trainer {
                 let inv = 1 / Float(N)
                 for i in 0..<count { g[i] *= inv }
             }
-            var l = [loss / Double(N), stopAgreed ? 1 : 0]
+            var l = [loss / Double(N), stopAgreed ? 1 : 0, cut ? 1 : 0]
             communicator.allreduceSum(&l)
             loss = l[0]
             stopAgreed = l[1] > 0
+            cut = l[2] > 0
         }
+        lastStepDiscarded = cut
+        if cut {
+            if let buffersBefore { flow.buffers = buffersBefore }
+            return loss
+        }
+        stepsDone += 1
         if loss.isFinite && runner.gradient.allSatisfy({ $0.isFinite }) {
             optimiser.update(&flow.parameters, gradient: runner.gradient)
         }
@@ -264,7 +287,8 @@ public final class Trainer {
         let mine = (r * count / N)..<((r + 1) * count / N)
         var logW = [Double](repeating: 0, count: count)
         var next = mine.lowerBound
-        while next < mine.upperBound {
+        // A stop request cuts the evaluation; `train` then discards it.
+        while next < mine.upperBound && !StopRequest.isRequested {
             let n = min(B, mine.upperBound - next)
             z.withUnsafeMutableBufferPointer {
                 evaluationDraws.fill($0.baseAddress!, step: round, first: next, count: n, threads: runner.threads)
@@ -291,6 +315,7 @@ public final class Trainer {
                 try? recordSession(epoch: nil)
                 StaleTemporaries.clean(in: resultDirectory)
             }
+            folderLock?.release()
         }
         // Wall time continues from the resumed history, and from the steps an
         // interrupted epoch had already made.
@@ -302,8 +327,17 @@ public final class Trainer {
             optimiser.lr = tc.lrSchedule.rate(base: tc.baseLR, epoch: epoch)
             let t0 = Date(timeIntervalSinceNow: -(resumed?.trainSeconds ?? 0))
             var sum = resumed?.lossSum ?? 0, sum2 = resumed?.lossSquareSum ?? 0
-            for it in ((resumed?.iterations ?? 0) + 1)...tc.iterations {
+            // A run stopped during the evaluation resumes with every step done and goes straight to it.
+            for it in stride(from: (resumed?.iterations ?? 0) + 1, through: tc.iterations, by: 1) {
                 let loss = step()
+                if lastStepDiscarded {
+                    // Cut short by a stop request: save the steps before it.
+                    if communicator.isRoot {
+                        try checkpoint(partial: it > 1 ? Checkpoint.PartialEpoch(iterations: it - 1, lossSum: sum, lossSquareSum: sum2,
+                                                                                 trainSeconds: Date().timeIntervalSince(t0)) : nil)
+                    }
+                    throw stopped(epoch: epoch, iteration: it - 1)
+                }
                 guard loss.isFinite else { throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "the loss") }
                 guard runner.gradient.allSatisfy({ $0.isFinite }) else {
                     throw TrainingError.nonFinite(epoch: epoch, iteration: it, what: "the gradient")
@@ -324,6 +358,19 @@ public final class Trainer {
             }
             let t1 = Date()
             let evaluation = evaluate(count: tc.evalSamples, round: epoch)
+            var evaluationCut = [StopRequest.isRequested ? 1.0 : 0]
+            if communicator.size > 1 {
+                evaluationCut.withUnsafeMutableBufferPointer { communicator.allreduceMax($0.baseAddress!, count: 1) }
+            }
+            if evaluationCut[0] > 0 {
+                // Every step of the epoch is done; --resume runs only its evaluation.
+                if stopCode == 0 { stopCode = StopRequest.code }
+                if communicator.isRoot {
+                    try checkpoint(partial: Checkpoint.PartialEpoch(iterations: tc.iterations, lossSum: sum, lossSquareSum: sum2,
+                                                                    trainSeconds: t1.timeIntervalSince(t0)))
+                }
+                throw stopped(epoch: epoch, iteration: tc.iterations)
+            }
             let acc = evaluation.acceptance, ess = evaluation.ess
             guard communicator.agree(on: flow.parameters) else { throw TrainingError.ranksDiverged(epoch: epoch) }
             let t2 = Date()
