@@ -40,10 +40,7 @@ struct Analyze: ParsableCommand {
                     throw InputError(file: compare, "records no theory (an analysis written before they did), so it cannot be "
                         + "checked against \(config); analyse its chain again with this version")
                 }
-                let d = otherTheory.differences(from: theory, here: "there", there: "in \(config)")
-                guard d.isEmpty else {
-                    throw InputError(file: compare, "is an analysis of another theory (\(d.joined(separator: "; "))): comparing them means nothing")
-                }
+                try otherTheory.requireSame(as: theory, file: compare, otherName: "in \(config)")
             }
             let chainURL = URL(fileURLWithPath: file)
             let npy = try NpyFile(path: file)
@@ -75,8 +72,7 @@ struct Analyze: ParsableCommand {
                 throw InputError(file: "command line", field: "--json",
                                  "\(url.path) is the analysis of another chain (\(was.path)); replace it with --overwrite, or choose another name")
             }
-            try OutputFiles.requireWritableFolder(of: url, option: "--json")
-            let lock = try WriterLock.file(url, for: "analysing \(file)")
+            let lock = try OutputFiles.claim(url, option: "--json", for: "analysing \(file)")
             defer { lock.release() }
             // Each configuration's correlation function in Float64, twice over for the
             // jackknife, and the site coordinates.

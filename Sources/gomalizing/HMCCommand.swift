@@ -57,8 +57,7 @@ struct HMCCommand: ParsableCommand {
                                            for: "\(n) configurations")
             try OutputFiles.check(url, kind: .chain, option: "--out", inputs: [(URL(fileURLWithPath: config), "the config")],
                                   overwrite: overwrite)
-            try OutputFiles.requireWritableFolder(of: url, option: "--out")
-            let lock = try WriterLock.file(url, for: "HMC")
+            let lock = try OutputFiles.claim(url, option: "--out", for: "HMC")
             defer { lock.release() }
             StopSignal.install()
             let stopped = StopSignal.Stopped(what: "nothing written (the same --seed gives the same chain)")
@@ -79,8 +78,7 @@ struct HMCCommand: ParsableCommand {
             // What described an earlier chain under this name (its record, a flow chain's table, its
             // analysis) must not pass for this one's, even if a kill comes between these writes.
             let sidecar = Provenance.sidecar(of: url)
-            let removed = OutputFiles.removeChainCompanions(of: url)
-            if !removed.isEmpty { print("removed the earlier chain's analysis: \(removed.joined(separator: ", "))") }
+            OutputFiles.removeChainCompanions(of: url)
             try npy.finish()
             var record = provenance.ended()
             record.details = ["seed": "\(seed)", "step_size": "\(stepSize)", "steps": "\(steps)", "burn_in": "\(burnIn)",

@@ -85,10 +85,9 @@ enum OutputFiles {
     }
 
     /// Removes `chainCompanions(of:)` that are what they claim to be (a file of
-    /// another kind under such a name is left alone); call before the new chain appears.
-    /// Returns the names of the analysis files removed, for the command to say so.
-    @discardableResult
-    static func removeChainCompanions(of npy: URL) -> [String] {
+    /// another kind under such a name is left alone), and says which analysis
+    /// files went; call before the new chain appears.
+    static func removeChainCompanions(of npy: URL) {
         let kinds: [Kind?] = [.chainTable, nil, .analysisJSON, .analysisTable, .figure, .figure, .figure]
         var analyses: [String] = []
         for (url, kind) in zip(chainCompanions(of: npy), kinds) where FileManager.default.fileExists(atPath: url.path) {
@@ -97,7 +96,14 @@ enum OutputFiles {
                 analyses.append(url.lastPathComponent)
             }
         }
-        return analyses
+        if !analyses.isEmpty { print("removed the earlier chain's analysis: \(analyses.joined(separator: ", "))") }
+    }
+
+    /// Makes sure `url` can be written, then takes its writer lock for `what`:
+    /// what a command does before any work whose result it could not keep.
+    static func claim(_ url: URL, option: String, for what: String) throws -> WriterLock {
+        try requireWritableFolder(of: url, option: option)
+        return try WriterLock.file(url, for: what)
     }
 
     /// Creates the folder of `url` and checks that a file can be created in it,

@@ -84,8 +84,7 @@ struct Sample: ParsableCommand {
             }
             // Under MPI the ranks cannot agree on stopping mid-chain: a signal ends them as usual.
             if world.size == 1 { StopSignal.install() }
-            try OutputFiles.requireWritableFolder(of: npyURL, option: "--out")
-            let lock = try WriterLock.file(npyURL, for: "sampling")
+            let lock = try OutputFiles.claim(npyURL, option: "--out", for: "sampling")
             defer { lock.release() }
             StaleTemporaries.clean(in: npyURL.deletingLastPathComponent())
             let provenance = Provenance.current(command: "sample", threads: workers, ranks: world.size)
@@ -107,8 +106,7 @@ struct Sample: ParsableCommand {
             // What described an earlier chain under this name (its record, table and analysis) must not
             // pass for this one's, even if a kill comes between these writes.
             let sidecar = Provenance.sidecar(of: npyURL)
-            let removed = OutputFiles.removeChainCompanions(of: npyURL)
-            if !removed.isEmpty { print("removed the earlier chain's analysis: \(removed.joined(separator: ", "))") }
+            OutputFiles.removeChainCompanions(of: npyURL)
             try npy.finish()
             try table.finish()
             var record = provenance.ended()

@@ -28,12 +28,7 @@ public struct ObservableComparison: Equatable {
     /// - Throws: `InputError` if the lattices differ (a different number of separations or time slices),
     ///   or if both record their theory and it differs (L, d, M2 or lam).
     public init(_ a: Observables, _ b: Observables, file: String) throws {
-        if let ta = a.theory, let tb = b.theory {
-            let d = tb.differences(from: ta, here: "there", there: "here")
-            guard d.isEmpty else {
-                throw InputError(file: file, "is an analysis of another theory (\(d.joined(separator: "; "))): comparing them means nothing")
-            }
-        }
+        if let ta = a.theory, let tb = b.theory { try tb.requireSame(as: ta, file: file, otherName: "here") }
         guard a.G.count == b.G.count, a.C.count == b.C.count else {
             throw InputError(file: file, "is an analysis of \(b.G.count) sites and \(b.C.count) time slices, "
                 + "the other of \(a.G.count) and \(a.C.count): not the same lattice")

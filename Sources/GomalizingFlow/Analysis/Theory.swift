@@ -13,12 +13,17 @@ public struct Theory: Codable, Equatable, Sendable {
     /// The quartic coupling lambda (`[physical] lam`).
     public var lam: Double
 
+    /// A theory from its values.
+    public init(L: Int, d: Int, M2: Double, lam: Double) {
+        self.L = L
+        self.d = d
+        self.M2 = M2
+        self.lam = lam
+    }
+
     /// The theory of `action`.
     public init(_ action: Phi4Action) {
-        L = action.lattice.L
-        d = action.lattice.d
-        M2 = action.m2
-        lam = action.lam
+        self.init(L: action.lattice.L, d: action.lattice.d, M2: action.m2, lam: action.lam)
     }
 
     /// "L 8 here, 12 there" for each value on which `other` differs (exact
@@ -35,16 +40,16 @@ public struct Theory: Codable, Equatable, Sendable {
         return out
     }
 
+    /// Refuses to compare the analysis in `file`, of this theory, with one of
+    /// `other`, which `otherName` places ("here", "in cfgs/x.toml").
+    /// - Throws: `InputError` naming `file` and every difference.
+    public func requireSame(as other: Theory, file: String, otherName: String) throws {
+        let d = differences(from: other, here: "there", there: otherName)
+        guard d.isEmpty else {
+            throw InputError(file: file, "is an analysis of another theory (\(d.joined(separator: "; "))): comparing them means nothing")
+        }
+    }
+
     /// "L = 8, d = 2, M2 = -4.0, lam = 8.0".
     public var description: String { "L = \(L), d = \(d), M2 = \(M2), lam = \(lam)" }
-}
-
-extension Theory {
-    /// A theory from its values.
-    public init(L: Int, d: Int, M2: Double, lam: Double) {
-        self.L = L
-        self.d = d
-        self.M2 = M2
-        self.lam = lam
-    }
 }

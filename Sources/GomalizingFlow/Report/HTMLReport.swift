@@ -41,11 +41,8 @@ public enum HTMLReport {
         html += "<h2>Training</h2>\n<div class=\"figs\">\n"
         for p in Figures.training(history) { html += p.render() }
         html += "</div>\n"
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        for file in files.filter({ $0.hasSuffix(".analysis.json") }).sorted() {
-            let url = dir.appendingPathComponent(file)
-            let obs = try Observables.load(path: url.path)
-            if let why = obs.analysedChain?.staleness(analysis: url) {
+        for (file, obs, stale) in try analyses(in: dir) {
+            if let why = stale {
                 // Never the numbers of a chain that is no longer there.
                 html += "<h2>Analysis: \(SVGPlot.escape(file))</h2>\n<div class=\"warn\">Stale, not shown: "
                     + SVGPlot.escape(why) + ". Analyse the chain again, or remove this file.</div>\n"
@@ -67,14 +64,21 @@ public enum HTMLReport {
         return html
     }
 
+    /// Every `*.analysis.json` in `dir`, by name, with why its chain is no
+    /// longer the one analysed (nil while it is, or when it records none).
+    /// - Throws: `InputError` for a file that is not an analysis.
+    static func analyses(in dir: URL) throws -> [(file: String, obs: Observables, stale: String?)] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return try files.filter { $0.hasSuffix(".analysis.json") }.sorted().map { file in
+            let url = dir.appendingPathComponent(file)
+            let obs = try Observables.load(path: url.path)
+            return (file, obs, obs.analysedChain?.staleness(analysis: url))
+        }
+    }
+
     /// The analyses in `dir` whose chain has been replaced or removed since, with why.
     public static func staleAnalyses(in dir: URL) -> [(file: String, why: String)] {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        return files.filter { $0.hasSuffix(".analysis.json") }.sorted().compactMap { file in
-            let url = dir.appendingPathComponent(file)
-            guard let obs = try? Observables.load(path: url.path), let why = obs.analysedChain?.staleness(analysis: url) else { return nil }
-            return (file, why)
-        }
+        ((try? analyses(in: dir)) ?? []).compactMap { a in a.stale.map { (a.file, $0) } }
     }
 
     /// The sessions of provenance.json, one line each.

@@ -252,11 +252,10 @@ public struct SVGPlot {
             if !legendBelow {
                 out += "<rect x=\"\(f(bx))\" y=\"\(f(by))\" width=\"\(f(boxWidth))\" height=\"\(f(boxHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
             }
-            let textWidth = legendTextWidth
             for (row, entry) in legend.enumerated() {
                 let ly = by + 16 + Double(row) * 16
                 out += "<line x1=\"\(f(bx + 6))\" y1=\"\(f(ly - 4))\" x2=\"\(f(bx + 26))\" y2=\"\(f(ly - 4))\" stroke=\"\(entry.color)\" stroke-width=\"2\"\(entry.dash.map { " stroke-dasharray=\"\($0)\"" } ?? "")/>"
-                out += "<text x=\"\(f(bx + 31))\" y=\"\(f(ly))\"\(textWidth + 36 > boxWidth ? " textLength=\"\(f(boxWidth - 37))\" lengthAdjust=\"spacingAndGlyphs\"" : "")>\(SVGPlot.escape(entry.name))</text>\n"
+                out += "<text x=\"\(f(bx + 31))\" y=\"\(f(ly))\"\(legendTextWidth + 36 > boxWidth ? " textLength=\"\(f(boxWidth - 37))\" lengthAdjust=\"spacingAndGlyphs\"" : "")>\(SVGPlot.escape(entry.name))</text>\n"
             }
         }
         var clipped: [String] = []

@@ -180,19 +180,15 @@ public final class Trainer {
     /// The early stop the history has reached, if any (see `EarlyStop`).
     public var earlyStop: EarlyStop? { EarlyStop.check(history.records, config.training) }
 
-    /// The first write of a run, once everything is known to be valid: creates
-    /// the folder, clears what killed writers left, removes a run being
+    /// The first write of a run, once everything is known to be valid (the
+    /// folder exists and is locked): clears what killed writers left, removes a run being
     /// replaced, copies the config in, and cuts history.csv back to a resumed
     /// checkpoint's epochs (a kill may have come between the two writes).
     private func prepareFolder() throws {
         guard !folderPrepared else { return }
         folderPrepared = true
         guard communicator.isRoot else { return }
-        do {
-            try FileManager.default.createDirectory(at: resultDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw InputError(file: resultDirectory.path, "cannot create the result folder (check [training] result and permissions)")
-        }
+        // The folder exists: `ResultFolder.lock` made it when the trainer was built.
         StaleTemporaries.clean(in: resultDirectory)
         if folderUse == .overwrite { try ResultFolder.removeRun(in: resultDirectory) }
         if let configText {
