@@ -211,7 +211,7 @@ final class ConfigTests: XCTestCase {
                      ModelSpec(L: 7, d: 3, nLayers: 2, hiddenSizes: [4], kernelSize: 3, fourierScaling: true),
                      ModelSpec(L: 10, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, crossKernel: true, fourierScaling: true),
                      ModelSpec(L: 6, d: 2, nLayers: 3, hiddenSizes: [4], kernelSize: 3, crossKernel: true, fourierScaling: true,
-                               spline: .init(bins: 5, bound: 3))] {
+                               coupling: .spline(.init(bins: 5, bound: 3)))] {
             let fp = ModelFootprint(spec: spec)
             let arch = FlowArchitecture(spec: spec)
             XCTAssertEqual(fp.parameters, Double(arch.parameterCount), "\(spec)")

@@ -3,7 +3,7 @@ import GomalizingFlow
 import XCTest
 
 /// `[model] type = "spline"`: couplings whose site-wise map is a monotone
-/// rational-quadratic spline (`RationalQuadraticSpline`, `SplineUpdate`).
+/// rational-quadratic spline (`RationalQuadraticSpline`, `SplineCoupling`).
 final class SplineCouplingTests: XCTestCase {
     /// Raw parameters of one site, large enough that bins and slopes differ clearly.
     func randomTheta(_ spline: RationalQuadraticSpline<Double>, seed: UInt64) -> [Double] {
@@ -145,11 +145,11 @@ final class SplineCouplingTests: XCTestCase {
     }
 
     let specs = [ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, useFinalTanh: false, seed: 3,
-                           spline: .init(bins: 4, bound: 2)),
+                           coupling: .spline(.init(bins: 4, bound: 2))),
                  ModelSpec(L: 5, d: 2, nLayers: 3, hiddenSizes: [3], kernelSize: 3, crossKernel: true, useFinalTanh: false, seed: 4,
-                           fourierScaling: true, spline: .init(bins: 5, bound: 1.5)),
+                           fourierScaling: true, coupling: .spline(.init(bins: 5, bound: 1.5))),
                  ModelSpec(L: 3, d: 3, nLayers: 2, hiddenSizes: [3], kernelSize: 3, useFinalTanh: false, seed: 5,
-                           spline: .init(bins: 3, bound: 2.5))]
+                           coupling: .spline(.init(bins: 3, bound: 2.5)))]
 
     /// A flow of `spec` with its seeded weights (and random Fourier
     /// log-scales): sites fall inside the spline's interval and outside it.
@@ -183,7 +183,7 @@ final class SplineCouplingTests: XCTestCase {
             XCTAssertEqual(back.logJ[0], logJ[0], accuracy: 1e-9)
         }
         let spec = ModelSpec(L: 12, d: 2, nLayers: 6, hiddenSizes: [8], kernelSize: 3, crossKernel: true, useFinalTanh: false, seed: 6,
-                             fourierScaling: true, spline: .init(bins: 8, bound: 4))
+                             fourierScaling: true, coupling: .spline(.init(bins: 8, bound: 4)))
         let f = Flow<Float>(architecture: FlowArchitecture(spec: spec), parameters: makeFlow(spec).parameters.map(Float.init))
         let V = f.lattice.volume
         let z = randomNormal(4 * V, seed: 12).map { Float(1.5 * $0) }
@@ -230,18 +230,18 @@ final class SplineCouplingTests: XCTestCase {
             try Config.parse(base.replacingOccurrences(of: "[model]\n", with: "[model]\n" + model), file: name + ".toml", name: name)
         }
         let c = try parse("type = \"spline\"\nspline_bins = 6\nspline_bound = 4\n")
-        XCTAssertEqual(c.model.spline, ModelSpec.Spline(bins: 6, bound: 4))
+        XCTAssertEqual(c.model.coupling, .spline(SplineCoupling(bins: 6, bound: 4)))
         XCTAssertEqual(c.model.couplingOutputs, 17)
         XCTAssertEqual(c.runDefinition["[model] type"], "spline")
         XCTAssertEqual(c.runDefinition["[model] spline_bins"], "6")
-        XCTAssertEqual(try parse("type = \"spline\"\n").model.spline, ModelSpec.Spline(bins: 8, bound: 5))
+        XCTAssertEqual(try parse("type = \"spline\"\n").model.coupling, .spline(SplineCoupling(bins: 8, bound: 5)))
         XCTAssertEqual(try parse("outC = 23\ntype = \"spline\"\n").model.couplingOutputs, 23)
         let plain = try parse("")
-        XCTAssertNil(plain.model.spline)
+        XCTAssertEqual(plain.model.coupling, .affine)
         XCTAssertEqual(plain.runDefinition["[model] type"], "affine")
         XCTAssertNil(plain.runDefinition["[model] spline_bins"])
         XCTAssertEqual(try parse("type = \"affine\"\n").model, plain.model)
-        XCTAssertEqual(try parse("type = \"Spline\"\n").model.spline?.bins, 8)
+        XCTAssertEqual(try parse("type = \"Spline\"\n").model.coupling.typeName, "spline")
         // Resume refuses another family or spline; a checkpoint from before the key was affine.
         XCTAssertEqual(Config.definitionDifferences(run: plain.runDefinition, now: c.runDefinition),
                        ["[model] type: affine in the run, spline now", "[model] use_final_tanh: true in the run, false now"])
@@ -277,14 +277,14 @@ final class SplineCouplingTests: XCTestCase {
         XCTAssertEqual(try ModelFile.load(arch, from: url.path).parameters, params)
         XCTAssertTrue(try SafeTensors.load(path: url.path).metadata["model_spec"]!.contains("\"spline\":{\"bins\":4,\"bound\":2}"))
         var affine = spec
-        affine.spline = nil
+        affine.coupling = .affine
         XCTAssertThrowsError(try ModelFile.load(FlowArchitecture(spec: affine), from: url.path)) { e in
             XCTAssertTrue("\(e)".contains("type = \"spline\" with 4 bins") && "\(e)".contains("type = \"affine\"")
                           && "\(e)".contains("m.safetensors") && !"\(e)".contains("\n"), "\(e)")
         }
         // Another bound is another map: refused, with both named.
         var wider = spec
-        wider.spline = .init(bins: 4, bound: 3)
+        wider.coupling = .spline(.init(bins: 4, bound: 3))
         XCTAssertThrowsError(try ModelFile.load(FlowArchitecture(spec: wider), from: url.path)) { e in
             XCTAssertTrue("\(e)".contains("[-2.0, 2.0]") && "\(e)".contains("[-3.0, 3.0]"), "\(e)")
         }
@@ -308,7 +308,7 @@ final class SplineCouplingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         var c = try testConfig(name: "e1-spline", result: dir, L: 6, M2: -4, lam: 6.975, batch: 64, iterations: 600,
                                lr: 0.003, layers: 6, hidden: [8], evalSamples: 256, seed: 4)
-        c.model.spline = .init(bins: 4, bound: 4)
+        c.model.coupling = .spline(.init(bins: 4, bound: 4))
         c.model.useFinalTanh = false
         c.model.fourierScaling = true
         c.model.crossKernel = true

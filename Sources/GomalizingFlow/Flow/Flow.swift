@@ -1,16 +1,17 @@
 import Numerics
 
 /// A stack of coupling layers with checkerboard masks, optionally after a
-/// Fourier layer (`FourierScaling`), and its parameters. An affine coupling
-/// (real NVP, GomalizingFlow.jl's) maps x to
+/// Fourier layer (`FourierScaling`), and its parameters. Coupling i maps x to
 ///
-///   y = m x + (1 - m) (x exp(s) + t),   (s, t) = net(m x),   log|det| = sum (1-m) s,
+///   y = m x + (1 - m) f(x; theta),   theta = net(m x),
 ///
-/// where m is 1 on frozen sites; a spline coupling (`[model] type = "spline"`)
-/// maps each active site by a `RationalQuadraticSpline` whose parameters the
-/// net computes (`SplineUpdate`). All passes work on a chunk of n configurations
-/// held in a `FlowTape`. The passes are built from per-layer steps so that a
-/// batch-norm training pass (`BatchRunner`) can interleave batch-wide reductions.
+/// where m is 1 on frozen sites and f is the family's site-wise map (the
+/// spec's `CouplingMap`: affine, y = x e^s + t as in GomalizingFlow.jl, or a
+/// spline). Flow runs masks, nets and the Z2 symmetrisation; the map does the
+/// update and its log-det, inverse and pullbacks. All passes work on a chunk
+/// of n configurations held in a `FlowTape`. The passes are built from
+/// per-layer steps so that a batch-norm training pass (`BatchRunner`) can
+/// interleave batch-wide reductions.
 public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// Masks, net layers and tensor offsets the parameters are laid out by.
     public let architecture: FlowArchitecture
@@ -23,8 +24,10 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     private let noStatistics: [[BatchNorm.Statistics?]]
     /// The first layer with `fourier_scaling` (z -> the first coupling's input).
     let fourier: FourierScaling<T>?
-    /// The couplings' site-wise map with `type = "spline"`; nil for affine couplings.
-    let spline: RationalQuadraticSpline<T>?
+    /// The couplings' site-wise map, the model family's.
+    let map: any CouplingMap
+    /// Per map parameter, whether it is odd under phi -> -phi (Z2-equivariant flows).
+    private let parities: [Bool]
 
     /// A flow with the given parameters and buffers, or where nil the seeded
     /// initialisation (`initialParameters`, `initialBuffers`).
@@ -33,10 +36,10 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         precondition(buffers == nil || buffers!.count == architecture.bufferCount)
         precondition(!(architecture.spec.z2Equivariant && architecture.usesBatchNorm), "a Z2-equivariant flow has no batch norms")
         precondition(!(architecture.fourier != nil && architecture.usesBatchNorm), "a flow with a Fourier layer has no batch norms")
-        precondition(!(architecture.spec.spline != nil && (architecture.usesBatchNorm || architecture.spec.z2Equivariant)),
-                     "spline couplings have neither batch norms nor the Z2 symmetrisation")
+        map = architecture.spec.coupling.map
+        precondition(!architecture.spec.z2Equivariant || map.z2Parities != nil, "this coupling family has no Z2 symmetrisation")
+        parities = map.z2Parities ?? []
         fourier = architecture.fourier.map { FourierScaling(orbits: $0.orbits, offset: $0.offset) }
-        spline = architecture.spec.spline.map { RationalQuadraticSpline(bins: $0.bins, bound: T($0.bound)) }
         self.architecture = architecture
         self.parameters = parameters ?? architecture.initialParameters()
         self.buffers = buffers ?? architecture.initialBuffers()
@@ -76,21 +79,23 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// Configurations the nets run on: 2n for a Z2-equivariant flow.
     func netCount(_ n: Int) -> Int { z2 ? 2 * n : n }
 
-    /// The (s, t) that coupling i applies: its net's output, or for a
-    /// Z2-equivariant flow s = (s(mx) + s(-mx))/2, t = (t(mx) - t(-mx))/2
-    /// (even and odd in x exactly: addition commutes and negation is exact).
-    func couplingST(_ i: Int, tape: FlowTape<T>, n: Int, combine: Bool) -> UnsafeMutablePointer<T> {
+    /// The parameters theta that coupling i's map applies: its net's output,
+    /// or for a Z2-equivariant flow theta = (net(mx) +- net(-mx))/2, - for the
+    /// map's odd parameters (for the affine map s even and t odd in x, exactly:
+    /// addition commutes and negation is exact).
+    func couplingTheta(_ i: Int, tape: FlowTape<T>, n: Int, combine: Bool) -> UnsafeMutablePointer<T> {
         let raw = tape.outputs[i][architecture.couplings[i].net.count - 1]
         guard z2 else { return raw }
-        let st = tape.symmetric[i]
+        let theta = tape.symmetric[i]
         if combine {
-            let half = 2 * n * lattice.volume
-            for k in Swift.stride(from: 0, to: half, by: 2) {
-                st[k] = (raw[k] + raw[half + k]) / 2
-                st[k + 1] = (raw[k + 1] - raw[half + k + 1]) / 2
+            let P = parities.count, half = P * n * lattice.volume
+            for k in Swift.stride(from: 0, to: half, by: P) {
+                for c in 0..<P {
+                    theta[k + c] = parities[c] ? (raw[k + c] - raw[half + k + c]) / 2 : (raw[k + c] + raw[half + k + c]) / 2
+                }
             }
         }
-        return st
+        return theta
     }
 
     func layerInput(_ i: Int, _ j: Int, tape: FlowTape<T>) -> UnsafePointer<T> {
@@ -125,17 +130,9 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
 
     /// Applies coupling i (forward direction) given its net output; adds to logJ.
     func endCoupling(_ i: Int, tape: FlowTape<T>, n: Int) {
-        let V = lattice.volume
-        let x = tape.inputs[i], y = tape.inputs[i + 1]
-        let st = couplingST(i, tape: tape, n: n, combine: true)
-        let coupling = architecture.couplings[i]
-        if let spline {
-            SplineUpdate.forward(spline, x: x, y: y, theta: st, n: n, volume: V, frozen: coupling.frozen,
-                                 active: coupling.activeSites, logJ: tape.logJ, cache: tape.splineCache[i])
-            return
-        }
-        AffineUpdate.forward(x: x, y: y, st: st, n: n, volume: V, frozen: coupling.frozen,
-                             active: coupling.activeSites, logJ: tape.logJ)
+        let theta = couplingTheta(i, tape: tape, n: n, combine: true)
+        map.forward(architecture.couplings[i], x: tape.inputs[i], y: tape.inputs[i + 1], theta: theta, n: n,
+                    logJ: tape.logJ, cache: tape.couplingCache[i])
     }
 
     /// Running statistics of every batch norm, for passes outside training.
@@ -196,7 +193,6 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// `inverse` for any T.
     func inverseBody(tape: FlowTape<T>, n: Int) {
         precondition(n <= tape.capacity)
-        let V = lattice.volume
         for b in 0..<n { tape.logJ[b] = 0 }
         let stats = runningStatistics()
         parameters.withUnsafeBufferPointer { pb in
@@ -206,27 +202,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                 // Frozen sites are unchanged, so the net sees the same input as forward.
                 beginCoupling(i, tape: tape, n: n, from: y)
                 runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats)
-                let st = couplingST(i, tape: tape, n: n, combine: true)
-                let frozen = architecture.couplings[i].frozen
-                if let spline {
-                    SplineUpdate.inverse(spline, y: y, x: x, theta: st, n: n, volume: V, frozen: frozen,
-                                         active: architecture.couplings[i].activeSites, logJ: tape.logJ)
-                    continue
-                }
-                for b in 0..<n {
-                    var logJ: T = 0
-                    for v in 0..<V {
-                        let k = b * V + v
-                        if frozen[v] {
-                            x[k] = y[k]
-                        } else {
-                            let s = st[2 * k], t = st[2 * k + 1]
-                            x[k] = (y[k] - t) * T.exp(-s)
-                            logJ += s
-                        }
-                    }
-                    tape.logJ[b] += logJ
-                }
+                let theta = couplingTheta(i, tape: tape, n: n, combine: true)
+                map.inverse(architecture.couplings[i], y: y, x: x, theta: theta, n: n, logJ: tape.logJ)
             }
             if let fourier {
                 fourier.inverse(pb.baseAddress!, tape.inputs[0], into: tape.input, n: n)
@@ -248,51 +225,28 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         (architecture.couplings[i].net.count - 1 - j) % 2 == 0 ? tape.gradB : tape.gradA
     }
 
-    /// Seeds d(s, t) of coupling i from dL/dy (in tape.gradField, turned into the
+    /// Seeds dtheta of coupling i from dL/dy (in tape.gradField, turned into the
     /// active part of dL/dx) and dL/dlogJ.
     func seedCoupling(_ i: Int, tape: FlowTape<T>, n: Int, dLogJ: UnsafePointer<T>) {
-        let V = lattice.volume
-        let g = tape.gradField
-        let x = tape.inputs[i]
-        let net = architecture.couplings[i].net
-        let frozen = architecture.couplings[i].frozen
-        let st = couplingST(i, tape: tape, n: n, combine: false)
-        let dOut = outputGradient(i, net.count - 1, tape: tape)
-        if let spline {
-            SplineUpdate.pullback(spline, cache: tape.splineCache[i], theta: st, g: g, dLogJ: dLogJ, dTheta: dOut, n: n, volume: V,
-                                  active: architecture.couplings[i].activeSites)
-            return
-        }
-        frozen.withUnsafeBufferPointer { fr in
-            for b in 0..<n {
-                for v in 0..<V {
-                    let k = b &* V &+ v
-                    if fr[v] {
-                        dOut[2 &* k] = 0
-                        dOut[2 &* k &+ 1] = 0
-                    } else {
-                        let es = T.exp(st[2 &* k])
-                        dOut[2 &* k] = g[k] * x[k] * es + dLogJ[b]
-                        dOut[2 &* k &+ 1] = g[k]
-                        g[k] *= es
-                    }
-                }
-            }
-        }
+        let theta = couplingTheta(i, tape: tape, n: n, combine: false)
+        let dOut = outputGradient(i, architecture.couplings[i].net.count - 1, tape: tape)
+        map.pullback(architecture.couplings[i], x: tape.inputs[i], theta: theta, cache: tape.couplingCache[i],
+                     g: tape.gradField, dLogJ: dLogJ, dTheta: dOut, n: n)
         splitSymmetric(dOut, n: n)
     }
 
     /// Through the symmetrisation of a Z2-equivariant coupling: each half of
-    /// the net gets half of ds, and +dt/2 and -dt/2.
+    /// the net gets half of dtheta, the -x half with the sign of its parity
+    /// (for the affine map +ds/2 and -dt/2).
     func splitSymmetric(_ dOut: UnsafeMutablePointer<T>, n: Int) {
         guard z2 else { return }
-        let half = 2 * n * lattice.volume
-        for k in Swift.stride(from: 0, to: half, by: 2) {
-            let ds = dOut[k] / 2, dt = dOut[k + 1] / 2
-            dOut[k] = ds
-            dOut[k + 1] = dt
-            dOut[half + k] = ds
-            dOut[half + k + 1] = -dt
+        let P = parities.count, half = P * n * lattice.volume
+        for k in Swift.stride(from: 0, to: half, by: P) {
+            for c in 0..<P {
+                let d = dOut[k + c] / 2
+                dOut[k + c] = d
+                dOut[half + k + c] = parities[c] ? -d : d
+            }
         }
     }
 
@@ -424,33 +378,13 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
             fourier?.inverseCotangent(params, g, n: n)
             for i in architecture.couplings.indices {
                 if StopRequest.isRequested { return }
-                // Inverse coupling i: x = (y - t) e^-s on active sites (or the spline's
-                // inverse), x = y on frozen ones, log|det| = -sum s (-sum log f'); the
-                // cotangent on x (in g) becomes that on y.
+                // Inverse coupling i: x = f^-1(y) on active sites, x = y on frozen
+                // ones, log|det| = -sum log f'; the cotangent on x (in g) becomes that on y.
                 let net = architecture.couplings[i].net
-                let frozen = architecture.couplings[i].frozen
-                let x = tape.inputs[i]
-                let st = couplingST(i, tape: tape, n: n, combine: false)
+                let theta = couplingTheta(i, tape: tape, n: n, combine: false)
                 let dOut = outputGradient(i, net.count - 1, tape: tape)
-                if let spline {
-                    SplineUpdate.inverseCotangent(spline, cache: tape.splineCache[i], theta: st, g: g, dTheta: dOut, n: n, volume: V,
-                                                  active: architecture.couplings[i].activeSites)
-                } else {
-                    for b in 0..<n {
-                        for v in 0..<V {
-                            let k = b * V + v
-                            if frozen[v] {
-                                dOut[2 * k] = 0
-                                dOut[2 * k + 1] = 0
-                            } else {
-                                let em = T.exp(-st[2 * k])
-                                dOut[2 * k] = -g[k] * x[k] - 1
-                                dOut[2 * k + 1] = -g[k] * em
-                                g[k] *= em
-                            }
-                        }
-                    }
-                }
+                map.inverseCotangent(architecture.couplings[i], x: tape.inputs[i], theta: theta, cache: tape.couplingCache[i],
+                                     g: g, dTheta: dOut, n: n)
                 splitSymmetric(dOut, n: n)
                 for j in net.indices.reversed() {
                     convPullback(i, j, tape: tape, n: n, params: params, grads: nil, wantInput: true)

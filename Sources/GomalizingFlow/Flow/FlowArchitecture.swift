@@ -14,13 +14,13 @@ public struct FlowArchitecture: Sendable {
         public var cout: Int { conv.cout }
     }
 
-    /// One affine coupling layer: its checkerboard mask and its s,t net.
+    /// One coupling layer: its checkerboard mask and its net (the sites a `CouplingMap` updates).
     public struct Coupling: Sendable {
         /// frozen[v] is true where the site is passed through and fed to the net.
         public let frozen: [Bool]
         /// Sites that are transformed; the s,t layer is computed there only.
         public let activeSites: [Int32]
-        /// The net's layers: 1 input channel, 2 output channels (s, t), or a spline's 3K - 1.
+        /// The net's layers: 1 input channel, the map's parameters per site out (2 for (s, t), 3K - 1 for a spline).
         public let net: [NetLayer]
         /// For the first net layer, whose input vanishes off the frozen sites:
         /// per branch, the sites grouped by the taps that read frozen sites.
@@ -101,9 +101,9 @@ public struct FlowArchitecture: Sendable {
                 }
                 // GomalizingFlow.jl: every conv is followed by leakyrelu; with
                 // use_final_tanh the last one uses tanh instead.
-                // A spline's raw parameters go through its own softmax and softplus: linear.
+                // The last layer's is the family's: tanh with use_final_tanh for the affine map, linear for a spline.
                 let last = j == channels.count - 2
-                let act: Activation = last && spec.spline != nil ? .identity : (last && spec.useFinalTanh) ? .tanh : .leakyReLU
+                let act: Activation = last ? spec.coupling.map.lastActivation(useFinalTanh: spec.useFinalTanh) : .leakyReLU
                 var norm: BatchNorm? = nil
                 if spec.useBN {
                     let prefix = "layers.\(i).net.\(j).bn"

@@ -15,13 +15,13 @@ public final class FlowTape<T: BinaryFloatingPoint> {
     let branches: [[UnsafeMutablePointer<T>]]
     /// preNorm[i][j]: convolution output before the batch norm (with use_bn).
     let preNorm: [[UnsafeMutablePointer<T>]]
-    /// symmetric[i]: the symmetrised (s, t) of coupling i, [n][V][2] (Z2-equivariant flows only).
+    /// symmetric[i]: the symmetrised parameters of coupling i, [n][V][P] (Z2-equivariant flows only).
     let symmetric: [UnsafeMutablePointer<T>]
     /// With a Fourier layer: z, which that layer maps to inputs[0]; nil without one.
     let latent: UnsafeMutablePointer<T>?
-    /// splineCache[i]: with spline couplings, what coupling i's forward pass
-    /// kept per site for its pullbacks, [n][V][2K + 8] (`RationalQuadraticSpline.store`).
-    let splineCache: [UnsafeMutablePointer<T>]
+    /// couplingCache[i]: what coupling i's map kept per site in the forward
+    /// pass for its pullbacks, [n][V][`CouplingMap.cachePerSite`] (empty for the affine map).
+    let couplingCache: [UnsafeMutablePointer<T>]
     /// log|det dphi/dz| per configuration of the last pass, [n].
     public let logJ: UnsafeMutablePointer<T>
     // Pullback scratch.
@@ -55,9 +55,10 @@ public final class FlowTape<T: BinaryFloatingPoint> {
             c.net.map { $0.conv.branchCount > 1 ? alloc($0.conv.branchCount * nn * V * $0.cout) : alloc(0) }
         }
         preNorm = arch.couplings.map { c in c.net.map { $0.norm == nil ? alloc(0) : alloc(nn * V * $0.cout) } }
-        symmetric = arch.couplings.map { _ in z2 ? alloc(2 * n * V) : alloc(0) }
+        let P = arch.spec.couplingOutputs, cachePerSite = arch.spec.coupling.map.cachePerSite
+        symmetric = arch.couplings.map { _ in z2 ? alloc(P * n * V) : alloc(0) }
         latent = arch.fourier == nil ? nil : alloc(n * V)
-        splineCache = arch.couplings.map { _ in alloc(n * V * (arch.spec.spline?.cacheCount ?? 0)) }
+        couplingCache = arch.couplings.map { _ in alloc(n * V * cachePerSite) }
         logJ = alloc(n)
         let wide = nn * V * arch.maxChannels
         gradA = alloc(wide)
@@ -79,10 +80,10 @@ public final class FlowTape<T: BinaryFloatingPoint> {
                 let extra = (l.conv.branchCount > 1 ? l.conv.branchCount : 0) + (l.norm == nil ? 0 : 1)
                 perConfig += k * V * l.cout * (1 + extra)
             }
-            if k == 2 { perConfig += 2 * V }
+            if k == 2 { perConfig += arch.spec.couplingOutputs * V }
         }
         perConfig += k * V * arch.maxChannels * (arch.usesBatchNorm ? 4 : 3) + V + 1 + (arch.fourier == nil ? 0 : V)
-        perConfig += arch.couplings.count * V * (arch.spec.spline?.cacheCount ?? 0)
+        perConfig += arch.couplings.count * V * arch.spec.coupling.map.cachePerSite
         return n * perConfig
     }
 

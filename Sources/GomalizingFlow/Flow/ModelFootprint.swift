@@ -43,8 +43,8 @@ public struct ModelFootprint: Sendable {
         // A Z2-equivariant flow's nets run on x and -x: twice their buffers.
         let k = spec.z2Equivariant ? 2.0 : 1.0
         tapeValuesPerConfiguration = (layers + 1) * V + k * layers * V + k * layers * tapePerCoupling
-            + (spec.z2Equivariant ? 2 * layers * V : 0) + k * V * widest * (spec.useBN ? 4 : 3) + V + 1
-            + (spec.fourierScaling ? V : 0) + layers * V * Double(spec.spline?.cacheCount ?? 0)
+            + (spec.z2Equivariant ? Double(spec.couplingOutputs) * layers * V : 0) + k * V * widest * (spec.useBN ? 4 : 3) + V + 1
+            + (spec.fourierScaling ? V : 0) + layers * V * Double(spec.coupling.map.cachePerSite)
     }
 
     /// Bytes training needs with `batch` configurations per step: the tapes,

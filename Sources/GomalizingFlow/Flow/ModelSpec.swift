@@ -7,7 +7,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var L: Int
     /// Lattice dimension.
     public var d: Int
-    /// Number of affine coupling layers.
+    /// Number of coupling layers.
     public var nLayers: Int
     /// Channels of the hidden net layers; every s,t net maps 1 channel to 2 through them.
     public var hiddenSizes: [Int]
@@ -34,43 +34,20 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var useBN: Bool
     /// Seed of the parameter initialisation.
     public var seed: UInt64
-    /// `[model] type = "spline"`: the couplings map each active site by a
-    /// `RationalQuadraticSpline` instead of y = x e^s + t; nil for the affine
-    /// couplings (GomalizingFlow.jl's model, the default).
-    public var spline: Spline? = nil
+    /// `[model] type`: the site-wise map of the couplings (`CouplingMap`),
+    /// affine by default (GomalizingFlow.jl's model).
+    public var coupling: Coupling = .affine
 
-    /// The site-wise map of spline couplings: bins and the half-width of the
-    /// interval it acts on (the identity outside).
-    public struct Spline: Equatable, Sendable, Codable {
-        /// Bins K (3K - 1 net outputs per site).
-        public var bins: Int
-        /// Half-width B: the spline acts on [-B, B].
-        public var bound: Double
-
-        /// A spline with `bins` bins on [-bound, bound].
-        public init(bins: Int, bound: Double) {
-            self.bins = bins
-            self.bound = bound
-        }
-
-        /// Raw parameters per site, `RationalQuadraticSpline.parameterCount`.
-        public var parameterCount: Int { 3 * bins - 1 }
-        /// Values a tape keeps per site and coupling, `RationalQuadraticSpline.cacheCount`.
-        public var cacheCount: Int { 2 * bins + 8 }
-    }
-
-    /// Output channels of a coupling's net: (s, t), or a spline's parameters.
-    public static func couplingOutputs(_ spline: Spline?) -> Int { spline?.parameterCount ?? 2 }
-    /// Output channels of every coupling's net.
-    public var couplingOutputs: Int { ModelSpec.couplingOutputs(spline) }
-    /// The config's name of the family: "affine" or "spline".
-    public var typeName: String { spline == nil ? "affine" : "spline" }
+    /// Output channels of every coupling's net: the map's parameters per site.
+    public var couplingOutputs: Int { coupling.map.parametersPerSite }
+    /// The config's name of the family, e.g. "affine" or "spline".
+    public var typeName: String { coupling.typeName }
 
     /// `convAxes` nil means d (the plain d-dimensional convolution); with
     /// `crossKernel` it is d whatever is passed.
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
                 convAxes: Int? = nil, crossKernel: Bool = false, useFinalTanh: Bool = true, useBN: Bool = false,
-                seed: UInt64 = 2021, z2Equivariant: Bool = false, fourierScaling: Bool = false, spline: Spline? = nil) {
+                seed: UInt64 = 2021, z2Equivariant: Bool = false, fourierScaling: Bool = false, coupling: Coupling = .affine) {
         self.L = L
         self.d = d
         self.nLayers = nLayers
@@ -80,9 +57,9 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.crossKernel = crossKernel
         self.z2Equivariant = z2Equivariant
         self.fourierScaling = fourierScaling
-        self.spline = spline
-        // A spline net's last layer is linear (FlowArchitecture): record what runs.
-        self.useFinalTanh = spline == nil && useFinalTanh
+        self.coupling = coupling
+        // Record what runs: a family whose last layer is never tanh (the spline's is linear) stores false.
+        self.useFinalTanh = useFinalTanh && coupling.map.lastActivation(useFinalTanh: true) == .tanh
         self.useBN = useBN
         self.seed = seed
     }
@@ -107,7 +84,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     }
 
     /// Decodes a spec as model-file metadata stores it; `crossKernel`,
-    /// `z2Equivariant` and `fourierScaling` are false where absent, `spline` nil.
+    /// `z2Equivariant` and `fourierScaling` are false where absent, the family affine unless a `spline` is stored.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(L: try c.decode(Int.self, forKey: .L), d: try c.decode(Int.self, forKey: .d),
@@ -118,10 +95,10 @@ public struct ModelSpec: Equatable, Sendable, Codable {
                   seed: try c.decode(UInt64.self, forKey: .seed),
                   z2Equivariant: try c.decodeIfPresent(Bool.self, forKey: .z2Equivariant) ?? false,
                   fourierScaling: try c.decodeIfPresent(Bool.self, forKey: .fourierScaling) ?? false,
-                  spline: try c.decodeIfPresent(Spline.self, forKey: .spline))
+                  coupling: try c.decodeIfPresent(SplineCoupling.self, forKey: .spline).map { .spline($0) } ?? .affine)
     }
 
-    /// `crossKernel`, `z2Equivariant`, `fourierScaling` and `spline` are written only when set, so the metadata of every other
+    /// `crossKernel`, `z2Equivariant`, `fourierScaling` and a family other than affine are written only when set, so the metadata of every other
     /// model is byte for byte what it was before the cross kernel existed.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -137,6 +114,9 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         try c.encode(seed, forKey: .seed)
         if z2Equivariant { try c.encode(true, forKey: .z2Equivariant) }
         if fourierScaling { try c.encode(true, forKey: .fourierScaling) }
-        if let spline { try c.encode(spline, forKey: .spline) }
+        switch coupling {
+        case .affine: break
+        case let .spline(s): try c.encode(s, forKey: .spline)
+        }
     }
 }

@@ -223,29 +223,10 @@ public struct Config: Equatable, Sendable {
         let hidden = try mod.intArray("hidden_sizes", "an array of positive integers such as [8, 8]") { $0 >= 1 }
         let K = try mod.int("kernel_size", "an odd integer >= 1") { $0 >= 1 && $0 % 2 == 1 }
         _ = try mod.int("inC", default: 1, "1 (one field component)") { $0 == 1 }
-        let family = try mod.string("type", default: "affine", "\"affine\" (GomalizingFlow.jl's couplings) or \"spline\"").lowercased()
-        guard ["affine", "spline"].contains(family) else {
-            throw mod.fail("type", "expected \"affine\" (y = x e^s + t, GomalizingFlow.jl's couplings) or \"spline\" (rational-quadratic spline couplings), got \"\(family)\"")
-        }
-        var spline: ModelSpec.Spline? = nil
-        if family == "spline" {
-            let bins = try mod.int("spline_bins", default: 8, "an integer from 2 to 64") { $0 >= 2 && $0 <= 64 }
-            // Bounded both ways: the knots' rounding in Float grows with B, and B -> 0 leaves no bins.
-            let bound = try mod.double("spline_bound", default: 5.0, "a half-width from 0.01 to 100, e.g. 5.0") { $0 >= 0.01 && $0 <= 100 }
-            spline = ModelSpec.Spline(bins: bins, bound: bound)
-            for key in ["use_bn", "z2_equivariant", "use_final_tanh"] where mod.raw(key) != nil {
-                if try mod.bool(key) {
-                    throw mod.fail(key, "does not apply to type = \"spline\" (its nets end in a linear layer, without batch norms or the Z2 symmetrisation); remove it or set it false")
-                }
-            }
-        } else {
-            for key in ["spline_bins", "spline_bound"] where mod.raw(key) != nil {
-                throw mod.fail(key, "applies to type = \"spline\" only; remove it or set type = \"spline\"")
-            }
-        }
-        let outputs = ModelSpec.couplingOutputs(spline)
-        _ = try mod.int("outC", default: outputs, spline == nil ? "2 (the s and t channels)" : "\(outputs) (3 spline_bins - 1 spline parameters per site)") { $0 == outputs }
-        let tanh = try mod.bool("use_final_tanh", default: spline == nil)
+        let coupling = try ConfigCoupling.parse(&mod)
+        let outputs = coupling.map.parametersPerSite
+        _ = try mod.int("outC", default: outputs, ConfigCoupling.outputsExpected(coupling)) { $0 == outputs }
+        let tanh = try mod.bool("use_final_tanh", default: coupling.map.lastActivation(useFinalTanh: true) == .tanh)
         let bn = try mod.bool("use_bn", default: false)
         let z2 = try mod.bool("z2_equivariant", default: false)
         if z2 && bn {
@@ -266,7 +247,7 @@ public struct Config: Equatable, Sendable {
         }
         let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
                               convAxes: k, crossKernel: cross, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed),
-                              z2Equivariant: z2, fourierScaling: fourier, spline: spline)
+                              z2Equivariant: z2, fourierScaling: fourier, coupling: coupling)
         var c = Config(name: name, sourcePath: file, physical: Physical(L: L, Nd: Nd, M2: M2, lam: lam), model: model)
         c.version = version
         c.deviceID = deviceID

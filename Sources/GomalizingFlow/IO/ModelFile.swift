@@ -109,12 +109,10 @@ public enum ModelFile {
         var (tensors, metadata) = try SafeTensors.load(path: path)
         let name = FlowArchitecture.fourierTensorName
         let spec = metadata["model_spec"].flatMap { try? JSONDecoder().decode(ModelSpec.self, from: Data($0.utf8)) }
-        if let spec, spec.spline != arch.spec.spline {
-            // Another family or bin count changes the nets' last layers, another bound the map: name them, not a tensor.
-            func family(_ m: ModelSpec) -> String {
-                m.spline.map { "type = \"spline\" with \($0.bins) bins on [-\($0.bound), \($0.bound)]" } ?? "type = \"affine\""
-            }
-            throw InputError(file: path, field: "model_spec", "the file holds a model of \(family(spec)); this flow has \(family(arch.spec)), which cannot start from it")
+        if let spec, spec.coupling != arch.spec.coupling {
+            // Another family or its settings change the nets' last layers or the map: name them, not a tensor.
+            throw InputError(file: path, field: "model_spec",
+                             "the file holds a model of \(spec.coupling.summary); this flow has \(arch.spec.coupling.summary), which cannot start from it")
         }
         if let f = arch.fourier {
             if let spec, !spec.fourierScaling, tensors[name] == nil {

@@ -25,7 +25,7 @@ extension Config {
             "[model] use_final_tanh": "\(m.useFinalTanh)", "[model] use_bn": "\(m.useBN)",
             "[model] z2_equivariant": "\(m.z2Equivariant)", "[model] fourier_scaling": "\(m.fourierScaling)",
             "[model] type": m.typeName,
-        ].merging(m.spline.map { ["[model] spline_bins": "\($0.bins)", "[model] spline_bound": "\($0.bound)"] } ?? [:]) { a, _ in a }
+        ].merging(ConfigCoupling.definition(m.coupling)) { a, _ in a }
     }
 
     /// Every setting a training run used: its definition plus epochs, the

@@ -36,7 +36,7 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
     }
 
     /// Raw numbers per site: K widths, K heights, K - 1 slopes.
-    public var parameterCount: Int { ModelSpec.Spline(bins: bins, bound: Double(bound)).parameterCount }
+    public var parameterCount: Int { SplineCoupling(bins: bins, bound: Double(bound)).parametersPerSite }
     /// Scratch values `evaluate`, `inverse` and `pullback` need.
     public var scratchCount: Int { 4 * bins }
 
@@ -151,7 +151,7 @@ public struct RationalQuadraticSpline<T: Real & BinaryFloatingPoint> {
 
     /// Values `store` keeps of a point for `pullback`: the 2K softmax
     /// probabilities `evaluate` left at the start of its scratch, and 8 numbers.
-    public var cacheCount: Int { ModelSpec.Spline(bins: bins, bound: Double(bound)).cacheCount }
+    public var cacheCount: Int { SplineCoupling(bins: bins, bound: Double(bound)).cachePerSite }
 
     /// Keeps `point` and the probabilities `evaluate` left in `scratch` in
     /// `slot` (`cacheCount` values), so that a pullback needs no second evaluation.
