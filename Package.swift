@@ -4,7 +4,11 @@ import PackageDescription
 let package = Package(
     name: "GomalizingFlow",
     products: [
+        // The physics core: lattice, action, priors, flows and their model
+        // files, samplers, training loop and analysis; no TOML, no result folders.
         .library(name: "GomalizingFlow", targets: ["GomalizingFlow"]),
+        // The run layer: configs, result folders, checkpoints, provenance, sweeps, reports, bench.
+        .library(name: "GomalizingRun", targets: ["GomalizingRun"]),
         .executable(name: "gomalizing", targets: ["gomalizing"]),
     ],
     // Opt-in: `swift build --traits MPI` links the system MPI (Open MPI from
@@ -31,25 +35,32 @@ let package = Package(
             name: "GomalizingFlow",
             dependencies: [
                 .product(name: "Numerics", package: "swift-numerics"),
-                "TOMLKit",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+            ]
+        ),
+        .target(
+            name: "GomalizingRun",
+            dependencies: [
+                "GomalizingFlow",
+                "TOMLKit",
             ],
             plugins: ["GitProvenance"]
         ),
         // Records the git commit (and whether the tree was modified) that the
-        // library is built from, for the provenance of every result.
+        // run layer is built from, for the provenance of every result.
         .plugin(name: "GitProvenance", capability: .buildTool()),
         .executableTarget(
             name: "gomalizing",
             dependencies: [
                 "GomalizingFlow",
+                "GomalizingRun",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "GomalizingFlowTests",
-            dependencies: ["GomalizingFlow"]
+            dependencies: ["GomalizingFlow", "GomalizingRun"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -10,8 +10,8 @@
 #   Examples/run-example.sh [arguments of SampleFromModel]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-version="$(sed -n 's/^ *public static let version = "\([0-9.]*\)".*/\1/p' "$root/Sources/GomalizingFlow/IO/Provenance.swift")"
-[ -n "$version" ] || { echo "run-example.sh: no version in Sources/GomalizingFlow/IO/Provenance.swift" >&2; exit 1; }
+version="$(sed -n 's/^ *public static let version = "\([0-9.]*\)".*/\1/p' "$root/Sources/GomalizingFlow/Util/Provenance.swift")"
+[ -n "$version" ] || { echo "run-example.sh: no version in Sources/GomalizingFlow/Util/Provenance.swift" >&2; exit 1; }
 work="$(mktemp -d)"
 # EXAMPLE_KEEP=1 keeps the build (for timing the binary again); its folder is printed.
 if [ -n "${EXAMPLE_KEEP:-}" ]; then echo "run-example.sh: building in $work"; else trap 'rm -rf "$work"' EXIT; fi

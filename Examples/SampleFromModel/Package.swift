@@ -31,7 +31,9 @@ let package = Package(
     ] + (gettingStarted ? [
         .executableTarget(
             name: "GettingStarted",
-            dependencies: [.product(name: "GomalizingFlow", package: identity)]
+            // The article drives the run layer (configs, Trainer, result folders) too.
+            dependencies: [.product(name: "GomalizingFlow", package: identity),
+                           .product(name: "GomalizingRun", package: identity)]
         ),
     ] : [])
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 
 /// Checks of option values that several commands share, before anything runs.
 enum OptionChecks {

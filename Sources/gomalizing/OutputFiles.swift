@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 
 /// Checks of the files a command is about to write, made before any work:
 /// nothing is written over a command's input or an input's companion (a

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 
 /// Runs `body`, turning the project's input and training errors into one line
 /// on stderr and a non-zero exit instead of a trap or a stack trace: 2 for bad

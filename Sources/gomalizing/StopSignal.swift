@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 
 /// SIGINT (Ctrl-C), SIGTERM (what Slurm, PBS and `timeout` send before
 /// SIGKILL) and SIGUSR1 (a scheduler's early warning, e.g. Slurm's

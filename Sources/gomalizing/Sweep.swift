@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 
 /// `gomalizing sweep FILE`: trains every run of a sweep file (see `SweepSpec`),
 /// each as a child `gomalizing train` process in its own result folder under

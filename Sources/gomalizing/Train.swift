@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(

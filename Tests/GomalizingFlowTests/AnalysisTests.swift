@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// Measurements of `steps` configurations of a flow's Metropolis-Hastings chain.

@@ -1,4 +1,5 @@
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 final class BatchNormTests: XCTestCase {

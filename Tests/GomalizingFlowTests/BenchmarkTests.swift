@@ -1,4 +1,5 @@
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// The benchmark's bookkeeping (no timing thresholds: the machine is shared).

@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// Argument errors, sizes typed on the command line, output names and signals:

@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// conv = "cross": the site and its axis neighbours only, no diagonal taps.

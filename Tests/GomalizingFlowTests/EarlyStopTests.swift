@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// [training] stop_at_acceptance and stop_after_seconds end a run early; the

@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 // Finite-difference checks of a whole flow's passes, shared by every model

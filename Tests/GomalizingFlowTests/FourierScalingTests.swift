@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// `[model] fourier_scaling`: a first layer diagonal in momentum space,

@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// Thousands of mutated configs, model files, checkpoints, .npy chains and

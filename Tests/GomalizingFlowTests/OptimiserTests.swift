@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// [training] opt (Flux's optimisers at base_lr with their defaults), clip_norm

@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// [training] gradient = "path": the path-gradient estimator of the reverse KL

@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// The potential prior: normalisation, exact sampling, and the config forms

@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 #if canImport(FoundationXML)
 import FoundationXML

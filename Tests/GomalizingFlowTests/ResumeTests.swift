@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// Nothing lost: a training run killed with SIGKILL at random moments leaves
@@ -123,23 +124,29 @@ final class ResumeTests: XCTestCase {
         guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let cfg = try writeConfig(dir, epochs: 8)
+        let cfg = try writeConfig(dir, epochs: 10)
         let reference = try runProcess(exe, ["train", cfg.path, "--quiet", "--result", dir.appendingPathComponent("ref").path])
         XCTAssertEqual(reference.code, 0, reference.err)
 
         let out = dir.appendingPathComponent("int")
         let ckpt = out.appendingPathComponent("kill/\(Checkpoint.fileName)").path
         let arch = FlowArchitecture(spec: try Config.load(path: cfg.path).model)
-        func modified() -> Date? {
-            (try? FileManager.default.attributesOfItem(atPath: ckpt))?[.modificationDate] as? Date
+        func modified(_ path: String? = nil) -> Date? {
+            (try? FileManager.default.attributesOfItem(atPath: path ?? ckpt))?[.modificationDate] as? Date
         }
+        func recorded() -> Date? { modified(out.appendingPathComponent("kill/\(RunProvenance.fileName)").path) }
         for (k, (signal, name)) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGUSR1, "SIGUSR1")].enumerated() {
             let before = modified()
             let r = try runCommand(exe, ["train", cfg.path, "--quiet", "--result", out.path] + (k > 0 ? ["--resume"] : []),
                                    timeout: 300) { pid in
-                // Wait for a new epoch's checkpoint, then stop inside the next epoch.
-                for _ in 0..<2000 where modified() == nil || modified() == before { usleep(10_000) }
-                usleep(100_000)
+                // Wait for a new epoch's checkpoint and then its provenance record, the
+                // epoch's last write, and stop just after: inside the next epoch's steps
+                // (a fixed delay after the checkpoint may land in the writes that end an
+                // epoch, whose fsyncs can outlast its steps on a loaded machine).
+                for _ in 0..<5000 where modified() == nil || modified() == before { usleep(2_000) }
+                let checkpointTime = modified()
+                for _ in 0..<5000 where (recorded() ?? .distantPast) < checkpointTime! { usleep(1_000) }
+                usleep(20_000)
                 kill(pid, signal)
             }
             XCTAssertEqual(r.code, 128 + signal, r.err)

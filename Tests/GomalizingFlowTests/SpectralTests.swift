@@ -1,4 +1,5 @@
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// The Fourier building blocks of an equivariant flow (issue 17): displacement

@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// `[model] type = "spline"`: couplings whose site-wise map is a monotone

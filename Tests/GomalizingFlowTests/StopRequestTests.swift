@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// A stop request (the CLI's SIGINT/SIGTERM) cuts the work in progress: a

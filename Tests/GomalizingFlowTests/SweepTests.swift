@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// `gomalizing sweep`: a grid of runs from a sweep file, each a complete

@@ -1,4 +1,5 @@
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// Winograd F(2x2, 3x3) against the direct convolution it replaces in sampling passes.

@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// [model] z2_equivariant: s even and t odd in the frozen sites, so the flow is

@@ -16,7 +16,7 @@ public enum EarlyStop: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The first epoch of `records` at which either criterion holds.
-    public static func check(_ records: [EpochRecord], _ training: Config.Training) -> EarlyStop? {
+    public static func check(_ records: [EpochRecord], _ training: TrainingSettings) -> EarlyStop? {
         guard training.stopAtAcceptance != nil || training.stopAfterSeconds != nil else { return nil }
         // Compared as history.csv and the checkpoint hold them (6 digits), so
         // that a live run and a resumed or tabulated one decide alike.

@@ -8,6 +8,12 @@ public struct MachineDescription: Sendable, Equatable {
     /// Active processor count.
     public var cores: Int
 
+    /// A machine description from its parts.
+    public init(cpu: String, cores: Int) {
+        self.cpu = cpu
+        self.cores = cores
+    }
+
     /// The machine this process runs on.
     public static func current() -> MachineDescription {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""

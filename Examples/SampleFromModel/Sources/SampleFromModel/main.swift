@@ -1,7 +1,8 @@
-// GomalizingFlow used from another package: train example2d for a few epochs,
-// sample an exact chain with the trained flow, measure observables, round-trip
-// the model file, and time the library's hot entry points from outside its
-// module (the numbers BENCHMARKS.md compares with `gomalizing bench`).
+// The GomalizingFlow core embedded in another package (no config files, no
+// result folders: the core alone): train example2d_fast for a few epochs in
+// memory, sample an exact chain with the trained flow, measure observables,
+// round-trip the model file, and time the library's hot entry points from
+// outside its module (the numbers BENCHMARKS.md compares with `gomalizing bench`).
 //
 //   swift run -c release SampleFromModel [--threads N] [--epochs E] [--seconds S]
 //
@@ -65,68 +66,51 @@ func medianSeconds(_ seconds: Double, _ body: () -> Void) -> Double {
     return times.count % 2 == 1 ? times[k] : (times[k - 1] + times[k]) / 2
 }
 
-/// Prints each epoch as the CLI's --quiet does.
-final class EpochPrinter: TrainingObserver {
-    func iterationFinished(epoch: Int, iteration: Int, of total: Int, loss: Double) {}
-    func epochFinished(_ r: EpochRecord, improved: Bool) {
-        print(String(format: "epoch %d: loss %.3f, acceptance %.1f%%, ESS %.3f", r.epoch, r.loss, r.acceptanceRate, r.ess))
-    }
-}
+/// cfgs/example2d_fast.toml (cross kernel, path gradient), written as the
+/// core's types: no config file, no result folder.
+let lattice = Lattice(L: 8, d: 2)
+let action = Phi4Action(lattice: lattice, m2: -4.0, lam: 8.0)
+let spec = ModelSpec(L: 8, d: 2, nLayers: 16, hiddenSizes: [8, 8], kernelSize: 3, crossKernel: true, useFinalTanh: true,
+                     seed: 2021)
 
-/// cfgs/example2d_fast.toml (cross kernel, path gradient), with fewer epochs and evaluation proposals.
-func exampleConfig(result: URL, epochs: Int) -> String {
-    """
-    [training]
-    seed = 12345
-    batchsize = 64
-    epochs = \(epochs)
-    iterations = 100
-    base_lr = 0.003
-    opt = "Adam"
-    gradient = "path"
-    eval_samples = 1024
-    result = "\(result.path)"
-
-    [physical]
-    L = 8
-    Nd = 2
-    M2 = -4.0
-    lam = 8.0
-
-    [model]
-    seed = 2021
-    n_layers = 16
-    hidden_sizes = [8, 8]
-    kernel_size = 3
-    use_final_tanh = true
-    conv = "cross"
-    """
+func trainingSettings(epochs: Int) -> TrainingSettings {
+    var s = TrainingSettings()
+    s.seed = 12345
+    s.batchSize = 64
+    s.epochs = epochs
+    s.iterations = 100
+    s.baseLR = 0.003
+    s.optimiser = .adam
+    s.pathGradient = true
+    s.evalSamples = 1024
+    return s
 }
 
 func run(_ options: Options) throws {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("SampleFromModel-\(getpid())")
     defer { try? FileManager.default.removeItem(at: scratch) }
-    let text = exampleConfig(result: scratch, epochs: options.epochs)
-    let config = try Config.parse(text, file: "example2d_fast (in code)", name: "example2d_fast")
 
-    // Train: the library's Trainer, as `gomalizing train` runs it.
-    let trainer = try Trainer(config: config, configText: text, threads: options.threads, folder: .new)
-    let printer = EpochPrinter()
-    trainer.observer = printer
-    try withExtendedLifetime(printer) { try trainer.train() }
-    let history = try History.read(path: trainer.resultDirectory.appendingPathComponent("history.csv").path)
-    let losses = history["loss"] ?? []
-    try check(losses.count == options.epochs && losses.last! < losses.first!, "the loss fell over \(losses.count) epochs")
-    try check(trainer.bestAcceptance > 5, "training reached an acceptance above 5% (\(trainer.bestAcceptance)%)")
+    // Train in memory with the core's loop, keeping the parameters of the best epoch.
+    let settings = trainingSettings(epochs: options.epochs)
+    let flow = Flow<Float>(spec: spec)
+    let loop = TrainingLoop(flow: flow, action: action, settings: settings, threads: options.threads)
+    var losses: [Double] = [], best = (acceptance: -1.0, parameters: flow.parameters)
+    for epoch in 1...settings.epochs {
+        guard case let .finished(r) = try loop.runEpoch(epoch) else { throw Failure("training stopped on a request") }
+        print(String(format: "epoch %d: loss %.3f, acceptance %.1f%%, ESS %.3f", epoch, r.loss, r.evaluation.acceptance,
+                     r.evaluation.ess))
+        losses.append(r.loss)
+        if r.evaluation.acceptance > best.acceptance { best = (r.evaluation.acceptance, flow.parameters) }
+    }
+    try check(losses.last! < losses.first!, "the loss fell over \(losses.count) epochs")
+    try check(best.acceptance > 5, "training reached an acceptance above 5% (\(best.acceptance)%)")
 
-    // Sample an exact chain from the best model, and measure.
-    let architecture = FlowArchitecture(spec: config.model)
-    let best = try ModelFile.load(architecture, from: trainer.bestModelURL.path)
-    let flow = Flow<Float>(architecture: architecture, parameters: best.parameters, buffers: best.buffers)
-    let sampler = FlowSampler(flow: flow, action: config.action, batchSize: 256, seed: 1,
-                              threads: options.threads, prior: config.training.prior)
-    var measurements = Measurements(lattice: config.lattice)
-    var row = [Double](repeating: 0, count: config.lattice.volume)
+    // Sample an exact chain from the best parameters, and measure.
+    flow.parameters = best.parameters
+    let sampler = FlowSampler(flow: flow, action: action, batchSize: 256, seed: 1, threads: options.threads,
+                              prior: settings.prior)
+    var measurements = Measurements(lattice: lattice)
+    var row = [Double](repeating: 0, count: lattice.volume)
     sampler.run(steps: 20_000) { phi, _, _, _ in
         for i in row.indices { row[i] = Double(phi[i]) }
         measurements.add(row)
@@ -136,19 +120,21 @@ func run(_ options: Options) throws {
     print(String(format: "chain: acceptance %.1f%%, chi_2 = %.4f ± %.4f, <|M|> = %.4f ± %.4f",
                  sampler.chain.acceptanceRate, chi2.value, chi2.error,
                  observables.absMagnetization.value, observables.absMagnetization.error))
-    // HMC at this point (README): chi_2 = 0.75, <|M|> = 0.087.
+    // HMC at this point (docs/manual/analysis.md): chi_2 = 0.75, <|M|> = 0.087.
     try check(abs(chi2.value - 0.75) < 5 * chi2.error + 0.02, "chi_2 agrees with HMC's 0.75")
 
     // Model files: save, read back, same parameters.
     let modelURL = scratch.appendingPathComponent("copy.safetensors")
     try ModelFile.save(flow, to: modelURL, extra: ["note": "SampleFromModel"])
-    let copy = try ModelFile.load(architecture, from: modelURL.path)
+    let copy = try ModelFile.load(flow.architecture, from: modelURL.path)
     try check(copy.parameters == flow.parameters, "a saved model reads back bit-identical")
 
     // Timing from outside the module: the step `gomalizing bench` times (its
-    // example2d case: full 3x3 kernel, untrained, batch 64), through the generic types.
-    let benchFlow = Flow<Float>(spec: Benchmark.standardCases()[0].spec)
-    let action = Phi4Action(lattice: benchFlow.lattice, m2: -4, lam: 8)
+    // example2d case: full 3x3 kernel, 16 couplings of widths [8, 8], untrained,
+    // batch 64), through the generic types. Compare with
+    // `gomalizing bench --threads N --filter example2d`; printed, not asserted:
+    // timings on a shared machine are no test.
+    let benchFlow = Flow<Float>(spec: ModelSpec(L: 8, d: 2, nLayers: 16, hiddenSizes: [8, 8], kernelSize: 3, seed: 2021))
     let runner = BatchRunner(flow: benchFlow, action: action, batchSize: 64, threads: options.threads)
     var adam = Optimiser(parameterCount: benchFlow.parameters.count, lr: 1e-4)
     let draws = PriorDraws(seed: 1, purpose: .training, volume: benchFlow.lattice.volume)
@@ -167,12 +153,8 @@ func run(_ options: Options) throws {
         draw()
         z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
     }
-    // The same case timed inside the library (what `gomalizing bench` prints), for
-    // the ratio; printed, not asserted: timings on a shared machine are no test.
-    let inside = Benchmark.run(Benchmark.standardCases()[0], threads: options.threads, minSeconds: options.seconds)
-    print(String(format: "bench's example2d case, %d threads: training step %.2f ms from this module, %.2f ms inside "
-                 + "the library (ratio %.2f); sampling %.0f and %.0f proposals/s",
-                 options.threads, train * 1e3, inside.trainMs, train * 1e3 / inside.trainMs, 64 / sample, inside.samplesPerSecond))
+    print(String(format: "bench's example2d case from this module, %d threads: training step %.2f ms, sampling %.0f proposals/s",
+                 options.threads, train * 1e3, 64 / sample))
 }
 
 do {
