@@ -43,6 +43,7 @@ let package = Package(
             name: "GomalizingRun",
             dependencies: [
                 "GomalizingFlow",
+                .product(name: "Numerics", package: "swift-numerics"),
                 "TOMLKit",
             ],
             plugins: ["GitProvenance"]

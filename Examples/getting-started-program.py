@@ -21,7 +21,7 @@ for b in blocks:
 indent = lambda s: ''.join('        ' + l if l.strip() else l for l in s.splitlines(True))
 with open(out, 'w') as f:
     f.write('// Generated from GettingStarted.md by Examples/getting-started-program.py.\n')
-    f.write('import Foundation\nimport GomalizingFlow\n\n')
+    f.write('import Foundation\nimport GomalizingFlow\nimport GomalizingRun\n\n')
     f.write('\n'.join(top))
     f.write('\n@main\nstruct GettingStarted {\n    static func main() throws {\n')
     f.write('\n'.join(indent(b) for b in body))

@@ -30,7 +30,7 @@ git -C "$repo" tag "$version"
 cp -R "$root/Examples/SampleFromModel" "$work/SampleFromModel"
 rm -rf "$work/SampleFromModel/.build" "$work/SampleFromModel/Sources/GettingStarted"
 mkdir -p "$work/SampleFromModel/Sources/GettingStarted"
-python3 "$root/Examples/getting-started-program.py" "$root/Sources/GomalizingFlow/GomalizingFlow.docc/GettingStarted.md" \
+python3 "$root/Examples/getting-started-program.py" "$root/Sources/GomalizingRun/GomalizingRun.docc/GettingStarted.md" \
     "$work/SampleFromModel/Sources/GettingStarted/GettingStarted.swift"
 cd "$work/SampleFromModel"
 export GOMALIZING_FLOW_URL="file://$repo" GOMALIZING_FLOW_VERSION="$version"

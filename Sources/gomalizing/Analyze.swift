@@ -22,8 +22,8 @@ struct Analyze: ParsableCommand {
     @Option(help: "An analysis JSON of another chain of the same theory (e.g. HMC's) to compare with, observable by observable.")
     var compare: String?
 
-    @Flag(help: "Replace an existing file under the output names that is not this chain's earlier analysis.")
-    var overwrite = false
+    @OptionGroup var replace: OverwriteOption
+    var overwrite: Bool { replace.overwrite }
 
     func validate() throws {
         try OptionChecks.count(skip, "--skip", min: 0)

@@ -7,8 +7,8 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time training steps and flow sampling on the standard cases (medians after warm-up).")
 
-    @Option(parsing: .unconditional, help: "Worker threads (default: one per core).")
-    var threads: Int?
+    @OptionGroup var workers: ThreadOption
+    var threads: Int? { workers.threads }
 
     @Option(help: "Only cases whose name contains this text.")
     var filter: String?
@@ -17,7 +17,6 @@ struct Bench: ParsableCommand {
     var seconds: Double = 2
 
     func validate() throws {
-        try OptionChecks.threads(threads)
         if !(seconds > 0 && seconds <= 3600) { throw ValidationError("--seconds must be in (0, 3600], got \(seconds)") }
     }
 

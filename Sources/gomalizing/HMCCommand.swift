@@ -33,8 +33,8 @@ struct HMCCommand: ParsableCommand {
     @Option(help: "Output .npy file (default: <result>/<config name>/hmc.npy).")
     var out: String?
 
-    @Flag(help: "Replace an existing chain under the output name; its provenance record and analysis go with it.")
-    var overwrite = false
+    @OptionGroup var replace: OverwriteOption
+    var overwrite: Bool { replace.overwrite }
 
     func validate() throws {
         try OptionChecks.count(n, "--n")

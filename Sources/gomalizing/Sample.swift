@@ -26,19 +26,15 @@ struct Sample: ParsableCommand {
     @Option(parsing: .unconditional, help: "Proposals drawn per batch.", transform: Counts.parse)
     var batch: Int = 256
 
-    @Option(parsing: .unconditional, help: "Worker threads (default: one per core).")
-    var threads: Int?
-
-    @Option(help: "Where to compute: cpu (the only device of this build).")
-    var device = "cpu"
-
-    @Flag(help: "Replace an existing chain under the output name; its table, provenance record and analysis go with it.")
-    var overwrite = false
+    @OptionGroup var workers: ThreadOption
+    @OptionGroup var device: DeviceOption
+    @OptionGroup var replace: OverwriteOption
+    var threads: Int? { workers.threads }
+    var overwrite: Bool { replace.overwrite }
 
     func validate() throws {
         try OptionChecks.count(n, "--n")
         try OptionChecks.count(batch, "--batch")
-        try OptionChecks.threads(threads)
         if !["best", "best_ess", "last"].contains(model) {
             throw ValidationError("--model must be best, best_ess or last, got \(model)")
         }
@@ -48,7 +44,7 @@ struct Sample: ParsableCommand {
     func run() throws {
         let world = worldCommunicator()
         try reportingErrors(communicator: world) {
-            try checkDevice(device)
+            try device.check()
             let dir = try Sample.resultFolder(resultFolder)
             let cfg = try Config.load(path: dir.appendingPathComponent("config.toml").path)
             let npyURL = out.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("samples_\(model).npy")

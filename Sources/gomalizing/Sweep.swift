@@ -18,8 +18,8 @@ struct SweepCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Runs trained side by side (cores are split between them).")
     var parallel = 1
 
-    @Option(parsing: .unconditional, help: "Worker threads per run (default: the cores divided by --parallel).")
-    var threads: Int?
+    @OptionGroup var workers: ThreadOption
+    var threads: Int? { workers.threads }
 
     @Flag(help: "Print the runs and how far each got; train nothing and write nothing.")
     var list = false
@@ -31,7 +31,6 @@ struct SweepCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        try OptionChecks.threads(threads)
         try OptionChecks.count(parallel, "--parallel", max: 64)
         if list && tabulate { throw ValidationError("--list and --tabulate exclude each other") }
     }

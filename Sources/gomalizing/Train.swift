@@ -10,8 +10,8 @@ struct Train: ParsableCommand {
     @Argument(help: "Path to a TOML config, e.g. cfgs/example2d.toml.")
     var config: String
 
-    @Option(parsing: .unconditional, help: "Worker threads (default: the config's [device] threads, else one per core).")
-    var threads: Int?
+    @OptionGroup var workers: ThreadOption
+    var threads: Int? { workers.threads }
 
     @Option(parsing: .unconditional, help: "Override [training] epochs.", transform: Counts.parse)
     var epochs: Int?
@@ -31,11 +31,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Replace the run the result folder holds (its models, history, checkpoint, samples and report are removed).")
     var overwrite = false
 
-    @Option(help: "Where to compute: cpu (the only device of this build).")
-    var device = "cpu"
+    @OptionGroup var device: DeviceOption
 
     func validate() throws {
-        try OptionChecks.threads(threads)
         if let epochs { try OptionChecks.count(epochs, "--epochs") }
         if result?.isEmpty == true { throw ValidationError("--result needs a folder name") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other: continue the run, or replace it") }
@@ -44,7 +42,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let world = worldCommunicator()
         try reportingErrors(communicator: world) {
-            try checkDevice(device)
+            try device.check()
             var cfg = try Config.load(path: config)
             var overrides: [String: String] = [:]
             if let epochs {

@@ -71,7 +71,7 @@ final class MPITests: XCTestCase {
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
         let missing = found == nil ? "mpirun" : (FileManager.default.isExecutableFile(atPath: mpiExecutable.path) ? nil : mpiExecutable.path)
         if let missing {
-            let message = "\(missing) not found; build with the MPI trait (README) to run the 2-rank tests"
+            let message = "\(missing) not found; build with the MPI trait (docs/manual/clusters.md) to run the 2-rank tests"
             if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message) }
             throw XCTSkip(message)
         }

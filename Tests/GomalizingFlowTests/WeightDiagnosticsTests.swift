@@ -56,7 +56,7 @@ final class WeightDiagnosticsTests: XCTestCase {
     }
 
     /// The free theory (L = 4, m^2 = 0.5) proposed from a Gaussian r times
-    /// narrower than the exact one, the failure the README describes: with
+    /// narrower than the exact one, the failure docs/manual/analysis.md (Weights) describes: with
     /// phi = r C z, C C^T = (2K)^-1, the weight is log w = (1 - r^2) |z|^2 / 2
     /// + const, whose tail has shape 1 - r^2 (up to a logarithmic factor from
     /// the chi^2 with V degrees of freedom). Weights come from the lattice

@@ -184,7 +184,7 @@ public struct Observables: Codable {
         let run = chain.longestRejectionRun, largest = sizes.last ?? 1
         if run > largest || Double(run) >= 0.01 * Double(N) {
             out.append(String(format: "error bars may be underestimated: the chain stayed on one configuration for %d steps "
-                + "(%.1f%% of the chain; the largest block is %d): heavy-tailed weights, see the README", run,
+                + "(%.1f%% of the chain; the largest block is %d): heavy-tailed weights (docs/manual/analysis.md, Weights)", run,
                 100 * Double(run) / Double(max(N, 1)), largest))
         }
         return out

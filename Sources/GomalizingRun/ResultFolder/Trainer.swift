@@ -1,5 +1,6 @@
 import Foundation
 import GomalizingFlow
+import Numerics
 
 /// Reverse-KL training of a flow for a `Config`, writing into the result folder:
 /// config.toml, history.csv, model_last.safetensors, model_best.safetensors,
