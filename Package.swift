@@ -22,7 +22,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // A lock-free flag that a signal handler may set (StopRequest).
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
-        // `swift package generate-documentation`: the DocC catalog in Sources/GomalizingFlow/GomalizingFlow.docc.
+        // `swift package generate-documentation`: the DocC catalogs of the two libraries (GomalizingFlow.docc, GomalizingRun.docc).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [

@@ -27,7 +27,8 @@ func reportingErrors(communicator: Communicator? = nil, _ body: () throws -> Voi
             }
             throw ExitCode(StopSignal.exitStatus(signal))
         }
-        FileHandle.standardError.write(Data("\(prefix)\(e.description)\n".utf8))
+        let kept = if case .nonFinite = e { "; the last good checkpoint is kept" } else { "" }
+        FileHandle.standardError.write(Data("\(prefix)\(e.description)\(kept)\n".utf8))
         throw ExitCode(3)
     } catch let e as StopSignal.Stopped {
         if rank == 0 {

@@ -3,7 +3,7 @@ import ArgumentParser
 /// `--threads`, one declaration and one check for train, sample, sweep and bench.
 struct ThreadOption: ParsableArguments {
     @Option(parsing: .unconditional,
-            help: "Worker threads per process (sweep: per run). Default: the config's [device] threads if set, else one per core (sweep: the cores divided by --parallel).")
+            help: "Worker threads per process (sweep: per run). Default: the config's [device] threads where the command reads a config and it sets them, else one per core (sweep: the cores divided by --parallel).")
     var threads: Int?
 
     func validate() throws { try OptionChecks.threads(threads) }
@@ -21,6 +21,6 @@ struct DeviceOption: ParsableArguments {
 
 /// `--overwrite` of the commands that write a chain or an analysis (sample, hmc, analyze).
 struct OverwriteOption: ParsableArguments {
-    @Flag(help: "Replace existing output files; a replaced chain's table, provenance record and analysis go with it.")
+    @Flag(help: "Replace existing output files (analyze replaces this chain's own earlier analysis without it); a replaced chain's table, provenance record and analysis go with it.")
     var overwrite = false
 }

@@ -96,7 +96,7 @@ struct Train: ParsableCommand {
                     ? "batch \(cfg.training.batchSize) per rank x \(world.size) MPI ranks"
                     : "batch \(cfg.training.batchSize)"
                 print("training \(cfg.name): L=\(cfg.physical.L) Nd=\(cfg.physical.Nd) M2=\(cfg.physical.M2) lam=\(cfg.physical.lam); "
-                    + "\(arch.spec.nLayers) \(arch.spec.coupling == .affine ? "" : arch.spec.typeName + " ")couplings, conv \(arch.spec.convLabel), \(arch.parameterCount) parameters; "
+                    + "\(arch.spec.nLayers) \(ConfigCoupling.label(arch.spec.coupling))couplings, conv \(arch.spec.convLabel), \(arch.parameterCount) parameters; "
                     + "\(ranks), \(cfg.training.epochs) epochs x \(cfg.training.iterations) iterations")
                 print("\(use == .overwrite ? "replacing the run in" : "writing") \(trainer.resultDirectory.path)")
                 if resume { print("resuming after epoch \(trainer.epochsDone) (\(trainer.stepsDone) steps)") }

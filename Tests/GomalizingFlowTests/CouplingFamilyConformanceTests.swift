@@ -42,12 +42,21 @@ final class CouplingFamilyConformanceTests: XCTestCase {
             + (spec.fourierScaling ? ", Fourier layer" : "") + (spec.z2Equivariant ? ", Z2" : "")
     }
 
-    func testEveryConfigFamilyIsCovered() {
-        XCTAssertEqual(Set(ModelSpec.Coupling.families.map(\.typeName)), ["affine", "spline"])
-        for family in ModelSpec.Coupling.families {
+    /// The list the checks run over is the config's: each family's `type` parses
+    /// to the family with its defaults, and names are distinct.
+    func testTheFamiliesAreTheConfigsFamilies() throws {
+        let families = ModelSpec.Coupling.families
+        XCTAssertEqual(Set(families.map(\.typeName)).count, families.count, "distinct names")
+        XCTAssertTrue(families.contains(.affine), "GomalizingFlow.jl's couplings")
+        let base = tinyConfigText(epochs: 1, iterations: 3, batch: 8, hidden: [4]).replacingOccurrences(of: "use_final_tanh = true\n", with: "")
+        for family in families {
+            let text = base.replacingOccurrences(of: "[model]\n", with: "[model]\ntype = \"\(family.typeName)\"\n")
+            XCTAssertEqual(try Config.parse(text, file: "f.toml", name: "f").model.coupling, family, family.summary)
             let spec = ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, coupling: family)
             XCTAssertEqual(FlowArchitecture(spec: spec).couplings[0].net.last!.cout, family.map.parametersPerSite)
         }
+        XCTAssertThrowsError(try Config.parse(base.replacingOccurrences(of: "[model]\n", with: "[model]\ntype = \"nvp\"\n"),
+                                              file: "f.toml", name: "f"))
     }
 
     /// log|det J| equals the brute-force Jacobian's; inverse(forward(z)) = z

@@ -37,7 +37,9 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         precondition(!(architecture.spec.z2Equivariant && architecture.usesBatchNorm), "a Z2-equivariant flow has no batch norms")
         precondition(!(architecture.fourier != nil && architecture.usesBatchNorm), "a flow with a Fourier layer has no batch norms")
         map = architecture.spec.coupling.map
-        precondition(!architecture.spec.z2Equivariant || map.z2Parities != nil, "this coupling family has no Z2 symmetrisation")
+        precondition(!architecture.spec.z2Equivariant || map.z2Parities?.count == map.parametersPerSite,
+                     "this coupling family has no Z2 symmetrisation (or its parities do not match its parameters)")
+        precondition(!architecture.usesBatchNorm || map.allowsBatchNorm, "this coupling family has no batch norms")
         parities = map.z2Parities ?? []
         fourier = architecture.fourier.map { FourierScaling(orbits: $0.orbits, offset: $0.offset) }
         self.architecture = architecture
@@ -116,7 +118,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         }
     }
 
-    /// The s,t layer's output is used on active sites only (y = m x + (1-m)(...)),
+    /// The net's last layer's output is used on active sites only (y = m x + (1-m)(...)),
     /// so it is computed only there, unless a batch norm needs statistics over all sites.
     func onlyActive(_ i: Int, _ j: Int) -> Bool {
         let net = architecture.couplings[i].net

@@ -1,7 +1,7 @@
 /// The fixed structure of a flow built from a `ModelSpec`: masks, net layers and
 /// where every tensor sits in the flat parameter and buffer vectors.
 public struct FlowArchitecture: Sendable {
-    /// One layer of an s,t net: the (combinational) convolution and, with
+    /// One layer of a coupling's net: the (combinational) convolution and, with
     /// `use_bn`, a batch norm that then carries the activation.
     public struct NetLayer: Sendable {
         /// The layer's convolution; without activation when `norm` is present.
@@ -18,7 +18,7 @@ public struct FlowArchitecture: Sendable {
     public struct Coupling: Sendable {
         /// frozen[v] is true where the site is passed through and fed to the net.
         public let frozen: [Bool]
-        /// Sites that are transformed; the s,t layer is computed there only.
+        /// Sites that are transformed; the net's last layer is computed there only.
         public let activeSites: [Int32]
         /// The net's layers: 1 input channel, the map's parameters per site out (2 for (s, t), 3K - 1 for a spline).
         public let net: [NetLayer]

@@ -9,7 +9,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var d: Int
     /// Number of coupling layers.
     public var nLayers: Int
-    /// Channels of the hidden net layers; every s,t net maps 1 channel to 2 through them.
+    /// Channels of the hidden net layers; every coupling's net maps 1 channel through them to its map's parameters per site.
     public var hiddenSizes: [Int]
     /// Kernel size K (odd) along each convolved axis.
     public var kernelSize: Int

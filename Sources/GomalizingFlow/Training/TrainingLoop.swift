@@ -18,13 +18,13 @@ public enum TrainingError: Error, CustomStringConvertible {
     /// Stopped on request (`TrainingLoop.stopRequested` or a `StopRequest`)
     /// after `iteration` steps of `epoch`, with the request's value (the CLI's: a signal number).
     case interrupted(epoch: Int, iteration: Int, code: Int32)
-    /// One line for the CLI to print (the run layer's wording: its checkpoint file).
+    /// One line saying what happened (the CLI adds where the state was saved).
     public var description: String {
         switch self {
         case let .interrupted(e, i, _):
-            return "interrupted at epoch \(e), iteration \(i); saved in checkpoint.safetensors: continue with --resume"
+            return "interrupted at epoch \(e), iteration \(i)"
         case let .nonFinite(e, i, what):
-            return "training stopped: \(what) is not finite at epoch \(e), iteration \(i); the last good checkpoint is kept"
+            return "training stopped: \(what) is not finite at epoch \(e), iteration \(i)"
         case let .ranksDiverged(e):
             return "training stopped: the MPI ranks hold different parameters after epoch \(e) (mixed builds or hardware?)"
         }
@@ -53,7 +53,9 @@ public final class TrainingLoop {
     public private(set) var stepsDone: Int
     /// Polled after every step: a non-zero value asks training to stop (the
     /// CLI returns the number of the signal received). The step is finished and
-    /// `runEpoch` ends with `.stopped`. Under MPI the ranks agree through the
+    /// `runEpoch` ends with `.stopped`, or, when the request comes at the epoch's
+    /// last step, finishes the epoch with `EpochResult.stopAfter` set: stop
+    /// before the next one. Under MPI the ranks agree through the
     /// loss allreduce, so all stop at the same step, and all report the largest value any rank returned.
     ///
     /// A `StopRequest` acts sooner: it cuts the step (or the evaluation) in
@@ -204,6 +206,9 @@ public final class TrainingLoop {
         public var trainSeconds: Double, evalSeconds: Double
         /// When the epoch ended (after the ranks agreed on the parameters).
         public var ended: Date
+        /// Whether a `stopRequested` request came at the epoch's last step: the
+        /// epoch is complete, and training should stop before the next one.
+        public var stopAfter: Bool
     }
 
     /// How `runEpoch` ended.
@@ -268,7 +273,8 @@ public final class TrainingLoop {
         let n = Double(s.iterations)
         let mean = sum / n
         return .finished(EpochResult(loss: mean, lossStd: max(0, sum2 / n - mean * mean).squareRoot(), evaluation: evaluation,
-                                     trainSeconds: t1.timeIntervalSince(t0), evalSeconds: t2.timeIntervalSince(t1), ended: t2))
+                                     trainSeconds: t1.timeIntervalSince(t0), evalSeconds: t2.timeIntervalSince(t1), ended: t2,
+                                     stopAfter: stopAgreed))
     }
 
     /// The error that ends a run asked to stop, once the caller has saved. The

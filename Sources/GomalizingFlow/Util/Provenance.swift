@@ -8,7 +8,7 @@ import Foundation
 /// analysis carries the one that made it.
 public struct Provenance: Codable, Equatable, Sendable {
     /// The library's version.
-    public static let version = "0.9.0"
+    public static let version = "0.10.0"
 
     /// "gomalizing" (or the calling program's name).
     public var program: String

@@ -1,23 +1,22 @@
 import GomalizingFlow
 /// The `[model]` keys of each coupling family (`ModelSpec.Coupling`): the
 /// config's one place per family.
-enum ConfigCoupling {
+public enum ConfigCoupling {
     /// `type` and the family's own keys; refuses keys of another family and
     /// settings the family does not have.
     static func parse(_ mod: inout TOMLSection) throws -> ModelSpec.Coupling {
-        let names = ModelSpec.Coupling.families.map(\.typeName)
         let family = try mod.string("type", default: "affine", "\"affine\" (GomalizingFlow.jl's couplings) or \"spline\"").lowercased()
-        guard names.contains(family) else {
+        guard let chosen = ModelSpec.Coupling.families.first(where: { $0.typeName == family }) else {
             throw mod.fail("type", "expected \"affine\" (y = x e^s + t, GomalizingFlow.jl's couplings) or \"spline\" (rational-quadratic spline couplings), got \"\(family)\"")
         }
-        let ownKeys: [String: [String]] = ["affine": [], "spline": ["spline_bins", "spline_bound"]]
-        for (other, keys) in ownKeys where other != family {
-            for key in keys where mod.raw(key) != nil {
-                throw mod.fail(key, "applies to type = \"\(other)\" only; remove it or set type = \"\(other)\"")
+        for other in ModelSpec.Coupling.families where other.typeName != family {
+            for key in ownKeys(other) where mod.raw(key) != nil {
+                throw mod.fail(key, "applies to type = \"\(other.typeName)\" only; remove it or set type = \"\(other.typeName)\"")
             }
         }
-        switch family {
-        case "spline":
+        // Exhaustive: a new case of ModelSpec.Coupling does not compile until it is read here.
+        switch chosen {
+        case .spline:
             let bins = try mod.int("spline_bins", default: 8, "an integer from 2 to 64") { $0 >= 2 && $0 <= 64 }
             // Bounded both ways: the knots' rounding in Float grows with B, and B -> 0 leaves no bins.
             let bound = try mod.double("spline_bound", default: 5.0, "a half-width from 0.01 to 100, e.g. 5.0") { $0 >= 0.01 && $0 <= 100 }
@@ -27,8 +26,24 @@ enum ConfigCoupling {
                 }
             }
             return .spline(SplineCoupling(bins: bins, bound: bound))
-        default:
+        case .affine:
             return .affine
+        }
+    }
+
+    /// The family as `train`'s start line names it before "couplings": nothing for the default.
+    public static func label(_ coupling: ModelSpec.Coupling) -> String {
+        switch coupling {
+        case .affine: return ""
+        case let .spline(s): return "spline (\(s.bins) bins) "
+        }
+    }
+
+    /// The `[model]` keys only this family reads.
+    static func ownKeys(_ coupling: ModelSpec.Coupling) -> [String] {
+        switch coupling {
+        case .affine: return []
+        case .spline: return ["spline_bins", "spline_bound"]
         }
     }
 

@@ -3,8 +3,9 @@ import GomalizingFlow
 import Numerics
 
 /// Reverse-KL training of a flow for a `Config`, writing into the result folder:
-/// config.toml, history.csv, model_last.safetensors, model_best.safetensors,
-/// checkpoint.safetensors and provenance.json. The optimisation is the core's
+/// config.toml, settings.txt, history.csv, model_last.safetensors,
+/// model_best.safetensors, model_best_ess.safetensors, checkpoint.safetensors
+/// and provenance.json. The optimisation is the core's
 /// `TrainingLoop` (data parallel over a `Communicator`); this class is the
 /// result folder's lifecycle around it: the lock, resume and pretrained
 /// starts, what is saved after each epoch and on a stop. Only rank 0 writes.
@@ -251,7 +252,7 @@ public final class Trainer {
             }
             observer?.epochFinished(record, improved: improved)
             if earlyStop != nil { return }
-            if stopAgreed && epoch < tc.epochs {
+            if result.stopAfter && epoch < tc.epochs {
                 throw loop.stopped(epoch: epoch + 1, iteration: 0)
             }
         }

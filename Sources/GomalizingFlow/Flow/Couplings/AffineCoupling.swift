@@ -13,6 +13,7 @@ public struct AffineCoupling: CouplingMap, Equatable, Codable {
     public var parametersPerSite: Int { 2 }
     public var cachePerSite: Int { 0 }
     public var z2Parities: [Bool]? { [false, true] }
+    public var allowsBatchNorm: Bool { true }
     /// tanh with use_final_tanh (GomalizingFlow.jl's), else leaky ReLU.
     public func lastActivation(useFinalTanh: Bool) -> Activation { useFinalTanh ? .tanh : .leakyReLU }
 

@@ -29,6 +29,8 @@ public protocol CouplingMap: Sendable {
     /// symmetrising the net over x and -x makes the coupling odd; nil where the
     /// map has no such symmetrisation.
     var z2Parities: [Bool]? { get }
+    /// Whether the nets may carry batch norms (`use_bn`) with this map.
+    var allowsBatchNorm: Bool { get }
 
     /// y = f(x; theta) on active sites, y = x on frozen ones; logJ[b] += sum of log f'.
     func forward<T: FlowScalar>(_ sites: FlowArchitecture.Coupling, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>,

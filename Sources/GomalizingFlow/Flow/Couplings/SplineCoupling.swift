@@ -25,6 +25,8 @@ public struct SplineCoupling: CouplingMap, Equatable, Codable {
     /// `RationalQuadraticSpline.cacheCount`.
     public var cachePerSite: Int { 2 * bins + 8 }
     public var z2Parities: [Bool]? { nil }
+    /// Untested with batch norms, and the config refuses them.
+    public var allowsBatchNorm: Bool { false }
     public func lastActivation(useFinalTanh _: Bool) -> Activation { .identity }
 
     /// The map in T.
