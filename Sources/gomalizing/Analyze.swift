@@ -117,7 +117,14 @@ struct Analyze: ParsableCommand {
             print(row("chi_2", obs.susceptibility))
             print(row("E (Ising energy)", obs.isingEnergy))
             print(row("<|M|>", obs.absMagnetization))
+            if let m = obs.magnetization { print(row("<M>", m)) }
+            if let e = obs.symmetricSusceptibility { print(row("chi2_symmetric", e)) }
+            if let e = obs.absSusceptibility { print(row("chi2_abs", e)) }
             print(row("pole mass", obs.poleMass))
+            if let v = obs.vacua {
+                print(String(format: "vacua: M > 0 in %.1f%% of the configurations, %d sign changes, <M> %.1f errors from 0%@",
+                             100 * v.positiveFraction, v.signChanges, v.magnetizationSigmas, v.oneSided ? " (one-sided)" : ""))
+            }
             for (t, e) in obs.C.enumerated() { print(row("C(\(t))", e)) }
             for (k, e) in obs.effectiveMass.enumerated() { print(row("m_eff(\(k + 1))", e)) }
             for w in obs.warnings ?? [] { print("warning: \(w)") }
@@ -147,6 +154,9 @@ struct Analyze: ParsableCommand {
             add("E", 0, obs.isingEnergy)
             add("abs_M", 0, obs.absMagnetization)
             add("pole_mass", 0, obs.poleMass)
+            if let m = obs.magnetization { add("M", 0, m) }
+            if let e = obs.symmetricSusceptibility { add("chi2_symmetric", 0, e) }
+            if let e = obs.absSusceptibility { add("chi2_abs", 0, e) }
             for (t, e) in obs.C.enumerated() { add("C", t, e) }
             for (k, e) in obs.effectiveMass.enumerated() { add("m_eff", k + 1, e) }
             for (x, e) in obs.G.enumerated() { add("G", x, e) }

@@ -26,6 +26,9 @@ struct Sample: ParsableCommand {
     @Option(parsing: .unconditional, help: "Proposals drawn per batch.", transform: Counts.parse)
     var batch: Int = 256
 
+    @Option(help: "Z2-symmetrised proposals ±T(z), density (q(φ) + q(−φ))/2, which reach both vacua of the broken phase at the cost of an inverse pass each: on, off, or auto (on when 1024 pilot proposals have M > 0 outside 20-80% and the model is not z2_equivariant).")
+    var z2 = "auto"
+
     @OptionGroup var workers: ThreadOption
     @OptionGroup var device: DeviceOption
     @OptionGroup var replace: OverwriteOption
@@ -35,6 +38,7 @@ struct Sample: ParsableCommand {
     func validate() throws {
         try OptionChecks.count(n, "--n")
         try OptionChecks.count(batch, "--batch")
+        if !["auto", "on", "off"].contains(z2) { throw ValidationError("--z2 must be auto, on or off, got \(z2)") }
         if !["best", "best_ess", "last"].contains(model) {
             throw ValidationError("--model must be best, best_ess or last, got \(model)")
         }
@@ -72,9 +76,21 @@ struct Sample: ParsableCommand {
             let flow = Flow<Float>(architecture: arch, parameters: state.parameters, buffers: state.buffers)
             // With N ranks each draws `batch` proposals a round (N * batch in all).
             let workers = threads ?? cfg.threads ?? defaultThreadCount()
+            // Decided by draws of their own, never the chain's: the kernel is fixed before the chain starts.
+            var symmetrise = z2 == "on", z2Reason = z2 == "on" ? "on (--z2 on)" : "off (--z2 off)"
+            if z2 == "auto" {
+                if cfg.model.z2Equivariant {
+                    z2Reason = "off (auto: the model is z2_equivariant, its proposals are already even)"
+                } else {
+                    let f = Z2Mixture.pilotPositiveFraction(flow: flow, action: cfg.action, prior: cfg.training.prior, seed: seed,
+                                                            threads: workers)
+                    symmetrise = Z2Mixture.lopsided(positiveFraction: f)
+                    z2Reason = String(format: "%@ (auto: M > 0 in %.1f%% of 1024 pilot proposals)", symmetrise ? "on" : "off", 100 * f)
+                }
+            }
             let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,
                                       threads: workers, communicator: world,
-                                      prior: cfg.training.prior)
+                                      prior: cfg.training.prior, symmetrised: symmetrise)
             guard world.isRoot else {
                 sampler.run(steps: n) { _, _, _, _ in }
                 return
@@ -108,11 +124,11 @@ struct Sample: ParsableCommand {
             try table.finish()
             var record = provenance.ended()
             record.details = ["model": modelPath, "epoch": modelEpoch, "seed": "\(seed)", "rows": "\(n)",
-                              "batch": "\(batch)"]
+                              "batch": "\(batch)", "z2": z2Reason]
             try record.write(to: sidecar)
             let ranks = world.size > 1 ? " (\(world.size) MPI ranks)" : ""
-            print(String(format: "%d steps, acceptance %.2f%%%@; wrote %@ and %@", n, sampler.chain.acceptanceRate,
-                         ranks, npyURL.path, tableURL.path))
+            print(String(format: "%d steps, acceptance %.2f%%%@, Z2-symmetrised proposals %@; wrote %@ and %@", n,
+                         sampler.chain.acceptanceRate, ranks, z2Reason, npyURL.path, tableURL.path))
         }
         finalizeWorld()
     }

@@ -243,7 +243,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func testMutatedHistoriesReadOrFailInOneLine() throws {
-        let good = EpochRecord.header + "\n1,-1.5,0.2,10,0.1,10,0.001,1,1,2,0.1,0.8,0.05\n2,-1.7,0.2,12,0.12,12,0.001,1,1,4,0.12,0.7,0.04\n"
+        let good = EpochRecord.header + "\n1,-1.5,0.2,10,0.1,10,0.001,1,1,2,0.1,0.8,0.05,0.5\n2,-1.7,0.2,12,0.12,12,0.001,1,1,4,0.12,0.7,0.04,0.48\n"
         var tally = Tally()
         for n in 0..<(500 * scale) {
             var chars = Array(good)

@@ -56,8 +56,12 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(old.bestESS.isNaN && old.paretoK.isNaN && old.maxWeight.isNaN)
         let new = EpochRecord(epoch: 3, loss: -2, lossStd: 0.25, acceptanceRate: 41.5, ess: 0.125, bestAcceptanceRate: 50,
                               lr: 0.001, trainSeconds: 1.5, evalSeconds: 0.5, totalSeconds: 6, bestESS: 0.25, paretoK: 0.625,
-                              maxWeight: 0.0625)
+                              maxWeight: 0.0625, positiveFraction: 0.5)
         XCTAssertEqual(EpochRecord(csvLine: new.csvLine), new)
+        // Lines of the version before positive_fraction (13 fields): NaN there.
+        let before = try XCTUnwrap(EpochRecord(csvLine: "3,-2,0.25,41.5,0.125,50,0.001,1.5,0.5,6,0.25,0.625,0.0625"))
+        XCTAssertTrue(before.positiveFraction.isNaN)
+        XCTAssertEqual(before.maxWeight, 0.0625)
         XCTAssertEqual(new.csvLine.split(separator: ",").count, EpochRecord.header.split(separator: ",").count)
         XCTAssertNil(EpochRecord(csvLine: "1,-1,0.5,10,0.1,10,0.001,1,1,2,0.1"))
         let arch = FlowArchitecture(spec: ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [3], kernelSize: 3))

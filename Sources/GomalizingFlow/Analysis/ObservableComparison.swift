@@ -20,7 +20,8 @@ public struct ObservableComparison: Equatable {
         }
     }
 
-    /// chi_2, E, <|M|>, the pole mass, then C(t) for t = 0 ... L-1.
+    /// chi_2, E, <|M|>, the pole mass, then C(t) for t = 0 ... L-1, then <M>,
+    /// chi2_symmetric and chi2_abs where both analyses have them.
     public var rows: [Row]
 
     /// Compares `a` with `b`; `file` names b in the error when the two come from
@@ -38,6 +39,12 @@ public struct ObservableComparison: Equatable {
                 Row(name: "<|M|>", a: a.absMagnetization, b: b.absMagnetization),
                 Row(name: "pole mass", a: a.poleMass, b: b.poleMass)]
             + zip(a.C, b.C).enumerated().map { t, p in Row(name: "C(\(t))", a: p.0, b: p.1) }
+        // The symmetric forms, where both analyses have them (older ones do not).
+        for (name, x, y) in [("<M>", a.magnetization, b.magnetization),
+                             ("chi2_symmetric", a.symmetricSusceptibility, b.symmetricSusceptibility),
+                             ("chi2_abs", a.absSusceptibility, b.absSusceptibility)] {
+            if let x, let y { rows.append(Row(name: name, a: x, b: y)) }
+        }
     }
 
     /// The rows with a finite difference.

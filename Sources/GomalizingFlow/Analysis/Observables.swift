@@ -55,6 +55,15 @@ public struct Observables: Codable {
     public var isingEnergy: Estimate
     /// <|M|>, M the per-configuration mean of phi.
     public var absMagnetization: Estimate
+    /// <M>, zero by the Z2 symmetry of the action (nil in analyses written before it was recorded).
+    public var magnetization: Estimate?
+    /// V <M^2>: the susceptibility with <M> = 0 imposed by the symmetry, right
+    /// whether or not the chain samples both vacua (nil in older analyses).
+    public var symmetricSusceptibility: Estimate?
+    /// V (<M^2> - <|M|>^2): the finite-volume susceptibility of the broken phase (nil in older analyses).
+    public var absSusceptibility: Estimate?
+    /// Whether the chain samples both signs of M (nil in older analyses).
+    public var vacua: VacuumDiagnostics?
     /// Weighted mean of m_eff(t) over t = 1 ... L/2 - 1 (1/sigma^2 weights).
     public var poleMass: Estimate
     /// Connected two-point function G(x) = <c(x)> - <M>^2 for every separation x,
@@ -116,6 +125,12 @@ public struct Observables: Codable {
         susceptibility = est(gammaChi, [chiSeries, M], curve: "chi2") { $0[0] - Vd * $0[1] * $0[1] }
         isingEnergy = est(gammaE, [eSeries, M], curve: "E") { $0[0] - $0[1] * $0[1] }
         absMagnetization = est(gammaAbs, [absM], curve: "absM") { $0[0] }
+        let mean = est(GammaMethod(M), [M]) { $0[0] }
+        magnetization = mean
+        symmetricSusceptibility = est(gammaChi, [chiSeries]) { $0[0] }
+        absSusceptibility = est(gammaChi, [chiSeries, absM]) { $0[0] - Vd * $0[1] * $0[1] }
+        let vacua = VacuumDiagnostics(magnetization: M, mean: mean)
+        self.vacua = vacua
         G = (0..<V).map { x in est(gammaG[x], [m.correlation[x], M]) { $0[0] - $0[1] * $0[1] } }
         let perSlice = Double(V / L)
         C = (0..<L).map { t in est(gammaC[t], [slice[t], M]) { $0[0] - perSlice * $0[1] * $0[1] } }
@@ -154,7 +169,7 @@ public struct Observables: Codable {
         binning = curves
         let chain = ChainDiagnostics(repeated: m.repeated)
         self.chain = chain
-        warnings = Observables.warnings(curves: curves, sizes: sizes, count: N, chain: chain)
+        warnings = Observables.warnings(curves: curves, sizes: sizes, count: N, chain: chain) + (vacua.warning.map { [$0] } ?? [])
     }
 
     /// Records the proposals behind a flow chain, with a warning when their

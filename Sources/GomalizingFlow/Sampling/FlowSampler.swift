@@ -31,6 +31,10 @@ public final class FlowSampler {
     private var roundLogP: [Double] = []
     private var roundLogQ: [Double] = []
     private var proposalsDrawn = 0
+    /// With `symmetrised`: the Z2 mixture ±T(z) the proposals come from, and this rank's batch of them.
+    public let mixture: Z2Mixture?
+    private var batchPhi: [Float] = []
+    private var batchLogQ: [Double] = []
     /// Log p and log q of the proposal offered at the step `run` last reported
     /// (the chain's state only when it was accepted): the importance weights of
     /// all proposals, for `WeightDiagnostics`.
@@ -38,9 +42,17 @@ public final class FlowSampler {
 
     /// A sampler drawing `batchSize` proposals per rank and round from the sampling
     /// stream of `seed`; the Metropolis-Hastings uniforms come from its acceptance stream.
+    /// `symmetrised`: propose from the Z2 mixture ½[q(φ) + q(−φ)] (`Z2Mixture`),
+    /// which reaches both vacua of the broken phase; each proposal then costs an
+    /// inverse pass more.
     public init(flow: Flow<Float>, action: Phi4Action, batchSize: Int, seed: UInt64, threads: Int = defaultThreadCount(),
-                communicator: Communicator = SerialCommunicator(), prior: PriorSpec = .normal) {
+                communicator: Communicator = SerialCommunicator(), prior: PriorSpec = .normal, symmetrised: Bool = false) {
         self.flow = flow
+        mixture = symmetrised ? Z2Mixture(flow: flow, prior: prior, batchSize: batchSize, seed: seed, threads: threads) : nil
+        if symmetrised {
+            batchPhi = [Float](repeating: 0, count: batchSize * flow.lattice.volume)
+            batchLogQ = [Double](repeating: 0, count: batchSize)
+        }
         self.communicator = communicator
         runner = BatchRunner(flow: flow, action: action, batchSize: batchSize, threads: threads, prior: prior)
         draws = PriorDraws(seed: seed, purpose: .sampling, volume: flow.lattice.volume, prior: prior)
@@ -72,8 +84,18 @@ public final class FlowSampler {
                 draws.fill($0.baseAddress!, step: 0, first: proposalsDrawn + communicator.rank * B, count: B,
                            threads: runner.threads)
             }
+            let first = proposalsDrawn + communicator.rank * B
             proposalsDrawn += G
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
+            if let mixture {
+                batchPhi.withUnsafeMutableBufferPointer { p in
+                    runner.phi.withUnsafeBufferPointer { p.baseAddress!.update(from: $0.baseAddress!, count: B * V) }
+                    batchLogQ.withUnsafeMutableBufferPointer { q in
+                        runner.logQ.withUnsafeBufferPointer { q.baseAddress!.update(from: $0.baseAddress!, count: B) }
+                        mixture.symmetrise(phi: p.baseAddress!, logQ: q.baseAddress!, n: B, first: first)
+                    }
+                }
+            }
             if N == 1 && StopRequest.isRequested { return }
             gatherRound()
             let take = min(G, count - done)
@@ -99,7 +121,7 @@ public final class FlowSampler {
     private func gatherRound() {
         let B = runner.batchSize, V = flow.lattice.volume
         let root = communicator.isRoot
-        runner.phi.withUnsafeBufferPointer { src in
+        (mixture == nil ? runner.phi : batchPhi).withUnsafeBufferPointer { src in
             roundPhi.withUnsafeMutableBufferPointer { dst in
                 communicator.gather(src.baseAddress!, count: B * V, into: root ? dst.baseAddress! : nil, root: 0)
             }
@@ -109,7 +131,7 @@ public final class FlowSampler {
                 communicator.gather(src.baseAddress!, count: B, into: root ? dst.baseAddress! : nil, root: 0)
             }
         }
-        runner.logQ.withUnsafeBufferPointer { src in
+        (mixture == nil ? runner.logQ : batchLogQ).withUnsafeBufferPointer { src in
             roundLogQ.withUnsafeMutableBufferPointer { dst in
                 communicator.gather(src.baseAddress!, count: B, into: root ? dst.baseAddress! : nil, root: 0)
             }

@@ -8,6 +8,8 @@ public struct PriorDraws: Sendable {
     public enum Purpose: UInt64, Sendable {
         /// The streams; the raw value is mixed into every generator's seed.
         case training = 1, evaluation = 2, sampling = 3, acceptance = 4
+        /// The sign of each proposal of a Z2-symmetrised sampler (`Z2Mixture`), and its pilot draws.
+        case signs = 5, pilot = 6
     }
 
     /// Seed shared by all streams; `purpose` separates them.

@@ -29,11 +29,15 @@ public struct EpochRecord: Equatable, Sendable {
     public var paretoK: Double
     /// The largest normalised evaluation weight, max w / sum w.
     public var maxWeight: Double
+    /// Fraction of the evaluation proposals with M > 0: near 1/2 for a flow that
+    /// covers both vacua of the Z2-symmetric action, near 0 or 1 for one that
+    /// has collapsed onto one (NaN in records of earlier versions).
+    public var positiveFraction: Double
 
-    /// A record from its columns; the last three default to NaN (records of earlier versions).
+    /// A record from its columns; the last four default to NaN (records of earlier versions).
     public init(epoch: Int, loss: Double, lossStd: Double, acceptanceRate: Double, ess: Double, bestAcceptanceRate: Double,
                 lr: Double, trainSeconds: Double, evalSeconds: Double, totalSeconds: Double, bestESS: Double = .nan,
-                paretoK: Double = .nan, maxWeight: Double = .nan) {
+                paretoK: Double = .nan, maxWeight: Double = .nan, positiveFraction: Double = .nan) {
         self.epoch = epoch
         self.loss = loss
         self.lossStd = lossStd
@@ -47,5 +51,6 @@ public struct EpochRecord: Equatable, Sendable {
         self.bestESS = bestESS
         self.paretoK = paretoK
         self.maxWeight = maxWeight
+        self.positiveFraction = positiveFraction
     }
 }

@@ -147,6 +147,8 @@ public final class TrainingLoop {
         public var weights: WeightDiagnostics
         /// ESS per proposal, (sum w)^2 / (N sum w^2).
         public var ess: Double { weights.ess }
+        /// Fraction of the proposals with M > 0 (about 1/2 when both vacua are proposed).
+        public var positiveFraction: Double
     }
 
     /// Draws `count` proposals from the flow (draw `round` of the evaluation
@@ -157,6 +159,8 @@ public final class TrainingLoop {
         let N = communicator.size, r = communicator.rank
         let mine = (r * count / N)..<((r + 1) * count / N)
         var logW = [Double](repeating: 0, count: count)
+        var positive = [0.0]
+        let V = flow.lattice.volume
         var next = mine.lowerBound
         // A stop request cuts the evaluation; `runEpoch` then discards it.
         while next < mine.upperBound && !StopRequest.isRequested {
@@ -166,14 +170,23 @@ public final class TrainingLoop {
             }
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
             for b in 0..<n { logW[next + b] = runner.logP[b] - runner.logQ[b] }
+            runner.phi.withUnsafeBufferPointer { phi in
+                for b in 0..<n {
+                    var m: Float = 0
+                    for v in 0..<V { m += phi[b * V + v] }
+                    if m > 0 { positive[0] += 1 }
+                }
+            }
             next += n
         }
         communicator.allreduceSum(&logW)
+        communicator.allreduceSum(&positive)
         var chain = IndependenceMH()
         var uniforms = PriorDraws(seed: settings.seed, purpose: .acceptance, volume: 1)
             .generator(step: UInt64(round), index: 0)
         for w in logW { _ = chain.offer(logWeight: w, uniform: uniforms.uniform()) }
-        return Evaluation(acceptance: chain.acceptanceRate, weights: WeightDiagnostics(logWeights: logW))
+        return Evaluation(acceptance: chain.acceptanceRate, weights: WeightDiagnostics(logWeights: logW),
+                          positiveFraction: positive[0] / Double(max(count, 1)))
     }
 
     /// Progress inside an epoch that a stop request interrupted: the steps taken in it

@@ -127,12 +127,18 @@ public enum HTMLReport {
         }
         for warning in obs.warnings ?? [] { html += "<div class=\"warn\">\(SVGPlot.escape(warning))</div>\n" }
         html += "<table><tr><th>observable</th><th>value</th><th>error</th><th>τ_int</th><th>error from blocks of</th></tr>\n"
+        let symmetric: [(String, Estimate)] = [("⟨M⟩", obs.magnetization), ("χ₂ with ⟨M⟩ = 0 imposed", obs.symmetricSusceptibility),
+                                               ("χ = V(⟨M²⟩ − ⟨|M|⟩²)", obs.absSusceptibility)].compactMap { l, e in e.map { (l, $0) } }
         for (label, e) in [("χ₂", obs.susceptibility), ("E (Ising)", obs.isingEnergy), ("⟨|M|⟩", obs.absMagnetization),
-                           ("pole mass", obs.poleMass)] {
+                           ("pole mass", obs.poleMass)] + symmetric {
             html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.2f ± %.2f</td><td>%d</td></tr>\n",
                            label as NSString, e.value, e.error, e.tauInt, e.tauIntError, e.errorBlockSize ?? obs.blockSize)
         }
         html += "</table>\n"
+        if let v = obs.vacua {
+            html += String(format: "<p>Vacua: M &gt; 0 in %.1f%% of the configurations, %d sign changes, ⟨M⟩ %.1f errors from 0%@.</p>\n",
+                           100 * v.positiveFraction, v.signChanges, v.magnetizationSigmas, v.oneSided ? " (one-sided: see the warning)" : "")
+        }
         if obs.analysedChain == nil {
             html += "<p>This analysis records no chain (written by an earlier version): it cannot be checked against the chain now on disk.</p>\n"
         }

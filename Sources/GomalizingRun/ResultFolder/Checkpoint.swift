@@ -164,15 +164,16 @@ public struct Checkpoint {
 
 extension EpochRecord {
     /// Parses a line written by `csvLine`, or by versions before best_ess,
-    /// pareto_k and max_weight (10 fields: those three are NaN).
+    /// pareto_k and max_weight (10 fields) or before positive_fraction (13
+    /// fields): the missing columns are NaN.
     public init?(csvLine: String) {
         let f = csvLine.split(separator: ",", omittingEmptySubsequences: false)
-        guard f.count == 10 || f.count == 13, let epoch = Int(f[0]) else { return nil }
+        guard [10, 13, 14].contains(f.count), let epoch = Int(f[0]) else { return nil }
         let v = f.dropFirst().map { Double($0) }
         guard v.allSatisfy({ $0 != nil }) else { return nil }
-        let d = v.map { $0! } + [Double](repeating: .nan, count: 13 - f.count)
+        let d = v.map { $0! } + [Double](repeating: .nan, count: 14 - f.count)
         self.init(epoch: epoch, loss: d[0], lossStd: d[1], acceptanceRate: d[2], ess: d[3], bestAcceptanceRate: d[4],
                   lr: d[5], trainSeconds: d[6], evalSeconds: d[7], totalSeconds: d[8], bestESS: d[9], paretoK: d[10],
-                  maxWeight: d[11])
+                  maxWeight: d[11], positiveFraction: d[12])
     }
 }

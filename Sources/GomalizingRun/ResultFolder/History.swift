@@ -5,12 +5,12 @@ import GomalizingFlow
 extension EpochRecord {
     /// The columns of earlier versions come first, in their order, so readers
     /// that count columns still find them.
-    public static let header = "epoch,loss,loss_std,acceptance_rate,ess,best_acceptance_rate,lr,train_seconds,eval_seconds,total_seconds,best_ess,pareto_k,max_weight"
+    public static let header = "epoch,loss,loss_std,acceptance_rate,ess,best_acceptance_rate,lr,train_seconds,eval_seconds,total_seconds,best_ess,pareto_k,max_weight,positive_fraction"
 
     /// The record as a history.csv line in `header`'s column order, numbers as %.6g, no newline.
     public var csvLine: String {
         func f(_ x: Double) -> String { String(format: "%.6g", x) }
-        return "\(epoch),\(f(loss)),\(f(lossStd)),\(f(acceptanceRate)),\(f(ess)),\(f(bestAcceptanceRate)),\(f(lr)),\(f(trainSeconds)),\(f(evalSeconds)),\(f(totalSeconds)),\(f(bestESS)),\(f(paretoK)),\(f(maxWeight))"
+        return "\(epoch),\(f(loss)),\(f(lossStd)),\(f(acceptanceRate)),\(f(ess)),\(f(bestAcceptanceRate)),\(f(lr)),\(f(trainSeconds)),\(f(evalSeconds)),\(f(totalSeconds)),\(f(bestESS)),\(f(paretoK)),\(f(maxWeight)),\(f(positiveFraction))"
     }
 }
 

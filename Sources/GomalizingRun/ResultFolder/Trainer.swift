@@ -230,7 +230,7 @@ public final class Trainer {
                 acceptanceRate: acc, ess: ess, bestAcceptanceRate: bestAcceptance, lr: optimiser.lr,
                 trainSeconds: result.trainSeconds, evalSeconds: result.evalSeconds,
                 totalSeconds: total[0], bestESS: bestESS, paretoK: result.evaluation.weights.paretoK,
-                maxWeight: result.evaluation.weights.maxWeight)
+                maxWeight: result.evaluation.weights.maxWeight, positiveFraction: result.evaluation.positiveFraction)
             let meta = ["epoch": "\(epoch)", "acceptance_rate": "\(acc)", "ess": "\(ess)", "config": config.name,
                         "ranks": "\(communicator.size)"]
             epochsDone = epoch
