@@ -120,6 +120,8 @@ struct Analyze: ParsableCommand {
             if let m = obs.magnetization { print(row("<M>", m)) }
             if let e = obs.symmetricSusceptibility { print(row("chi2_symmetric", e)) }
             if let e = obs.absSusceptibility { print(row("chi2_abs", e)) }
+            if let e = obs.symmetricIsingEnergy { print(row("E_symmetric", e)) }
+            if let e = obs.symmetricPoleMass { print(row("pole_mass_symmetric", e)) }
             print(row("pole mass", obs.poleMass))
             if let v = obs.vacua {
                 print(String(format: "vacua: M > 0 in %.1f%% of the configurations, %d sign changes, <M> %.1f errors from 0%@",
@@ -157,6 +159,8 @@ struct Analyze: ParsableCommand {
             if let m = obs.magnetization { add("M", 0, m) }
             if let e = obs.symmetricSusceptibility { add("chi2_symmetric", 0, e) }
             if let e = obs.absSusceptibility { add("chi2_abs", 0, e) }
+            if let e = obs.symmetricIsingEnergy { add("E_symmetric", 0, e) }
+            if let e = obs.symmetricPoleMass { add("pole_mass_symmetric", 0, e) }
             for (t, e) in obs.C.enumerated() { add("C", t, e) }
             for (k, e) in obs.effectiveMass.enumerated() { add("m_eff", k + 1, e) }
             for (x, e) in obs.G.enumerated() { add("G", x, e) }

@@ -183,7 +183,7 @@ final class InteractingComparisonTests: XCTestCase {
         let a = chain(m2: 0.5, seed: 21), b = chain(m2: 0.5, seed: 22), heavier = chain(m2: 0.6, seed: 23)
         let same = try ObservableComparison(a, b, file: "b.json")
         XCTAssertEqual(same.rows.map(\.name), ["chi_2", "E (Ising energy)", "<|M|>", "pole mass", "C(0)", "C(1)", "C(2)", "C(3)",
-                                              "<M>", "chi2_symmetric", "chi2_abs"])
+                                              "<M>", "chi2_symmetric", "chi2_abs", "E_symmetric", "pole_mass_symmetric"])
         XCTAssertEqual(same.rows[0].sigmas, (a.susceptibility.value - b.susceptibility.value)
             / (a.susceptibility.error * a.susceptibility.error + b.susceptibility.error * b.susceptibility.error).squareRoot())
         XCTAssertLessThan(same.largestSigmas, 4, "\(same.rows.map(\.sigmas))")

@@ -188,7 +188,7 @@ final class NothingLostTests: XCTestCase {
         XCTAssertEqual(c.theory, obs.theory)
         XCTAssertEqual(obs.theory, Theory(L: 4, d: 2, M2: -1, lam: 0.5))
         XCTAssertEqual(c.rows.first?.name, "chi_2")
-        XCTAssertEqual(c.rows.count, 4 + 4 + 3, "chi_2, E, <|M|>, pole mass, C(t), then <M> and the two symmetric susceptibilities")
+        XCTAssertEqual(c.rows.count, 4 + 4 + 5, "chi_2, E, <|M|>, pole mass, C(t), then <M> and the symmetric forms")
         let html = HTMLReport.analysis(obs, file: "ha.analysis.json")
         XCTAssertTrue(html.contains("Compared with hc.analysis.json") && html.contains("<th>difference/σ</th>"), html)
     }

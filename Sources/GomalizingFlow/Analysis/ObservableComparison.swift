@@ -21,7 +21,7 @@ public struct ObservableComparison: Equatable {
     }
 
     /// chi_2, E, <|M|>, the pole mass, then C(t) for t = 0 ... L-1, then <M>,
-    /// chi2_symmetric and chi2_abs where both analyses have them.
+    /// chi2_symmetric, chi2_abs, E_symmetric and pole_mass_symmetric where both analyses have them.
     public var rows: [Row]
 
     /// Compares `a` with `b`; `file` names b in the error when the two come from
@@ -42,7 +42,9 @@ public struct ObservableComparison: Equatable {
         // The symmetric forms, where both analyses have them (older ones do not).
         for (name, x, y) in [("<M>", a.magnetization, b.magnetization),
                              ("chi2_symmetric", a.symmetricSusceptibility, b.symmetricSusceptibility),
-                             ("chi2_abs", a.absSusceptibility, b.absSusceptibility)] {
+                             ("chi2_abs", a.absSusceptibility, b.absSusceptibility),
+                             ("E_symmetric", a.symmetricIsingEnergy, b.symmetricIsingEnergy),
+                             ("pole_mass_symmetric", a.symmetricPoleMass, b.symmetricPoleMass)] {
             if let x, let y { rows.append(Row(name: name, a: x, b: y)) }
         }
     }

@@ -62,6 +62,10 @@ public struct Observables: Codable {
     public var symmetricSusceptibility: Estimate?
     /// V (<M^2> - <|M|>^2): the finite-volume susceptibility of the broken phase (nil in older analyses).
     public var absSusceptibility: Estimate?
+    /// The Ising energy with <M> = 0 imposed, (1/d) sum_mu <c(mu)> (nil in older analyses).
+    public var symmetricIsingEnergy: Estimate?
+    /// The pole mass of C(t) with <M> = 0 imposed (nil in older analyses).
+    public var symmetricPoleMass: Estimate?
     /// Whether the chain samples both signs of M (nil in older analyses).
     public var vacua: VacuumDiagnostics?
     /// Weighted mean of m_eff(t) over t = 1 ... L/2 - 1 (1/sigma^2 weights).
@@ -129,6 +133,7 @@ public struct Observables: Codable {
         magnetization = mean
         symmetricSusceptibility = est(gammaChi, [chiSeries]) { $0[0] }
         absSusceptibility = est(gammaChi, [chiSeries, absM]) { $0[0] - Vd * $0[1] * $0[1] }
+        symmetricIsingEnergy = est(gammaE, [eSeries]) { $0[0] }
         let vacua = VacuumDiagnostics(magnetization: M, mean: mean)
         self.vacua = vacua
         G = (0..<V).map { x in est(gammaG[x], [m.correlation[x], M]) { $0[0] - $0[1] * $0[1] } }
@@ -153,18 +158,20 @@ public struct Observables: Codable {
             return e.value.isFinite && e.error.isFinite && e.error > 0 ? 1 / (e.error * e.error) : 0
         }
         let wsum = weights.reduce(0, +)
-        if wsum > 0 {
-            poleMass = est(gammaC[min(1, L - 1)], slice + [M]) { means in
-                let s = perSlice * means[L] * means[L]
+        // subtract: whether <M>^2 (the chain's) is subtracted from C(t), or <M> = 0 imposed.
+        func pole(subtract: Bool) -> Estimate {
+            guard wsum > 0 else { return Estimate(value: .nan, error: .nan, tauInt: .nan, tauIntError: .nan) }
+            return est(gammaC[min(1, L - 1)], slice + [M]) { means in
+                let s = subtract ? perSlice * means[L] * means[L] : 0
                 var acc = 0.0
                 for (k, t) in ts.enumerated() where weights[k] > 0 {
                     acc += weights[k] * meff(means[t - 1] - s, means[t] - s, means[(t + 1) % L] - s)
                 }
                 return acc / wsum
             }
-        } else {
-            poleMass = Estimate(value: .nan, error: .nan, tauInt: .nan, tauIntError: .nan)
         }
+        poleMass = pole(subtract: true)
+        symmetricPoleMass = pole(subtract: false)
         autocorrelation = ["chi2": gammaChi.rho, "E": gammaE.rho, "absM": gammaAbs.rho]
         binning = curves
         let chain = ChainDiagnostics(repeated: m.repeated)

@@ -128,7 +128,9 @@ public enum HTMLReport {
         for warning in obs.warnings ?? [] { html += "<div class=\"warn\">\(SVGPlot.escape(warning))</div>\n" }
         html += "<table><tr><th>observable</th><th>value</th><th>error</th><th>τ_int</th><th>error from blocks of</th></tr>\n"
         let symmetric: [(String, Estimate)] = [("⟨M⟩", obs.magnetization), ("χ₂ with ⟨M⟩ = 0 imposed", obs.symmetricSusceptibility),
-                                               ("χ = V(⟨M²⟩ − ⟨|M|⟩²)", obs.absSusceptibility)].compactMap { l, e in e.map { (l, $0) } }
+                                               ("χ = V(⟨M²⟩ − ⟨|M|⟩²)", obs.absSusceptibility),
+                                               ("E with ⟨M⟩ = 0 imposed", obs.symmetricIsingEnergy),
+                                               ("pole mass with ⟨M⟩ = 0 imposed", obs.symmetricPoleMass)].compactMap { l, e in e.map { (l, $0) } }
         for (label, e) in [("χ₂", obs.susceptibility), ("E (Ising)", obs.isingEnergy), ("⟨|M|⟩", obs.absMagnetization),
                            ("pole mass", obs.poleMass)] + symmetric {
             html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.2f ± %.2f</td><td>%d</td></tr>\n",
