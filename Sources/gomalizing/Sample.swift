@@ -59,7 +59,11 @@ struct Sample: ParsableCommand {
             try OutputFiles.check(tableURL, kind: .chainTable, option: "--out", inputs: inputs, overwrite: overwrite)
             // Sizes first: nothing is allocated or written for a batch or chain that cannot fit.
             let V = Double(cfg.lattice.volume)
-            try ResourceBudget.requireMemory(ModelFootprint(spec: cfg.model).samplingBytes(batch: batch, ranks: world.size),
+            // With --z2 (auto may choose it): a second set of tapes for the inverse pass, and the pilot's batch of 256.
+            let footprint = ModelFootprint(spec: cfg.model)
+            let z2Bytes = z2 == "off" ? 0 : Double(batch) * (footprint.tapeValuesPerConfiguration + V) * 4
+                + (z2 == "auto" ? footprint.samplingBytes(batch: min(batch, 256), ranks: 1) : 0)
+            try ResourceBudget.requireMemory(footprint.samplingBytes(batch: batch, ranks: world.size) + z2Bytes,
                                              file: "command line", field: "--batch \(batch)",
                                              for: "sampling \(batch) proposals a batch on \(cfg.lattice.volume) sites")
             // The .npy's float32 rows and the .csv's line per step (about 100 characters).
@@ -84,8 +88,15 @@ struct Sample: ParsableCommand {
                 } else {
                     let f = Z2Mixture.pilotPositiveFraction(flow: flow, action: cfg.action, prior: cfg.training.prior, seed: seed,
                                                             threads: workers)
-                    symmetrise = Z2Mixture.lopsided(positiveFraction: f)
-                    z2Reason = String(format: "%@ (auto: M > 0 in %.1f%% of 1024 pilot proposals)", symmetrise ? "on" : "off", 100 * f)
+                    // Every rank ran the same pilot; rank 0's outcome is everyone's (a proposal kernel per chain).
+                    var agreed = [symmetrise ? 1.0 : 0, f]
+                    if world.size > 1 {
+                        if !world.isRoot { agreed = [0, 0] }
+                        agreed.withUnsafeMutableBufferPointer { world.allreduceSum($0.baseAddress!, count: 2) }
+                    }
+                    symmetrise = agreed[0] > 0
+                    z2Reason = String(format: "%@ (auto: M > 0 in %.1f%% of 1024 pilot proposals)", symmetrise ? "on" : "off",
+                                      100 * agreed[1])
                 }
             }
             let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,
@@ -126,6 +137,9 @@ struct Sample: ParsableCommand {
             record.details = ["model": modelPath, "epoch": modelEpoch, "seed": "\(seed)", "rows": "\(n)",
                               "batch": "\(batch)", "z2": z2Reason]
             try record.write(to: sidecar)
+            if let bad = sampler.mixture?.nonFinite, bad > 0 {
+                FileHandle.standardError.write(Data("warning: \(bad) proposals had a non-finite log q(-phi) (the inverse pass overflowed) and were rejected; the chain misses that part of the proposal: check the model\n".utf8))
+            }
             let ranks = world.size > 1 ? " (\(world.size) MPI ranks)" : ""
             print(String(format: "%d steps, acceptance %.2f%%%@, Z2-symmetrised proposals %@; wrote %@ and %@", n,
                          sampler.chain.acceptanceRate, ranks, z2Reason, npyURL.path, tableURL.path))

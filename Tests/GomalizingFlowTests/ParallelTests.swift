@@ -154,9 +154,10 @@ final class MPITests: XCTestCase {
 
         // Sampling: 2 ranks x 24 proposals a round against one process with 100.
         let mo = dir.appendingPathComponent("m.npy"), so = dir.appendingPathComponent("s.npy")
-        let ms = try twoRanks(["sample", rankDir.path, "--n", "500", "--batch", "24", "--seed", "4", "--out", mo.path])
+        // Symmetrised proposals: the sign coins and the inverse passes must follow the proposals across ranks too.
+        let ms = try twoRanks(["sample", rankDir.path, "--n", "500", "--batch", "24", "--seed", "4", "--z2", "on", "--out", mo.path])
         XCTAssertEqual(ms.code, 0, ms.err)
-        let ss = try single(["sample", rankDir.path, "--n", "500", "--batch", "100", "--seed", "4", "--out", so.path])
+        let ss = try single(["sample", rankDir.path, "--n", "500", "--batch", "100", "--seed", "4", "--z2", "on", "--out", so.path])
         XCTAssertEqual(ss.code, 0, ss.err)
         XCTAssertEqual(try Data(contentsOf: mo), try Data(contentsOf: so), "the same chain, bit for bit")
         XCTAssertEqual(try String(contentsOf: mo.deletingPathExtension().appendingPathExtension("csv"), encoding: .utf8),

@@ -8,7 +8,7 @@ import XCTest
 /// density can be integrated by brute force.
 final class Z2MixtureTests: XCTestCase {
     let lattice = Lattice(L: 2, d: 1)
-    /// Broken phase: the one-site weight has its minima near phi = ±1.7, the barrier at 0 is about 4.5.
+    /// Broken phase: two vacua near phi = ±1.7 with a barrier between them that a flow centred on one never crosses.
     var action: Phi4Action { Phi4Action(lattice: lattice, m2: -6, lam: 1) }
 
     /// A flow of two affine couplings whose last layers output s = 0, t = `shift`:
@@ -53,6 +53,38 @@ final class Z2MixtureTests: XCTestCase {
         }
         XCTAssertEqual(total, 1, accuracy: 1e-3, "the mixture is a normalised density")
         XCTAssertLessThan(worst, 1e-5, "the inverse pass gives the flow's density")
+    }
+
+    /// With a general flow (s != 0, so the log-det matters): the inverse pass at
+    /// -(-phi) gives the forward pass's log q(phi), and `symmetrise` combines the
+    /// two terms and negates exactly the proposals its coins say.
+    func testTheInverseTermIsTheFlowsDensityAndSymmetriseCombinesBoth() {
+        let spec = ModelSpec(L: 4, d: 2, nLayers: 4, hiddenSizes: [8], kernelSize: 3, seed: 7, fourierScaling: true)
+        let flow = Flow<Float>(spec: spec)
+        flow.parameters = flow.parameters.map { 2 * $0 }
+        let V = 16, n = 12
+        let prior = Prior(.normal, volume: V)
+        let tape = FlowTape<Float>(architecture: flow.architecture, capacity: n)
+        let z = randomNormal(n * V, seed: 3).map(Float.init)
+        tape.input.update(from: z, count: n * V)
+        flow.forward(tape: tape, n: n)
+        let phi = Array(UnsafeBufferPointer(start: tape.output, count: n * V))
+        let logQ = (0..<n).map { b in prior.logDensity(tape.input + b * V) - Double(tape.logJ[b]) }
+        XCTAssertGreaterThan(tape.logJ.pointee.magnitude, 0.1, "a flow with a non-trivial log-det")
+        let mixture = Z2Mixture(flow: flow, prior: .normal, batchSize: 8, seed: 5, threads: 2)
+        var back = [Double](repeating: 0, count: n), other = [Double](repeating: 0, count: n)
+        mixture.logDensityOfNegated(phi.map { -$0 }, n: n, into: &back)
+        for b in 0..<n { XCTAssertEqual(back[b], logQ[b], accuracy: 1e-3 * max(1, abs(logQ[b]))) }
+        mixture.logDensityOfNegated(phi, n: n, into: &other)
+        var field = phi, q = logQ
+        mixture.symmetrise(phi: &field, logQ: &q, n: n, first: 40)
+        for b in 0..<n {
+            XCTAssertEqual(q[b], Z2Mixture.logMeanExp(logQ[b], other[b]), accuracy: 1e-12)
+            let sign: Float = mixture.negates(40 + b) ? -1 : 1
+            for v in 0..<V { XCTAssertEqual(field[b * V + v], sign * phi[b * V + v]) }
+        }
+        XCTAssertTrue((0..<n).contains { mixture.negates(40 + $0) } && (0..<n).contains { !mixture.negates(40 + $0) })
+        XCTAssertEqual(mixture.nonFinite, 0)
     }
 
     /// The exact <|M|> and V<M^2> of the two-site theory, by quadrature.
@@ -134,7 +166,7 @@ final class Z2MixtureTests: XCTestCase {
             let out = dir.appendingPathComponent("\(mode).npy")
             let r = try runProcess(exe, ["sample", folder.path, "--n", "400", "--seed", "2", "--z2", mode, "--out", out.path])
             XCTAssertEqual(r.code, 0, r.err)
-            XCTAssertTrue(r.out.contains("Z2-symmetrised proposals " + (mode == "auto" ? "" : mode)), r.out)
+            XCTAssertTrue(r.out.contains("Z2-symmetrised proposals " + (mode == "auto" ? "" : mode + " (--z2 " + mode + ")")), r.out)
             return (try Data(contentsOf: out), try Provenance.loadIfPresent(Provenance.sidecar(of: out)))
         }
         let (on, record) = try sample("on")

@@ -151,15 +151,20 @@ public struct Observables: Codable {
             }
         }
         effectiveMass = meffs
-        // Pole mass: fixed inverse-variance weights over the first half of the lattice.
+        // Pole mass: fixed inverse-variance weights over the first half of the lattice, from the
+        // m_eff of the same C(t) (the chain's connected one, or with <M> = 0 imposed).
         let ts = Array(1..<max(2, L / 2))
-        let weights = ts.map { t -> Double in
-            let e = meffs[t - 1]
-            return e.value.isFinite && e.error.isFinite && e.error > 0 ? 1 / (e.error * e.error) : 0
-        }
-        let wsum = weights.reduce(0, +)
-        // subtract: whether <M>^2 (the chain's) is subtracted from C(t), or <M> = 0 imposed.
         func pole(subtract: Bool) -> Estimate {
+            let shift: ([Double]) -> Double = { subtract ? perSlice * $0[3] * $0[3] : 0 }
+            let own = subtract ? meffs : (1..<L).map { t -> Estimate in
+                let tm = t - 1, tp = (t + 1) % L
+                return est(gammaC[t], [slice[tm], slice[t], slice[tp], M]) { meff($0[0] - shift($0), $0[1] - shift($0), $0[2] - shift($0)) }
+            }
+            let weights = ts.map { t -> Double in
+                let e = own[t - 1]
+                return e.value.isFinite && e.error.isFinite && e.error > 0 ? 1 / (e.error * e.error) : 0
+            }
+            let wsum = weights.reduce(0, +)
             guard wsum > 0 else { return Estimate(value: .nan, error: .nan, tauInt: .nan, tauIntError: .nan) }
             return est(gammaC[min(1, L - 1)], slice + [M]) { means in
                 let s = subtract ? perSlice * means[L] * means[L] : 0

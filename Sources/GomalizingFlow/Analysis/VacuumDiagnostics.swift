@@ -16,7 +16,8 @@ public struct VacuumDiagnostics: Codable, Equatable, Sendable {
     /// ⟨M⟩ in units of its error (Gamma method and binning, as every estimate here).
     public var magnetizationSigmas: Double
     /// Whether the chain evidently samples one vacuum (or mostly one): fewer
-    /// than `minimumSignChanges` sign changes, or ⟨M⟩ beyond `maximumSigmas` errors from 0.
+    /// than `minimumSignChanges` sign changes (in a chain of at least twenty
+    /// times that many configurations), or ⟨M⟩ beyond `maximumSigmas` errors from 0.
     public var oneSided: Bool
 
     /// Fewer sign changes than this and the chain cannot have sampled both signs in proportion.
@@ -35,8 +36,11 @@ public struct VacuumDiagnostics: Codable, Equatable, Sendable {
             sign = s
         }
         signChanges = changes
-        magnetizationSigmas = mean.error > 0 ? mean.value / mean.error : (mean.value == 0 ? 0 : .infinity)
-        oneSided = changes < Self.minimumSignChanges || abs(magnetizationSigmas) > Self.maximumSigmas
+        magnetizationSigmas = mean.error > 0 ? mean.value / mean.error : (mean.value == 0 ? 0 : .nan)
+        // A chain too short to change sign ten times is judged by <M> alone; a NaN <M> (overflowing
+        // data) by its sign changes alone.
+        let fewChanges = M.count >= 20 * Self.minimumSignChanges && changes < Self.minimumSignChanges
+        oneSided = fewChanges || abs(magnetizationSigmas) > Self.maximumSigmas
     }
 
     /// One line for the analysis's warnings when the chain is one-sided, else nil.

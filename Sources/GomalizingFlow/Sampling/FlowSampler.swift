@@ -7,7 +7,8 @@ import Numerics
 /// output is a correct (autocorrelated) sample of exp(-S).
 ///
 /// Proposal k is the flow applied to prior draw k of the seed's sampling
-/// stream, whatever the batch size, thread count or number of MPI ranks. With
+/// stream (with `symmetrised`, negated when the k-th coin of its sign stream
+/// says so), whatever the batch size, thread count or number of MPI ranks. With
 /// N ranks each round's N * batchSize proposals are shared out, gathered on
 /// rank 0 in order, and the chain (with its own uniform stream) runs there:
 /// the accept/reject sequence is that of one process over the same proposals.

@@ -21,6 +21,10 @@ public final class Z2Mixture {
     private let tapes: [FlowTape<Float>]
     private let chunkSize: Int
     private let threads: Int
+    /// Proposals whose log q(−φ) came out NaN or +inf (an inverse pass that
+    /// overflowed): their weight is NaN and the chain rejects them, which
+    /// truncates the proposal; a caller should report a non-zero count.
+    public private(set) var nonFinite = 0
 
     /// A mixture for batches of up to `batchSize` proposals of `flow`, with its
     /// prior, signs from the seed's sign stream, passes over `threads` workers.
@@ -72,6 +76,7 @@ public final class Z2Mixture {
         var other = [Double](repeating: 0, count: n)
         other.withUnsafeMutableBufferPointer { logDensityOfNegated(UnsafePointer(phi), n: n, into: $0.baseAddress!) }
         for b in 0..<n {
+            if other[b].isNaN || other[b] == .infinity { nonFinite += 1 }
             logQ[b] = Z2Mixture.logMeanExp(logQ[b], other[b])
             if negates(first + b) {
                 for v in 0..<V { phi[b * V + v] = -phi[b * V + v] }
