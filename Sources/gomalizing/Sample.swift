@@ -86,17 +86,13 @@ struct Sample: ParsableCommand {
                 if cfg.model.z2Equivariant {
                     z2Reason = "off (auto: the model is z2_equivariant, its proposals are already even)"
                 } else {
-                    let f = Z2Mixture.pilotPositiveFraction(flow: flow, action: cfg.action, prior: cfg.training.prior, seed: seed,
-                                                            threads: workers)
-                    // Every rank ran the same pilot; rank 0's outcome is everyone's (a proposal kernel per chain).
-                    var agreed = [symmetrise ? 1.0 : 0, f]
-                    if world.size > 1 {
-                        if !world.isRoot { agreed = [0, 0] }
-                        agreed.withUnsafeMutableBufferPointer { world.allreduceSum($0.baseAddress!, count: 2) }
-                    }
-                    symmetrise = agreed[0] > 0
+                    // Rank 0 runs the pilot and its fraction is every rank's: one proposal kernel per chain.
+                    var f = [world.isRoot ? Z2Mixture.pilotPositiveFraction(flow: flow, action: cfg.action, prior: cfg.training.prior,
+                                                                            seed: seed, threads: workers) : 0]
+                    if world.size > 1 { world.allreduceSum(&f) }
+                    symmetrise = Z2Mixture.lopsided(positiveFraction: f[0])
                     z2Reason = String(format: "%@ (auto: M > 0 in %.1f%% of 1024 pilot proposals)", symmetrise ? "on" : "off",
-                                      100 * agreed[1])
+                                      100 * f[0])
                 }
             }
             let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,

@@ -182,5 +182,19 @@ final class Z2MixtureTests: XCTestCase {
         XCTAssertNotEqual(on, off)
         let (auto, autoRecord) = try sample("auto")
         if autoRecord?.details?["z2"]?.hasPrefix("off") == true { XCTAssertEqual(auto, off) } else { XCTAssertEqual(auto, on) }
+
+        // A model whose couplings shift every site by +tanh(3): its proposals all have M > 0, and auto turns the mixture on.
+        let config = try Config.parse(tinyConfigText(epochs: 1, iterations: 3), file: "z.toml", name: "z")
+        let shifted = Flow<Float>(spec: config.model)
+        for t in shifted.architecture.tensors where t.name.contains(".net.1.") {
+            for k in 0..<t.count { shifted.parameters[t.offset + k] = 0 }
+            if t.name.hasSuffix(".bias") { shifted.parameters[t.offset + 1] = 3 }
+        }
+        try ModelFile.save(shifted, to: folder.appendingPathComponent("model_best.safetensors"))
+        let lopsided = dir.appendingPathComponent("lopsided.npy")
+        let r = try runProcess(exe, ["sample", folder.path, "--n", "200", "--seed", "2", "--out", lopsided.path])
+        XCTAssertEqual(r.code, 0, r.err)
+        let lopsidedRecord = try Provenance.loadIfPresent(Provenance.sidecar(of: lopsided))
+        XCTAssertEqual(lopsidedRecord?.details?["z2"], "on (auto: M > 0 in 100.0% of 1024 pilot proposals)", r.out)
     }
 }

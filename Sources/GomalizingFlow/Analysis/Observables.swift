@@ -155,10 +155,8 @@ public struct Observables: Codable {
         // m_eff of the same C(t) (the chain's connected one, or with <M> = 0 imposed).
         let ts = Array(1..<max(2, L / 2))
         func pole(subtract: Bool) -> Estimate {
-            let shift: ([Double]) -> Double = { subtract ? perSlice * $0[3] * $0[3] : 0 }
             let own = subtract ? meffs : (1..<L).map { t -> Estimate in
-                let tm = t - 1, tp = (t + 1) % L
-                return est(gammaC[t], [slice[tm], slice[t], slice[tp], M]) { meff($0[0] - shift($0), $0[1] - shift($0), $0[2] - shift($0)) }
+                est(gammaC[t], [slice[t - 1], slice[t], slice[(t + 1) % L]]) { meff($0[0], $0[1], $0[2]) }
             }
             let weights = ts.map { t -> Double in
                 let e = own[t - 1]

@@ -43,6 +43,19 @@ public struct VacuumDiagnostics: Codable, Equatable, Sendable {
         oneSided = fewChanges || abs(magnetizationSigmas) > Self.maximumSigmas
     }
 
+    /// How many of the `n` fields in `phi` ([n][V]) have M > 0 (the sum taken in
+    /// Float, as the flow's passes hold the fields): the per-epoch evaluation's
+    /// and the sampler's pilot count.
+    public static func positiveCount(_ phi: UnsafePointer<Float>, n: Int, volume V: Int) -> Int {
+        var positive = 0
+        for b in 0..<n {
+            var m: Float = 0
+            for v in 0..<V { m += phi[b * V + v] }
+            if m > 0 { positive += 1 }
+        }
+        return positive
+    }
+
     /// One line for the analysis's warnings when the chain is one-sided, else nil.
     public var warning: String? {
         guard oneSided else { return nil }

@@ -81,11 +81,9 @@ public final class FlowSampler {
         let N = communicator.size, G = N * B
         var done = 0
         while done < count {
-            z.withUnsafeMutableBufferPointer {
-                draws.fill($0.baseAddress!, step: 0, first: proposalsDrawn + communicator.rank * B, count: B,
-                           threads: runner.threads)
-            }
+            // This rank's proposals of the round: their prior draws, and their sign coins.
             let first = proposalsDrawn + communicator.rank * B
+            z.withUnsafeMutableBufferPointer { draws.fill($0.baseAddress!, step: 0, first: first, count: B, threads: runner.threads) }
             proposalsDrawn += G
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
             if let mixture {

@@ -97,12 +97,8 @@ public final class Z2Mixture {
         while done < count {
             z.withUnsafeMutableBufferPointer { draws.fill($0.baseAddress!, step: 0, first: done, count: B, threads: threads) }
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
-            runner.phi.withUnsafeBufferPointer { phi in
-                for b in 0..<min(B, count - done) {
-                    var m: Float = 0
-                    for v in 0..<V { m += phi[b * V + v] }
-                    if m > 0 { positive += 1 }
-                }
+            positive += runner.phi.withUnsafeBufferPointer {
+                VacuumDiagnostics.positiveCount($0.baseAddress!, n: min(B, count - done), volume: V)
             }
             done += B
         }

@@ -170,13 +170,7 @@ public final class TrainingLoop {
             }
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
             for b in 0..<n { logW[next + b] = runner.logP[b] - runner.logQ[b] }
-            runner.phi.withUnsafeBufferPointer { phi in
-                for b in 0..<n {
-                    var m: Float = 0
-                    for v in 0..<V { m += phi[b * V + v] }
-                    if m > 0 { positive[0] += 1 }
-                }
-            }
+            positive[0] += Double(runner.phi.withUnsafeBufferPointer { VacuumDiagnostics.positiveCount($0.baseAddress!, n: n, volume: V) })
             next += n
         }
         communicator.allreduceSum(&logW)
