@@ -22,11 +22,21 @@ struct Analyze: ParsableCommand {
     @Option(help: "An analysis JSON of another chain of the same theory (e.g. HMC's) to compare with, observable by observable.")
     var compare: String?
 
+    @Option(help: ArgumentHelp("A result folder whose training made the flow of this chain (its provenance.json); repeat it "
+        + "for the stages a warm start came from. Its core-seconds are amortised over --amortise independent samples.",
+        valueName: "result-folder"))
+    var training: [String] = []
+
+    @Option(parsing: .unconditional, help: "Independent samples to amortise the training over (with --training).",
+            transform: Counts.parse)
+    var amortise: Int = 100_000
+
     @OptionGroup var replace: OverwriteOption
     var overwrite: Bool { replace.overwrite }
 
     func validate() throws {
         try OptionChecks.count(skip, "--skip", min: 0)
+        try OptionChecks.count(amortise, "--amortise")
         if let json { try OptionChecks.outputFile(json, option: "--json", extension: "json") }
     }
 
@@ -36,6 +46,7 @@ struct Analyze: ParsableCommand {
             let cfg = try Config.load(path: config)
             let theory = Theory(cfg.action)
             let other = try compare.map { try Observables.load(path: $0) }  // read first: a bad file fails fast
+            let trainingCost = training.isEmpty ? nil : try TrainingCost(resultFolders: training)
             if let other, let compare {
                 guard let otherTheory = other.theory else {
                     throw InputError(file: compare, "records no theory (an analysis written before they did), so it cannot be "
@@ -88,14 +99,20 @@ struct Analyze: ParsableCommand {
                     throw InputError(file: tableURL.path, "holds \(logP.count + skip) steps, \(file) holds \(npy.rowCount): not the same chain")
                 }
                 obs.attach(proposals: ProposalDiagnostics(logP: logP, logQ: logQ))
+                obs.freeEnergy = FreeEnergy(logP: logP, logQ: logQ, volume: cfg.lattice.volume,
+                                            paretoK: obs.proposals?.weights.paretoK ?? .nan)
+                obs.freeEnergy?.oneVacuum = obs.vacua?.oneSided
             }
             obs.theory = theory
+            if let record = samplesProvenance, let cost = ChainCost(record: record) { obs.attach(cost: cost) }
+            obs.training = trainingCost
             obs.analysedChain = AnalysedChain(npy: chainURL, rows: npy.rowCount, record: samplesProvenance, analysis: url)
             // Padded in Swift: "%-22@" is ignored by Foundation on Linux.
             func row(_ name: String, _ e: Estimate) -> String {
                 name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                    + String(format: " %14.6g ± %-12.4g tau_int %7.2f ± %-6.2f blocks %d", e.value, e.error, e.tauInt,
+                    + String(format: " %14.6g ± %-12.4g tau_int %7.2f ± %-6.2f blocks %-6d", e.value, e.error, e.tauInt,
                              e.tauIntError, e.errorBlockSize ?? obs.blockSize)
+                    + (obs.cost.map { String(format: " cost %.3g core-s", $0.perIndependentSample(tauInt: e.tauInt)) } ?? "")
             }
             let sizes = obs.blockSizes ?? [obs.blockSize]
             print("\(obs.configurations) configurations; jackknife errors: the largest over blocks of "
@@ -104,9 +121,31 @@ struct Analyze: ParsableCommand {
                 print(String(format: "chain: acceptance %.2f%%, longest rejection run %d, accept-series tau_int %.2f",
                              c.acceptanceRate, c.longestRejectionRun, c.acceptTauInt))
             }
+            if let c = obs.cost {
+                print(String(format: "cost: %.4g core-seconds (%.4g s wall%@ x %d threads x %d ranks) for %d configurations, "
+                             + "%.3g each; an independent sample of an observable costs that x 2 tau_int (\"cost\" below)",
+                             c.coreSeconds, c.wallSeconds, c.clock == "measured" ? "" : ", from whole-second timestamps",
+                             c.threads, c.ranks, c.configurations, c.perConfiguration))
+            } else {
+                print("cost: unknown (\(sidecar.lastPathComponent) is missing or records no time)")
+            }
+            if let t = trainingCost {
+                print(String(format: "training: %.4g core-seconds in %d sessions of %@; amortised over %d independent samples, "
+                             + "%.3g core-s more per sample", t.coreSeconds, t.sessions, t.sources.joined(separator: ", "),
+                             amortise, t.coreSeconds / Double(amortise)))
+            }
             if let w = obs.proposals?.weights {
                 print(String(format: "proposals: ESS %.4f, largest normalised weight %.3g, Pareto k %.2f (%@)", w.ess,
                              w.maxWeight, w.paretoK, w.verdict))
+            }
+            if let f = obs.freeEnergy {
+                print(String(format: "free energy: log Z = %.8g ± %.3g, f = -log Z / V = %.8g ± %.3g from %d proposals; %@", f.logZ,
+                             f.logZError, f.density, f.densityError, f.proposals, f.verdict))
+                if cfg.physical.lam == 0, cfg.physical.M2 > 0 {
+                    let exact = FreeField.logZ(lattice: cfg.lattice, m2: cfg.physical.M2)
+                    print(String(format: "free field: exact log Z = %.8g; the estimate is %.2f errors from it", exact,
+                                 (f.logZ - exact) / f.logZError))
+                }
             }
             if let c = obs.chain, !c.rejectionRunHistogram.isEmpty {
                 let bins = c.rejectionRunHistogram.enumerated().map { k, n in
@@ -133,34 +172,48 @@ struct Analyze: ParsableCommand {
             if let other, let compare {
                 let cmp = try ObservableComparison(obs, other, file: compare)
                 print("compared with \(compare) (\(theory.description)): difference in units of sqrt(error^2 + error_other^2)")
-                print("observable".padding(toLength: 18, withPad: " ", startingAt: 0)
+                // Wide enough for the longest name, pole_mass_symmetric.
+                let width = max(18, cmp.rows.map(\.name.count).max() ?? 0)
+                // An analysis written before costs were kept still has its chain's record.
+                let otherCost = other.cost ?? other.samplesProvenance.flatMap { ChainCost(record: $0) }
+                let costs = obs.cost.flatMap { a in otherCost.map { (a, $0) } }
+                let record = cmp.record(file: compare, theory: other.theory, costs: costs, training: trainingCost)
+                print("observable".padding(toLength: width, withPad: " ", startingAt: 0)
                     + " " + "this chain".padding(toLength: 25, withPad: " ", startingAt: 0)
-                    + " " + "the other".padding(toLength: 25, withPad: " ", startingAt: 0) + " difference/sigma")
-                for r in cmp.rows {
-                    print(r.name.padding(toLength: 18, withPad: " ", startingAt: 0)
-                        + String(format: " %12.6g ± %-10.3g %12.6g ± %-10.3g %6.2f", r.a.value, r.a.error, r.b.value, r.b.error, r.sigmas))
+                    + " " + "the other".padding(toLength: 25, withPad: " ", startingAt: 0) + " difference/sigma"
+                    + (costs == nil ? "" : "  cost ratio") + (costs == nil || trainingCost == nil ? "" : "  break-even samples"))
+                for (r, stored) in zip(cmp.rows, record.rows) {
+                    var line = r.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                        + String(format: " %12.6g ± %-10.3g %12.6g ± %-10.3g %6.2f", r.a.value, r.a.error, r.b.value, r.b.error, r.sigmas)
+                    if costs != nil {
+                        line += stored.costRatio.map { String(format: "  %10.3g", $0) } ?? "           –"
+                        if trainingCost != nil {
+                            line += stored.breakEvenSamples.map { String(format: "  %10.3g", $0) } ?? "  never"
+                        }
+                    }
+                    print(line)
+                }
+                if costs == nil {
+                    print("cost ratio: unknown (\(obs.cost == nil ? "this chain" : compare) records no cost)")
+                } else {
+                    print("cost ratio: this chain's core-seconds per independent sample over the other's (below 1: this chain is cheaper)"
+                        + (trainingCost == nil ? "" : "; break-even: the independent samples at which this chain plus its "
+                           + "training costs the other's (never: this chain is not cheaper per sample)"))
                 }
                 print(String(format: "largest |difference| %.2f sigma over %d observables; mean of (difference/sigma)^2 %.2f",
                              cmp.largestSigmas, cmp.finite.count, cmp.meanSquaredSigmas))
-                obs.comparison = cmp.record(file: compare, theory: other.theory)
+                obs.comparison = record
             }
             StaleTemporaries.clean(in: url.deletingLastPathComponent())
             obs.provenance = provenance.ended()
             obs.samplesProvenance = samplesProvenance
             try AtomicFile.write(try Observables.jsonEncoder.encode(obs), to: url)
-            var lines = ["observable,index,value,error,tau_int,tau_int_error,error_block_size"]
+            var lines = ["observable,index,value,error,tau_int,tau_int_error,error_block_size,core_seconds_per_independent_sample"]
             func add(_ name: String, _ i: Int, _ e: Estimate) {
-                lines.append("\(name),\(i),\(e.value),\(e.error),\(e.tauInt),\(e.tauIntError),\(e.errorBlockSize ?? obs.blockSize)")
+                let cost = obs.cost.map { "\($0.perIndependentSample(tauInt: e.tauInt))" } ?? ""
+                lines.append("\(name),\(i),\(e.value),\(e.error),\(e.tauInt),\(e.tauIntError),\(e.errorBlockSize ?? obs.blockSize),\(cost)")
             }
-            add("chi_2", 0, obs.susceptibility)
-            add("E", 0, obs.isingEnergy)
-            add("abs_M", 0, obs.absMagnetization)
-            add("pole_mass", 0, obs.poleMass)
-            if let m = obs.magnetization { add("M", 0, m) }
-            if let e = obs.symmetricSusceptibility { add("chi2_symmetric", 0, e) }
-            if let e = obs.absSusceptibility { add("chi2_abs", 0, e) }
-            if let e = obs.symmetricIsingEnergy { add("E_symmetric", 0, e) }
-            if let e = obs.symmetricPoleMass { add("pole_mass_symmetric", 0, e) }
+            for (name, e) in obs.scalars { add(name, 0, e) }
             for (t, e) in obs.C.enumerated() { add("C", t, e) }
             for (k, e) in obs.effectiveMass.enumerated() { add("m_eff", k + 1, e) }
             for (x, e) in obs.G.enumerated() { add("G", x, e) }

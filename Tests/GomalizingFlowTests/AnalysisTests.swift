@@ -17,6 +17,60 @@ func measureChain(_ sampler: FlowSampler, steps: Int) -> Measurements {
 final class AnalysisTests: XCTestCase {
     /// AR(1) process a_t = rho a_(t-1) + sqrt(1 - rho^2) eta_t has unit variance and
     /// tau_int = (1 + rho) / (2 (1 - rho)) exactly.
+    /// c(x) against its definition, by the tabulated shifts and the on-the-fly
+    /// ones (bit-identical), and a repeated configuration's copy.
+    func testCorrelationMatchesItsDefinitionByBothPaths() {
+        let lat = Lattice(L: 3, d: 3)
+        var rng = Xoshiro256(seed: 5)
+        let phi = (0..<lat.volume).map { _ in Double.random(in: -1...1, using: &rng) }
+        var tabulated = Measurements(lattice: lat)
+        var onTheFly = Measurements(lattice: lat, tabulateShiftsUpTo: 0)
+        for _ in 0..<2 {
+            tabulated.add(phi)
+            onTheFly.add(phi)
+        }
+        XCTAssertEqual(tabulated.repeated, [false, true])
+        for x in 0..<lat.volume {
+            let cx = lat.coordinates(x)
+            var direct = 0.0
+            for y in 0..<lat.volume {
+                let cy = lat.coordinates(y)
+                let z = (0..<3).reduce(0) { $0 + ((cy[$1] + cx[$1]) % 3) * lat.strides[$1] }
+                direct += phi[y] * phi[z]
+            }
+            direct /= Double(lat.volume)
+            XCTAssertEqual(tabulated.correlation[x][0], direct, accuracy: 1e-12)
+            XCTAssertEqual(tabulated.correlation[x], onTheFly.correlation[x])
+            XCTAssertEqual(tabulated.correlation[x][1], tabulated.correlation[x][0])
+        }
+    }
+
+    /// The pole mass with <M> = 0 imposed is the plain mean of m_eff(1 ... L/2 - 1)
+    /// of the unsubtracted C(t): the same function of the means in every chain.
+    func testSymmetricPoleMassIsThePlainMeanOfItsEffectiveMasses() {
+        let lat = Lattice(L: 6, d: 2)
+        var hmc = HMC(action: Phi4Action(lattice: lat, m2: 0.5, lam: 0.1), stepSize: 0.1, steps: 10, seed: 3)
+        var m = Measurements(lattice: lat)
+        for _ in 0..<100 { hmc.trajectory() }
+        for _ in 0..<1000 {
+            hmc.trajectory()
+            m.add(hmc.phi)
+        }
+        let obs = Observables(m)
+        var C = [Double](repeating: 0, count: 6)
+        for x in 0..<lat.volume {
+            let mean: Double = m.correlation[x].reduce(0, +) / Double(m.count)
+            C[x / lat.strides[0]] += mean
+        }
+        var meff = [Double]()
+        for t in 1...2 {
+            let ratio: Double = (C[t - 1] + C[t + 1]) / (2 * C[t])
+            meff.append(Foundation.acosh(ratio))
+        }
+        XCTAssertEqual(obs.symmetricPoleMass?.value ?? .nan, (meff[0] + meff[1]) / 2, accuracy: 1e-12)
+        XCTAssertNotEqual(meff[0], meff[1], "two different m_eff: the weights matter")
+    }
+
     func testGammaMethodOnAR1() {
         for rho in [0.0, 0.5, 0.8] {
             let N = 50_000

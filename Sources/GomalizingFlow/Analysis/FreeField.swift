@@ -17,12 +17,7 @@ public enum FreeField {
         var G = [Double](repeating: 0, count: V)
         for pIndex in 0..<V {
             let n = lattice.coordinates(pIndex)
-            var p2 = 0.0
-            for mu in 0..<d {
-                let s = Foundation.sin(Double.pi * Double(n[mu]) / Double(L))
-                p2 += 4 * s * s
-            }
-            let weight = 1 / (2 * (p2 + m2) * Double(V))
+            let weight = 1 / (2 * (momentumSquared(n, L: L) + m2) * Double(V))
             for x in 0..<V {
                 let c = lattice.coordinates(x)
                 var phase = 0.0
@@ -31,5 +26,27 @@ public enum FreeField {
             }
         }
         return G
+    }
+
+    /// log Z of the free theory, Z = integral of exp(-phi^T K phi) d^V phi =
+    /// prod_p sqrt(pi / (p_hat^2 + m2)): (V/2) log pi - (1/2) sum_p log(p_hat^2 + m2).
+    public static func logZ(lattice: Lattice, m2: Double) -> Double {
+        precondition(m2 > 0, "the free partition function needs m2 > 0")
+        let V = lattice.volume
+        var sumLog = 0.0
+        for pIndex in 0..<V {
+            sumLog += Foundation.log(momentumSquared(lattice.coordinates(pIndex), L: lattice.L) + m2)
+        }
+        return 0.5 * Double(V) * Foundation.log(Double.pi) - 0.5 * sumLog
+    }
+
+    /// p_hat^2 = sum_mu 4 sin^2(pi n_mu / L) of the momentum with integer coordinates n.
+    static func momentumSquared(_ n: [Int], L: Int) -> Double {
+        var p2 = 0.0
+        for nu in n {
+            let s = Foundation.sin(Double.pi * Double(nu) / Double(L))
+            p2 += 4 * s * s
+        }
+        return p2
     }
 }

@@ -78,6 +78,13 @@ extension ObservableComparison {
             public var other: Estimate
             /// (value - other) / sqrt(error^2 + error_other^2); nil where not finite.
             public var sigmas: Double?
+            /// This chain's cost per independent sample over the other's (each
+            /// chain's core-seconds per configuration × 2 tau_int); nil where either
+            /// records no cost.
+            public var costRatio: Double?
+            /// With this chain's training: the independent samples at which chain +
+            /// training costs what the other chain does; nil where never, or unknown.
+            public var breakEvenSamples: Double?
         }
         /// The other analysis's file, as given.
         public var file: String
@@ -93,10 +100,21 @@ extension ObservableComparison {
         public var finiteRows: Int
     }
 
-    /// This comparison as stored in an analysis, `file` naming the other one.
-    public func record(file: String, theory: Theory?) -> Record {
+    /// This comparison as stored in an analysis, `file` naming the other one;
+    /// with both chains' costs each row gets the ratio of their costs per
+    /// independent sample, and with this chain's training the break-even number.
+    public func record(file: String, theory: Theory?, costs: (ChainCost, ChainCost)? = nil,
+                       training: TrainingCost? = nil) -> Record {
         Record(file: file, theory: theory,
-               rows: rows.map { Record.Row(name: $0.name, value: $0.a, other: $0.b, sigmas: $0.sigmas.isFinite ? $0.sigmas : nil) },
+               rows: rows.map { r in
+                   var row = Record.Row(name: r.name, value: r.a, other: r.b, sigmas: r.sigmas.isFinite ? r.sigmas : nil)
+                   if let (a, b) = costs {
+                       let ca = a.perIndependentSample(tauInt: r.a.tauInt), cb = b.perIndependentSample(tauInt: r.b.tauInt)
+                       row.costRatio = ca.isFinite && cb.isFinite && cb > 0 ? ca / cb : nil
+                       row.breakEvenSamples = training?.breakEven(this: ca, other: cb)
+                   }
+                   return row
+               },
                largestSigmas: largestSigmas, meanSquaredSigmas: meanSquaredSigmas, finiteRows: finite.count)
     }
 }

@@ -90,6 +90,14 @@ public struct Observables: Codable {
     public var analysedChain: AnalysedChain?
     /// The comparison with another chain's analysis (`analyze --compare`), if one was asked for.
     public var comparison: ObservableComparison.Record?
+    /// What the chain cost, from its provenance record (nil where there is none, or it records no time).
+    public var cost: ChainCost?
+    /// Core-seconds per independent sample of each scalar observable (named as in `scalars`); nil without `cost`.
+    public var costPerIndependentSample: [String: Double]?
+    /// The flow's training behind the chain, where `analyze --training` named it.
+    public var training: TrainingCost?
+    /// log Z and the free energy density from the proposals (nil for chains without a proposal table).
+    public var freeEnergy: FreeEnergy?
 
     /// Every observable, its tau_int, binned errors, chain diagnostics and warnings
     /// from one chain's measurements (at least 2); `proposals` stays nil (see `attach`).
@@ -151,15 +159,16 @@ public struct Observables: Codable {
             }
         }
         effectiveMass = meffs
-        // Pole mass: fixed inverse-variance weights over the first half of the lattice, from the
-        // m_eff of the same C(t) (the chain's connected one, or with <M> = 0 imposed).
+        // Pole mass: a weighted mean of m_eff(t) over the first half of the lattice. The chain's
+        // connected one weights by its m_eff's inverse variances (as it always has); the one with
+        // <M> = 0 imposed weights every t alike, so that it is one function of the <C(t)> in every
+        // chain and two chains can be compared on it even where m_eff(t) has no plateau (the
+        // unsubtracted C(t) of the broken phase: own weights differed by chain and so did the means).
         let ts = Array(1..<max(2, L / 2))
         func pole(subtract: Bool) -> Estimate {
-            let own = subtract ? meffs : (1..<L).map { t -> Estimate in
-                est(gammaC[t], [slice[t - 1], slice[t], slice[(t + 1) % L]]) { meff($0[0], $0[1], $0[2]) }
-            }
             let weights = ts.map { t -> Double in
-                let e = own[t - 1]
+                guard subtract else { return 1 }
+                let e = meffs[t - 1]
                 return e.value.isFinite && e.error.isFinite && e.error > 0 ? 1 / (e.error * e.error) : 0
             }
             let wsum = weights.reduce(0, +)
@@ -184,6 +193,22 @@ public struct Observables: Codable {
 
     /// Records the proposals behind a flow chain, with a warning when their
     /// weights' tail is too heavy for trusted error bars.
+    /// The scalar observables, named as in the analysis .csv: chi_2, E, abs_M,
+    /// pole_mass, then the symmetric forms where the analysis has them.
+    public var scalars: [(name: String, estimate: Estimate)] {
+        let optional: [(String, Estimate?)] = [("M", magnetization), ("chi2_symmetric", symmetricSusceptibility),
+                                               ("chi2_abs", absSusceptibility), ("E_symmetric", symmetricIsingEnergy),
+                                               ("pole_mass_symmetric", symmetricPoleMass)]
+        return [("chi_2", susceptibility), ("E", isingEnergy), ("abs_M", absMagnetization), ("pole_mass", poleMass)]
+            + optional.compactMap { n, e in e.map { (n, $0) } }
+    }
+
+    /// Records the chain's cost and each scalar observable's cost per independent sample.
+    public mutating func attach(cost c: ChainCost) {
+        cost = c
+        costPerIndependentSample = Dictionary(uniqueKeysWithValues: scalars.map { ($0.name, c.perIndependentSample(tauInt: $0.estimate.tauInt)) })
+    }
+
     public mutating func attach(proposals p: ProposalDiagnostics) {
         proposals = p
         let k = p.weights.paretoK

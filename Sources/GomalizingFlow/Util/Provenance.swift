@@ -80,4 +80,11 @@ public struct Provenance: Codable, Equatable, Sendable {
         f.timeZone = TimeZone(identifier: "UTC")
         return f.string(from: date)
     }
+
+    /// The date of a `timestamp` string; nil if it is not one.
+    public static func date(_ timestamp: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: timestamp)
+    }
 }

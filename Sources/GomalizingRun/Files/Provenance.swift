@@ -69,13 +69,19 @@ public struct RunProvenance: Codable, Equatable, Sendable {
         /// When it finished `lastEpoch` (ISO 8601, UTC): with `provenance.ended`
         /// nil, how far a session that was killed got.
         public var lastEpochEnded: String?
+        /// Wall seconds from the session's start to its last record (an epoch's
+        /// end, or its own), by the process's clock: the training's cost
+        /// (`TrainingCost`); nil in records written before it was kept.
+        public var seconds: Double?
 
         /// A session of `provenance` that finished epochs `firstEpoch` ... `lastEpoch`.
-        public init(provenance: Provenance, firstEpoch: Int? = nil, lastEpoch: Int? = nil, lastEpochEnded: String? = nil) {
+        public init(provenance: Provenance, firstEpoch: Int? = nil, lastEpoch: Int? = nil, lastEpochEnded: String? = nil,
+                    seconds: Double? = nil) {
             self.provenance = provenance
             self.firstEpoch = firstEpoch
             self.lastEpoch = lastEpoch
             self.lastEpochEnded = lastEpochEnded
+            self.seconds = seconds
         }
     }
 

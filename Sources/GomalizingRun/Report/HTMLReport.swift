@@ -96,17 +96,20 @@ public enum HTMLReport {
     }
 
     /// The table of `analyze --compare`: both estimates and their difference in sigmas.
-    static func comparison(_ c: ObservableComparison.Record) -> String {
+    static func comparison(_ c: ObservableComparison.Record, withTraining: Bool = false) -> String {
         var html = "<h3>Compared with \(SVGPlot.escape(c.file))</h3>\n<p>"
             + SVGPlot.escape(c.theory.map { "Both of \($0.description). " } ?? "")
             + String(format: "Difference in units of √(error² + error_other²): largest |difference| %.2f σ over %d observables, "
                      + "mean of (difference/σ)² %.2f (C(t) at different t are correlated).</p>\n",
                      c.largestSigmas, c.finiteRows, c.meanSquaredSigmas)
-        html += "<table><tr><th>observable</th><th>this chain</th><th>error</th><th>the other</th><th>error</th><th>difference/σ</th></tr>\n"
+        html += "<table><tr><th>observable</th><th>this chain</th><th>error</th><th>the other</th><th>error</th><th>difference/σ</th>"
+            + "<th>cost ratio (this / other)</th><th>break-even samples with training</th></tr>\n"
+        func number(_ x: Double?, _ none: String) -> NSString { (x.map { String(format: "%.3g", $0) } ?? none) as NSString }
         for r in c.rows {
-            html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.6g</td><td>%.3g</td><td>%@</td></tr>\n",
+            html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.6g</td><td>%.3g</td><td>%@</td><td>%@</td><td>%@</td></tr>\n",
                            SVGPlot.escape(r.name) as NSString, r.value.value, r.value.error, r.other.value, r.other.error,
-                           (r.sigmas.map { String(format: "%.2f", $0) } ?? "–") as NSString)
+                           (r.sigmas.map { String(format: "%.2f", $0) } ?? "–") as NSString, number(r.costRatio, "–"),
+                           number(r.breakEvenSamples, r.costRatio == nil || !withTraining ? "–" : "never"))
         }
         return html + "</table>\n"
     }
@@ -125,16 +128,32 @@ public enum HTMLReport {
                            w.maxWeight, w.paretoK)
                 + "<span class=\"verdict\">\(SVGPlot.escape(w.verdict))</span>.</p>\n"
         }
+        if let c = obs.cost {
+            html += String(format: "<p>Cost: %.4g core-seconds (%.4g s wall × %d threads × %d ranks) for %d configurations; "
+                           + "an independent sample of an observable costs %.3g core-s × 2 τ_int (the last column).</p>\n",
+                           c.coreSeconds, c.wallSeconds, c.threads, c.ranks, c.configurations, c.perConfiguration)
+        }
+        if let t = obs.training {
+            html += "<p>" + SVGPlot.escape(String(format: "Training: %.4g core-seconds in %d sessions of ", t.coreSeconds, t.sessions)
+                + t.sources.joined(separator: ", ")) + ".</p>\n"
+        }
+        if let f = obs.freeEnergy {
+            html += "<p>" + SVGPlot.escape(String(format: "Free energy: log Z = %.8g ± %.3g, f = −log Z / V = %.8g ± %.3g from %d proposals; ",
+                                                  f.logZ, f.logZError, f.density, f.densityError, f.proposals) + f.verdict) + ".</p>\n"
+        }
         for warning in obs.warnings ?? [] { html += "<div class=\"warn\">\(SVGPlot.escape(warning))</div>\n" }
-        html += "<table><tr><th>observable</th><th>value</th><th>error</th><th>τ_int</th><th>error from blocks of</th></tr>\n"
+        html += "<table><tr><th>observable</th><th>value</th><th>error</th><th>τ_int</th><th>error from blocks of</th>"
+            + "<th>core-s per independent sample</th></tr>\n"
         let symmetric: [(String, Estimate)] = [("⟨M⟩", obs.magnetization), ("χ₂ with ⟨M⟩ = 0 imposed", obs.symmetricSusceptibility),
                                                ("χ = V(⟨M²⟩ − ⟨|M|⟩²)", obs.absSusceptibility),
                                                ("E with ⟨M⟩ = 0 imposed", obs.symmetricIsingEnergy),
                                                ("pole mass with ⟨M⟩ = 0 imposed", obs.symmetricPoleMass)].compactMap { l, e in e.map { (l, $0) } }
         for (label, e) in [("χ₂", obs.susceptibility), ("E (Ising)", obs.isingEnergy), ("⟨|M|⟩", obs.absMagnetization),
                            ("pole mass", obs.poleMass)] + symmetric {
-            html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.2f ± %.2f</td><td>%d</td></tr>\n",
-                           label as NSString, e.value, e.error, e.tauInt, e.tauIntError, e.errorBlockSize ?? obs.blockSize)
+            let cost = obs.cost.map { String(format: "%.3g", $0.perIndependentSample(tauInt: e.tauInt)) } ?? "–"
+            html += String(format: "<tr><td>%@</td><td>%.6g</td><td>%.3g</td><td>%.2f ± %.2f</td><td>%d</td><td>%@</td></tr>\n",
+                           label as NSString, e.value, e.error, e.tauInt, e.tauIntError, e.errorBlockSize ?? obs.blockSize,
+                           cost as NSString)
         }
         html += "</table>\n"
         if let v = obs.vacua {
@@ -144,7 +163,7 @@ public enum HTMLReport {
         if obs.analysedChain == nil {
             html += "<p>This analysis records no chain (written by an earlier version): it cannot be checked against the chain now on disk.</p>\n"
         }
-        if let c = obs.comparison { html += comparison(c) }
+        if let c = obs.comparison { html += comparison(c, withTraining: obs.training != nil) }
         html += "<div class=\"figs\">\n"
         var plots = [Figures.correlator(obs), Figures.effectiveMass(obs), Figures.autocorrelation(obs)]
         plots += [Figures.binning(obs), obs.chain.flatMap(Figures.rejectionRuns)].compactMap { $0 }
