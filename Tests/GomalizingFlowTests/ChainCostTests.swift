@@ -129,5 +129,17 @@ final class ChainCostTests: XCTestCase {
                            mentions: ["nowhere/provenance.json", "--training"])
         assertOneLineError(try gomalizing(["analyze", "a.npy", "--config", cfg.path, "--amortise", "0", "--overwrite"]),
                            mentions: ["--amortise"])
+        let broken = dir.appendingPathComponent("broken")
+        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        try "{\"sessions\": 3".write(to: broken.appendingPathComponent("provenance.json"), atomically: true, encoding: .utf8)
+        assertOneLineError(try gomalizing(["analyze", "a.npy", "--config", cfg.path, "--training", "broken", "--overwrite"]),
+                           mentions: ["broken/provenance.json", "not a provenance record"])
+        // A chain record whose clock is garbage falls back to its timestamps, or to no cost: never a crash.
+        var edited = try XCTUnwrap(try Provenance.loadIfPresent(dir.appendingPathComponent("a.provenance.json")))
+        edited.details?["seconds"] = "1e400"
+        try edited.write(to: dir.appendingPathComponent("a.provenance.json"))
+        let garbage = try gomalizing(["analyze", "a.npy", "--config", cfg.path, "--overwrite"])
+        XCTAssertEqual(garbage.code, 0, garbage.err)
+        XCTAssertTrue(garbage.out.contains("cost: "), garbage.out)
     }
 }
