@@ -63,6 +63,11 @@ struct Analyze: ParsableCommand {
                     + "not that chain's record (move it away)")
             }
             try Analyze.checkConfig(theory, config: config, against: samplesProvenance, chain: file)
+            if !training.isEmpty, samplesProvenance?.command != "sample" {
+                throw InputError(file: "command line", field: "--training",
+                                 "\(file) is not a flow chain (its record \(samplesProvenance == nil ? "is missing" : "says `\(samplesProvenance!.command)`")): "
+                                     + "a training is charged only to the chain `sample` drew from its model")
+            }
             let url = json.map { URL(fileURLWithPath: $0) }
                 ?? chainURL.deletingPathExtension().appendingPathExtension("analysis.json")
             let csvURL = url.deletingPathExtension().appendingPathExtension("csv")
@@ -89,7 +94,9 @@ struct Analyze: ParsableCommand {
             // Each configuration's correlation function in Float64, twice over for the
             // jackknife, and the site coordinates.
             let V = Double(cfg.lattice.volume), rows = Double(max(0, npy.rowCount - skip))
-            try ResourceBudget.requireMemory(2 * rows * V * 8 + V * Double(8 * cfg.lattice.d + 48), file: file, field: "shape",
+            // and the V^2 table of site shifts Measurements keeps up to V = 4096.
+            let shiftTable = cfg.lattice.volume <= 4096 ? 4 * V * V : 0
+            try ResourceBudget.requireMemory(2 * rows * V * 8 + V * Double(8 * cfg.lattice.d + 48) + shiftTable, file: file, field: "shape",
                                              for: "analysing \(Int(rows)) configurations of \(cfg.lattice.volume) sites")
             let m = try Measurements.read(npy: npy, lattice: cfg.lattice, skip: skip)
             var obs = Observables(m)
@@ -138,13 +145,17 @@ struct Analyze: ParsableCommand {
                 print(String(format: "proposals: ESS %.4f, largest normalised weight %.3g, Pareto k %.2f (%@)", w.ess,
                              w.maxWeight, w.paretoK, w.verdict))
             }
+            if obs.proposals != nil, obs.freeEnergy == nil {
+                print("free energy: not computed (a log weight in \(tableURL.lastPathComponent) is NaN or +inf: a proposal the flow cannot have drawn)")
+            }
             if let f = obs.freeEnergy {
                 print(String(format: "free energy: log Z = %.8g ± %.3g, f = -log Z / V = %.8g ± %.3g from %d proposals; %@", f.logZ,
                              f.logZError, f.density, f.densityError, f.proposals, f.verdict))
                 if cfg.physical.lam == 0, cfg.physical.M2 > 0 {
                     let exact = FreeField.logZ(lattice: cfg.lattice, m2: cfg.physical.M2)
-                    print(String(format: "free field: exact log Z = %.8g; the estimate is %.2f errors from it", exact,
-                                 (f.logZ - exact) / f.logZError))
+                    print(String(format: "free field: exact log Z = %.8g; the estimate is %@", exact,
+                                 f.logZError > 0 ? String(format: "%.2f errors from it", (f.logZ - exact) / f.logZError)
+                                     : String(format: "%.3g from it (its error is 0)", f.logZ - exact)))
                 }
             }
             if let c = obs.chain, !c.rejectionRunHistogram.isEmpty {
@@ -188,7 +199,7 @@ struct Analyze: ParsableCommand {
                     if costs != nil {
                         line += stored.costRatio.map { String(format: "  %10.3g", $0) } ?? "           –"
                         if trainingCost != nil {
-                            line += stored.breakEvenSamples.map { String(format: "  %10.3g", $0) } ?? "  never"
+                            line += stored.breakEvenSamples.map { String(format: "  %10.3g", $0) } ?? (stored.costRatio == nil ? "           –" : "  never")
                         }
                     }
                     print(line)

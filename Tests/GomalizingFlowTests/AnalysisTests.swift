@@ -15,8 +15,6 @@ func measureChain(_ sampler: FlowSampler, steps: Int) -> Measurements {
 }
 
 final class AnalysisTests: XCTestCase {
-    /// AR(1) process a_t = rho a_(t-1) + sqrt(1 - rho^2) eta_t has unit variance and
-    /// tau_int = (1 + rho) / (2 (1 - rho)) exactly.
     /// c(x) against its definition, by the tabulated shifts and the on-the-fly
     /// ones (bit-identical), and a repeated configuration's copy.
     func testCorrelationMatchesItsDefinitionByBothPaths() {
@@ -71,6 +69,8 @@ final class AnalysisTests: XCTestCase {
         XCTAssertNotEqual(meff[0], meff[1], "two different m_eff: the weights matter")
     }
 
+    /// AR(1) process a_t = rho a_(t-1) + sqrt(1 - rho^2) eta_t has unit variance and
+    /// tau_int = (1 + rho) / (2 (1 - rho)) exactly.
     func testGammaMethodOnAR1() {
         for rho in [0.0, 0.5, 0.8] {
             let N = 50_000

@@ -77,9 +77,13 @@ final class ChainCostTests: XCTestCase {
                                      .init(provenance: record(ended: "2026-12-04T10:00:05Z", threads: 4, ranks: 1, details: nil),
                                            seconds: 0.25)])
             .write(in: b)  // + 5 s by the timestamps, + 0.25 s x 4 by the session's own clock
-        let t = try TrainingCost(resultFolders: [a.path, b.path])
-        XCTAssertEqual(t.coreSeconds, 200 + 60 + 5 + 1)
+        let t = try TrainingCost(resultFolders: [a.path, b.path, b.path + "/"])
+        XCTAssertEqual(t.coreSeconds, 200 + 60 + 5 + 1, "a folder named twice counts once")
         XCTAssertEqual(t.sessions, 4)
+        let c = dir.appendingPathComponent("c")
+        try FileManager.default.createDirectory(at: c, withIntermediateDirectories: true)
+        try RunProvenance(sessions: [.init(provenance: record(ended: nil, details: nil))]).write(in: c)
+        XCTAssertThrowsError(try TrainingCost(resultFolders: [c.path]), "a session with no duration: unknown, not 0")
         XCTAssertThrowsError(try TrainingCost(resultFolders: [dir.appendingPathComponent("none").path])) { error in
             XCTAssertTrue("\(error)".contains("provenance.json") && "\(error)".contains("--training"), "\(error)")
         }
@@ -90,16 +94,23 @@ final class ChainCostTests: XCTestCase {
     func testAnalyzeReportsCostsRatiosAndBreakEven() throws {
         let cfg = dir.appendingPathComponent("tiny.toml")
         try tinyConfigText(epochs: 1).write(to: cfg, atomically: true, encoding: .utf8)
-        for (seed, name) in [("1", "a"), ("2", "b")] {
-            let r = try gomalizing(["hmc", cfg.path, "--n", "400", "--burn-in", "20", "--seed", seed, "--out", "\(name).npy"])
+        // a: a flow chain, b: HMC.
+        let train = try gomalizing(["train", cfg.path, "--quiet"])
+        XCTAssertEqual(train.code, 0, train.err)
+        for args in [["sample", "result/tiny", "--n", "400", "--seed", "1", "--out", "a.npy"],
+                     ["hmc", cfg.path, "--n", "400", "--burn-in", "20", "--seed", "2", "--out", "b.npy"]] {
+            let r = try gomalizing(args)
             XCTAssertEqual(r.code, 0, r.err)
         }
         let rec = try XCTUnwrap(try Provenance.loadIfPresent(dir.appendingPathComponent("a.provenance.json")))
         let seconds = try XCTUnwrap(rec.details?["seconds"].flatMap(Double.init))
         XCTAssertGreaterThan(seconds, 0)
+        XCTAssertGreaterThan(try XCTUnwrap(try Provenance.loadIfPresent(dir.appendingPathComponent("b.provenance.json"))?
+            .details?["seconds"].flatMap(Double.init)), 0, "hmc records its clock too")
         XCTAssertEqual(try gomalizing(["analyze", "b.npy", "--config", cfg.path]).code, 0)
-        let train = try gomalizing(["train", cfg.path, "--quiet"])
-        XCTAssertEqual(train.code, 0, train.err)
+        // The training is charged to a flow chain only.
+        assertOneLineError(try gomalizing(["analyze", "b.npy", "--config", cfg.path, "--training", "result/tiny", "--overwrite"]),
+                           mentions: ["--training", "b.npy is not a flow chain", "`hmc`"])
         let r = try gomalizing(["analyze", "a.npy", "--config", cfg.path, "--compare", "b.analysis.json",
                                 "--training", "result/tiny", "--amortise", "1e4"])
         XCTAssertEqual(r.code, 0, r.err)
@@ -118,12 +129,15 @@ final class ChainCostTests: XCTestCase {
         let otherChi2 = try XCTUnwrap(other.costPerIndependentSample?["chi_2"])
         XCTAssertEqual(try XCTUnwrap(row.costRatio), chi2 / otherChi2, accuracy: 1e-12)
         XCTAssertEqual(row.breakEvenSamples, obs.training?.breakEven(this: chi2, other: otherChi2))
+        // The break-even column reads "never" exactly where the flow chain is dearer.
+        XCTAssertEqual(row.breakEvenSamples == nil, chi2 >= otherChi2)
         // The table's last column.
         let csv = try String(contentsOf: dir.appendingPathComponent("a.analysis.csv"), encoding: .utf8)
         XCTAssertTrue(csv.hasPrefix("observable,index,value,error,tau_int,tau_int_error,error_block_size,core_seconds_per_independent_sample\n"))
         XCTAssertTrue(csv.contains("\nchi_2,0,") && csv.split(separator: "\n")[1].split(separator: ",").count == 8, csv)
         let html = HTMLReport.analysis(obs, file: "a.analysis.json")
-        XCTAssertTrue(html.contains("core-s per independent sample") && html.contains("cost ratio"), html)
+        let ratioText = String(format: "%.3g", try XCTUnwrap(row.costRatio))
+        XCTAssertTrue(html.contains("core-s per independent sample") && html.contains("<td>\(ratioText)</td>"), html)
         // Bad input: a folder that is no result folder, a count that is no count.
         assertOneLineError(try gomalizing(["analyze", "a.npy", "--config", cfg.path, "--training", "nowhere", "--overwrite"]),
                            mentions: ["nowhere/provenance.json", "--training"])
@@ -140,6 +154,7 @@ final class ChainCostTests: XCTestCase {
         try edited.write(to: dir.appendingPathComponent("a.provenance.json"))
         let garbage = try gomalizing(["analyze", "a.npy", "--config", cfg.path, "--overwrite"])
         XCTAssertEqual(garbage.code, 0, garbage.err)
-        XCTAssertTrue(garbage.out.contains("cost: "), garbage.out)
+        let fellBack = try Observables.load(path: dir.appendingPathComponent("a.analysis.json").path).cost
+        XCTAssertTrue(fellBack?.clock == "timestamps" || (fellBack == nil && garbage.out.contains("cost: unknown")), garbage.out)
     }
 }

@@ -95,6 +95,9 @@ final class FreeEnergyTests: XCTestCase {
         XCTAssertTrue(one.verdict.contains("one vacuum") && one.verdict.contains("--z2 on"), one.verdict)
         XCTAssertNil(FreeEnergy(logP: [], logQ: [], volume: 4, paretoK: 0.1))
         XCTAssertNil(FreeEnergy(logP: [-1, -2], logQ: [-1, -.infinity], volume: 4, paretoK: 0.1))
+        // S overflowing to +inf is a zero weight, not a broken estimate.
+        let zero = try XCTUnwrap(FreeEnergy(logP: [-.infinity, -1], logQ: [-1, -2], volume: 4, paretoK: 0.1))
+        XCTAssertEqual(zero.logZ, Foundation.log(Foundation.exp(1.0) / 2), accuracy: 1e-14)
     }
 
     /// `analyze` of a flow chain of a free theory prints log Z, the free energy

@@ -46,7 +46,7 @@ public struct ChainCost: Codable, Equatable, Sendable {
     }
 
     /// Wall seconds × threads × ranks.
-    public var coreSeconds: Double { wallSeconds * Double(threads * ranks) }
+    public var coreSeconds: Double { wallSeconds * Double(threads) * Double(ranks) }
 
     /// Core-seconds per configuration.
     public var perConfiguration: Double { coreSeconds / Double(configurations) }

@@ -33,12 +33,16 @@ public struct FreeEnergy: Codable, Equatable, Sendable {
     public var oneVacuum: Bool?
 
     /// The estimate from each proposal's log p = -S and log q, on V sites; nil
-    /// with no proposal or a non-finite log weight (a proposal the flow cannot
-    /// have drawn, or a broken table).
+    /// with no proposal, or a log weight that is NaN or +inf (a proposal the flow
+    /// cannot have drawn, or a broken table); -inf is a zero weight.
     public init?(logP: [Double], logQ: [Double], volume: Int, paretoK: Double) {
         precondition(logP.count == logQ.count)
         let logW = zip(logP, logQ).map { $0 - $1 }
-        guard !logW.isEmpty, logW.allSatisfy(\.isFinite), let top = logW.max() else { return nil }
+        // A log weight of -inf (S overflowed) is a zero weight; NaN or +inf (log q of -inf: a
+        // proposal the flow cannot have drawn) leaves no estimate.
+        guard !logW.isEmpty, !logW.contains(where: { $0.isNaN || $0 == .infinity }), let top = logW.max(), top.isFinite else {
+            return nil
+        }
         let n = Double(logW.count)
         var s1 = 0.0, s2 = 0.0
         for w in logW {

@@ -161,13 +161,17 @@ public struct Observables: Codable {
         effectiveMass = meffs
         // Pole mass: a weighted mean of m_eff(t) over the first half of the lattice. The chain's
         // connected one weights by its m_eff's inverse variances (as it always has); the one with
-        // <M> = 0 imposed weights every t alike, so that it is one function of the <C(t)> in every
+        // <M> = 0 imposed weights its t alike, so that it is one function of the <C(t)> in every
         // chain and two chains can be compared on it even where m_eff(t) has no plateau (the
         // unsubtracted C(t) of the broken phase: own weights differed by chain and so did the means).
         let ts = Array(1..<max(2, L / 2))
         func pole(subtract: Bool) -> Estimate {
-            let weights = ts.map { t -> Double in
-                guard subtract else { return 1 }
+            // With <M> = 0 imposed: every t up to the first whose m_eff of the full chain's means is
+            // undefined (a noisy tail), a range fixed once so that every jackknife block uses it.
+            let fullMeans = slice.map { $0.reduce(0, +) / Double(N) }
+            let defined = ts.prefix { meff(fullMeans[$0 - 1], fullMeans[$0], fullMeans[($0 + 1) % L]).isFinite }.count
+            let weights = ts.enumerated().map { k, t -> Double in
+                guard subtract else { return k < defined ? 1 : 0 }
                 let e = meffs[t - 1]
                 return e.value.isFinite && e.error.isFinite && e.error > 0 ? 1 / (e.error * e.error) : 0
             }
@@ -191,8 +195,6 @@ public struct Observables: Codable {
         warnings = Observables.warnings(curves: curves, sizes: sizes, count: N, chain: chain) + (vacua.warning.map { [$0] } ?? [])
     }
 
-    /// Records the proposals behind a flow chain, with a warning when their
-    /// weights' tail is too heavy for trusted error bars.
     /// The scalar observables, named as in the analysis .csv: chi_2, E, abs_M,
     /// pole_mass, then the symmetric forms where the analysis has them.
     public var scalars: [(name: String, estimate: Estimate)] {
@@ -209,6 +211,8 @@ public struct Observables: Codable {
         costPerIndependentSample = Dictionary(uniqueKeysWithValues: scalars.map { ($0.name, c.perIndependentSample(tauInt: $0.estimate.tauInt)) })
     }
 
+    /// Records the proposals behind a flow chain, with a warning when their
+    /// weights' tail is too heavy for trusted error bars.
     public mutating func attach(proposals p: ProposalDiagnostics) {
         proposals = p
         let k = p.weights.paretoK

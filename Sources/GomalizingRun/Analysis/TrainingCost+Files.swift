@@ -8,9 +8,11 @@ extension TrainingCost {
     /// epochs up to the model sampled: training past it was paid for too.
     /// - Throws: `InputError` naming the folder when it records no session.
     public init(resultFolders: [String]) throws {
-        var core = 0.0, sessions = 0
-        for folder in resultFolders {
+        var core = 0.0, sessions = 0, seen = Set<String>()
+        // A folder named twice counts once.
+        for folder in resultFolders where seen.insert(URL(fileURLWithPath: folder).standardizedFileURL.path).inserted {
             let dir = URL(fileURLWithPath: folder)
+            let before = sessions
             let record = try RunProvenance.load(in: dir)
             guard !record.sessions.isEmpty else {
                 throw InputError(file: dir.appendingPathComponent(RunProvenance.fileName).path,
@@ -28,8 +30,12 @@ extension TrainingCost {
                 } else {
                     continue
                 }
-                core += wall * Double(max(1, p.threads) * max(1, p.ranks))
+                core += wall * Double(max(1, p.threads)) * Double(max(1, p.ranks))
                 sessions += 1
+            }
+            guard sessions > before else {
+                throw InputError(file: dir.appendingPathComponent(RunProvenance.fileName).path,
+                                 "records no session with a duration (no end, no finished epoch): its training cost is unknown")
             }
         }
         self.init(coreSeconds: core, sessions: sessions, sources: resultFolders)
