@@ -47,7 +47,7 @@ struct HMCCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let started = ContinuousClock.now  // the chain's cost: all of the command, model load and pilot or burn-in included
+            let started = Date()  // the chain's cost: all of the command, model load and pilot or burn-in included
             let provenance = Provenance.current(command: "hmc", threads: 1)
             let cfg = try Config.load(path: config)
             let url = out.map { URL(fileURLWithPath: $0) } ?? cfg.resultDirectory.appendingPathComponent("hmc.npy")
@@ -86,7 +86,7 @@ struct HMCCommand: ParsableCommand {
             record.details = ["seed": "\(seed)", "step_size": "\(stepSize)", "steps": "\(steps)", "burn_in": "\(burnIn)",
                               "every": "\(every)", "rows": "\(n)", "L": "\(cfg.physical.L)", "d": "\(cfg.physical.Nd)",
                               "M2": "\(cfg.physical.M2)", "lam": "\(cfg.physical.lam)",
-                              "seconds": ChainClock.seconds(since: started)]
+                              "seconds": String(format: "%.3f", Date().timeIntervalSince(started))]
             try record.write(to: sidecar)
             print(String(format: "%d configurations (%d trajectories of %d steps of %.4g), acceptance %.2f%% (burn-in %.2f%%); wrote %@",
                          n, n * every, steps, stepSize, kept.rate, burnAcc, url.path))

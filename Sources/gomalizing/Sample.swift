@@ -48,7 +48,7 @@ struct Sample: ParsableCommand {
     func run() throws {
         let world = worldCommunicator()
         try reportingErrors(communicator: world) {
-            let started = ContinuousClock.now  // the chain's cost: all of the command, model load and pilot or burn-in included
+            let started = Date()  // the chain's cost: all of the command, model load and pilot or burn-in included
             try device.check()
             let dir = try Sample.resultFolder(resultFolder)
             let cfg = try Config.load(path: dir.appendingPathComponent("config.toml").path)
@@ -133,7 +133,7 @@ struct Sample: ParsableCommand {
             var record = provenance.ended()
             record.details = ["model": modelPath, "epoch": modelEpoch, "seed": "\(seed)", "rows": "\(n)",
                               "batch": "\(batch)", "z2": z2Reason,
-                              "seconds": ChainClock.seconds(since: started)]
+                              "seconds": String(format: "%.3f", Date().timeIntervalSince(started))]
             try record.write(to: sidecar)
             if let bad = sampler.mixture?.nonFinite, bad > 0 {
                 FileHandle.standardError.write(Data("warning: \(bad) proposals had a non-finite log q(-phi) (the inverse pass overflowed) and were rejected; the chain misses that part of the proposal: check the model\n".utf8))

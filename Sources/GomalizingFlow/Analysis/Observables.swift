@@ -165,13 +165,13 @@ public struct Observables: Codable {
         // chain and two chains can be compared on it even where m_eff(t) has no plateau (the
         // unsubtracted C(t) of the broken phase: own weights differed by chain and so did the means).
         let ts = Array(1..<max(2, L / 2))
+        // With <M> = 0 imposed: every t up to the first whose m_eff of the full chain's means is
+        // undefined (a noisy tail), a range fixed once so that every jackknife block uses it.
+        let sliceMeans = slice.map { $0.reduce(0, +) / Double(N) }
+        let definedTs = ts.prefix { meff(sliceMeans[$0 - 1], sliceMeans[$0], sliceMeans[($0 + 1) % L]).isFinite }.count
         func pole(subtract: Bool) -> Estimate {
-            // With <M> = 0 imposed: every t up to the first whose m_eff of the full chain's means is
-            // undefined (a noisy tail), a range fixed once so that every jackknife block uses it.
-            let fullMeans = slice.map { $0.reduce(0, +) / Double(N) }
-            let defined = ts.prefix { meff(fullMeans[$0 - 1], fullMeans[$0], fullMeans[($0 + 1) % L]).isFinite }.count
             let weights = ts.enumerated().map { k, t -> Double in
-                guard subtract else { return k < defined ? 1 : 0 }
+                guard subtract else { return k < definedTs ? 1 : 0 }
                 let e = meffs[t - 1]
                 return e.value.isFinite && e.error.isFinite && e.error > 0 ? 1 / (e.error * e.error) : 0
             }

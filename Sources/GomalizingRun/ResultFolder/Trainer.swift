@@ -60,7 +60,7 @@ public final class Trainer {
     /// provenance.json: the earlier sessions' records and this one's (the last), root rank only.
     private var provenance = RunProvenance()
     /// When this session started, for its `seconds`.
-    private var sessionStart = ContinuousClock.now
+    private var sessionStart = Date()
     /// The result folder's writer lock, held from the first check of the folder
     /// to the end of `train()` (root rank only).
     private var folderLock: ResultFolder.Lock?
@@ -152,7 +152,7 @@ public final class Trainer {
                              to: resultDirectory.appendingPathComponent(Config.settingsFileName))
         if folderUse == .resume { try history.restore(history.records, write: true) }
         provenance.sessions.append(.init(provenance: .current(command: "train", threads: loop.threads, ranks: communicator.size)))
-        sessionStart = .now
+        sessionStart = Date()
         try provenance.write(in: resultDirectory)
     }
 
@@ -160,8 +160,7 @@ public final class Trainer {
     /// (nil) that it ends now.
     private func recordSession(epoch: Int?) throws {
         guard communicator.isRoot, var session = provenance.sessions.popLast() else { return }
-        let elapsed = sessionStart.duration(to: .now).components
-        session.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        session.seconds = Date().timeIntervalSince(sessionStart)
         if let epoch {
             session.firstEpoch = session.firstEpoch ?? epoch
             session.lastEpoch = epoch
