@@ -9,7 +9,7 @@ struct Gomalizing: ParsableCommand {
         commandName: "gomalizing",
         abstract: "Flow-based sampling for lattice scalar phi^4 theory.",
         version: "gomalizing \(Provenance.version) (\(Provenance.buildSource))",
-        subcommands: [Train.self, SweepCommand.self, Watch.self, Sample.self, HMCCommand.self, Analyze.self, Report.self, Bench.self]
+        subcommands: [Train.self, SweepCommand.self, Watch.self, Sample.self, HMCCommand.self, ClusterCommand.self, Analyze.self, Report.self, Bench.self]
     )
 
     static var commandNames: [String] { configuration.subcommands.map { $0._commandName } }

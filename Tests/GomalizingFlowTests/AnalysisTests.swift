@@ -107,18 +107,6 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(G[lat.index([0, 1, 0])], G[lat.index([0, 0, 5])], accuracy: 1e-14)
     }
 
-    /// Every component of G(x) from a chain within 3 sigma of the exact free propagator.
-    func assertMatchesFreeField(_ obs: Observables, lattice: Lattice, m2: Double, _ what: String,
-                                file: StaticString = #filePath, line: UInt = #line) {
-        let exact = FreeField.propagator(lattice: lattice, m2: m2)
-        for x in 0..<lattice.volume {
-            let e = obs.G[x]
-            XCTAssertLessThan(abs(e.value - exact[x]), 3 * e.error,
-                              "\(what): G(\(lattice.coordinates(x))) = \(e.value) ± \(e.error), exact \(exact[x])", file: file, line: line)
-        }
-        XCTAssertLessThan(abs(obs.susceptibility.value - 1 / (2 * m2)), 3 * obs.susceptibility.error, what, file: file, line: line)
-    }
-
     func testHMCReproducesTheFreePropagator() {
         let lat = Lattice(L: 4, d: 2)
         let m2 = 0.5

@@ -62,7 +62,10 @@ final class CommandLineFuzzTests: XCTestCase {
             return [("", configs), ("--n", ["1", "5", "30"] + counts + ["100000000000000"]),
                     ("--step-size", ["0.1", "0", "-1", "nan", "inf", "abc", "1e-3"]), ("--steps", ["1", "3", "0", "-2", "x"]),
                     ("--burn-in", ["0", "1", "5", "-1", "abc", ""]), ("--every", ["1", "2", "0", "-1"]), ("--seed", seeds),
-                    ("--out", ["h.npy", "h.csv", "", "folder", "plain.txt/h.npy"])]
+                    ("--out", ["h.npy", "h.csv", "", "folder", "plain.txt/h.npy"]),
+                    ("--fourier-mass2", ["0.5", "0", "-1", "nan", "inf", "x"]), ("--step-jitter", ["0", "0.2", "1", "-0.1", "nan"])]
+        case "cluster":
+            return options("hmc") + [("--clusters", ["1", "3", "0", "-1", "1000001", "x"])]
         case "analyze":
             return [("", ["chain.npy", "tiny.toml", "missing.npy", "folder", "plain.txt", ""]),
                     ("--config", configs), ("--skip", ["0", "5", "26", "1000000", "-1", "x"]),
@@ -87,7 +90,7 @@ final class CommandLineFuzzTests: XCTestCase {
     }
 
     func randomCommandLine() -> [String] {
-        let commands = ["train", "sweep", "sample", "hmc", "analyze", "watch", "report", "bench"]
+        let commands = ["train", "sweep", "sample", "hmc", "cluster", "analyze", "watch", "report", "bench"]
         if chance(0.04) { return [pick(["trian", "", "help", "--help", "smaple", "zzz", "-n"])] + (chance(0.5) ? [pick(commands)] : []) }
         let command = pick(commands)
         var args = [command]

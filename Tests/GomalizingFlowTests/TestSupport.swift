@@ -314,3 +314,15 @@ func assertExactFlow(_ spec: ModelSpec, seed: UInt64, file: StaticString = #file
     for i in 0..<V { XCTAssertEqual(back.input[i], z[i], accuracy: 1e-12, file: file, line: line) }
     XCTAssertEqual(back.logJ[0], logJ, accuracy: 1e-10, file: file, line: line)
 }
+
+/// Every component of G(x) from a chain within 3 sigma of the exact free propagator.
+func assertMatchesFreeField(_ obs: Observables, lattice: Lattice, m2: Double, _ what: String,
+                            file: StaticString = #filePath, line: UInt = #line) {
+    let exact = FreeField.propagator(lattice: lattice, m2: m2)
+    for x in 0..<lattice.volume {
+        let e = obs.G[x]
+        XCTAssertLessThan(abs(e.value - exact[x]), 3 * e.error,
+                          "\(what): G(\(lattice.coordinates(x))) = \(e.value) ± \(e.error), exact \(exact[x])", file: file, line: line)
+    }
+    XCTAssertLessThan(abs(obs.susceptibility.value - 1 / (2 * m2)), 3 * obs.susceptibility.error, what, file: file, line: line)
+}
