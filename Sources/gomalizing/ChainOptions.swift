@@ -19,7 +19,7 @@ struct ChainOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Random seed (a non-negative integer).")
     var seed: UInt64 = 1
 
-    @Option(help: "Output .npy file (default: <result>/<config name>/<command's name>.npy).")
+    @Option(help: "Output .npy file (default: <result>/<config name>/hmc.npy, cluster.npy, hmc_fourier.npy or cluster_fourier.npy).")
     var out: String?
 
     @OptionGroup var replace: OverwriteOption
@@ -72,6 +72,10 @@ struct TrajectoryOptions: ParsableArguments {
         return hmc
     }
 
+    /// The default chain name of `command` with these options: plain and
+    /// Fourier-accelerated chains of one config do not collide.
+    func defaultName(_ command: String) -> String { command + (fourierMass2 == nil ? "" : "_fourier") + ".npy" }
+
     /// What the chain's record says about the trajectory.
     var details: [String: String] {
         var d = ["step_size": "\(stepSize)", "steps": "\(steps)"]
@@ -94,13 +98,14 @@ struct TrajectoryOptions: ParsableArguments {
 enum ChainWriter {
     /// `bytesPerSite`: the sampler's memory per lattice site, checked before anything is allocated.
     /// `details` are the sampler's own record entries; `summary` its words for the printed line.
-    static func run<S: MarkovChainSampler>(command: String, config: String, chain: ChainOptions, bytesPerSite: Double,
+    static func run<S: MarkovChainSampler>(command: String, config: String, chain: ChainOptions, defaultName: String,
+                                           bytesPerSite: Double,
                                            make: (Config) -> S, details: (S) -> [String: String],
                                            summary: (S) -> String) throws {
         let started = Date()  // the chain's cost: all of the command, set-up and burn-in included
         let provenance = Provenance.current(command: command, threads: 1)
         let cfg = try Config.load(path: config)
-        let url = chain.out.map { URL(fileURLWithPath: $0) } ?? cfg.resultDirectory.appendingPathComponent("\(command).npy")
+        let url = chain.out.map { URL(fileURLWithPath: $0) } ?? cfg.resultDirectory.appendingPathComponent(defaultName)
         let V = Double(cfg.lattice.volume)
         try ResourceBudget.requireMemory(V * (bytesPerSite + 4), file: config, field: "[physical] L",
                                          for: "\(command) on \(cfg.lattice.volume) sites")
@@ -120,6 +125,7 @@ enum ChainWriter {
         StaleTemporaries.clean(in: url.deletingLastPathComponent())
         let npy = try NpyWriter(url: url, shape: [chain.n] + cfg.lattice.shape)
         let burnAcc = sampler.acceptanceRate
+        sampler.endBurnIn()
         var kept = HMC.Counter()
         for _ in 0..<chain.n {
             for _ in 0..<chain.every where !StopSignal.requested { kept.record(sampler.update()) }
@@ -135,6 +141,7 @@ enum ChainWriter {
         record.details = details(sampler).merging([
             "seed": "\(chain.seed)", "burn_in": "\(chain.burnIn)", "every": "\(chain.every)", "rows": "\(chain.n)",
             "L": "\(cfg.physical.L)", "d": "\(cfg.physical.Nd)", "M2": "\(cfg.physical.M2)", "lam": "\(cfg.physical.lam)",
+            "acceptance": String(format: "%.4f", kept.rate), "burn_in_acceptance": String(format: "%.4f", burnAcc),
             "seconds": String(format: "%.3f", Date().timeIntervalSince(started)),
         ]) { _, common in common }
         try record.write(to: sidecar)

@@ -25,7 +25,7 @@ struct ClusterCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             // The cluster's membership flags and site list, and 2d <= 8 neighbour tables of Int32.
-            try ChainWriter.run(command: "cluster", config: config, chain: chain,
+            try ChainWriter.run(command: "cluster", config: config, chain: chain, defaultName: trajectory.defaultName("cluster"),
                                 bytesPerSite: 8 * trajectory.valuesPerSite + 5 + 32,
                                 make: { ClusterHMC(hmc: trajectory.hmc($0.action, seed: chain.seed), clusters: clusters,
                                                    seed: ~chain.seed) },

@@ -16,7 +16,8 @@ struct HMCCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try ChainWriter.run(command: "hmc", config: config, chain: chain, bytesPerSite: 8 * trajectory.valuesPerSite,
+            try ChainWriter.run(command: "hmc", config: config, chain: chain, defaultName: trajectory.defaultName("hmc"),
+                                bytesPerSite: 8 * trajectory.valuesPerSite,
                                 make: { trajectory.hmc($0.action, seed: chain.seed) },
                                 details: { _ in trajectory.details },
                                 summary: { _ in "trajectories of " + trajectory.summary })

@@ -29,7 +29,8 @@ final class ChainCommandTests: XCTestCase {
             (["hmc", "tiny.toml", "--fourier-mass2", "0.5", "--step-size", "0.2", "--steps", "5", "--step-jitter", "0.1",
               "--out", "f.npy"], "f.npy", ["fourier_mass2": "0.5", "step_jitter": "0.1", "steps": "5"]),
             (["cluster", "tiny.toml", "--clusters", "2"], "result/tiny/cluster.npy", ["clusters": "2", "step_size": "0.1"]),
-            (["cluster", "tiny.toml", "--fourier-mass2", "1", "--out", "cf.npy"], "cf.npy", ["fourier_mass2": "1.0", "clusters": "1"]),
+            (["cluster", "tiny.toml", "--fourier-mass2", "1"], "result/tiny/cluster_fourier.npy", ["fourier_mass2": "1.0", "clusters": "1"]),
+            (["hmc", "tiny.toml", "--fourier-mass2", "2"], "result/tiny/hmc_fourier.npy", ["fourier_mass2": "2.0"]),
         ]
         for (args, path, expected) in runs {
             let r = try gomalizing(args + ["--n", "400", "--burn-in", "50"])
@@ -40,6 +41,11 @@ final class ChainCommandTests: XCTestCase {
             XCTAssertEqual(record.command, args[0])
             for (key, value) in expected { XCTAssertEqual(record.details?[key], value, "\(args): \(key)") }
             XCTAssertNotNil(record.details?["seconds"].flatMap(Double.init))
+            // The trajectories' own acceptance (analyze counts changed rows, about 100% for clusters).
+            let acceptance = try XCTUnwrap(record.details?["acceptance"].flatMap(Double.init))
+            XCTAssertTrue(acceptance > 0 && acceptance <= 100, "\(acceptance)")
+            let printed = try XCTUnwrap(r.out.firstMatch(of: #/acceptance ([0-9.]+)%/#).flatMap { Double($0.1) }, r.out)
+            XCTAssertEqual(printed, acceptance, accuracy: 0.006)
             if args[0] == "cluster" {
                 let fraction = try XCTUnwrap(record.details?["mean_cluster_fraction"].flatMap(Double.init))
                 XCTAssertTrue(fraction > 0 && fraction <= 1, "\(fraction)")
@@ -79,7 +85,7 @@ final class ChainCommandTests: XCTestCase {
 
     /// SIGTERM ends a cluster chain cleanly: one line, 128 + 15, no partial or temporary files.
     func testSIGTERMStopsAClusterChainWithoutLeavingFiles() throws {
-        let r = try gomalizing(["cluster", "tiny.toml", "--n", "50000000", "--out", "long.npy", "--burn-in", "0"]) { pid in
+        let r = try gomalizing(["cluster", "tiny.toml", "--n", "5000000", "--out", "long.npy", "--burn-in", "0"]) { pid in
             for _ in 0..<2000 {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: self.dir.path)) ?? []
                 if names.contains(where: { $0.hasPrefix(".long.npy.tmp-") }) { break }

@@ -81,9 +81,9 @@ final class ClassicalSamplerTests: XCTestCase {
         var hmc = HMC(action: Phi4Action(lattice: lattice, m2: 0.5, lam: 0), stepSize: 0.6, steps: 3, seed: 11,
                       mass: FourierMass(lattice: lattice, mu2: 2))
         hmc.stepJitter = 0.3
-        XCTAssertEqual(measured(&hmc, on: lattice, burnIn: 200, steps: 20_000).G.count, lattice.volume)
-        let observables = measured(&hmc, on: lattice, burnIn: 0, steps: 20_000)
-        XCTAssertLessThan(hmc.acceptanceRate, 95)
+        let observables = measured(&hmc, on: lattice, burnIn: 200, steps: 40_000)
+        XCTAssertLessThan(hmc.acceptanceRate, 90)
+        XCTAssertGreaterThan(hmc.acceptanceRate, 60)
         assertMatchesFreeField(observables, lattice: lattice, m2: 0.5, "Fourier HMC")
     }
 

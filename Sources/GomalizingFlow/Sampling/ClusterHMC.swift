@@ -11,12 +11,14 @@ public struct ClusterHMC: MarkovChainSampler {
     public let clusters: Int
     private var ising: EmbeddedIsing
     private var rng: Xoshiro256
-    /// Sites flipped so far, summed over clusters, and clusters grown.
+    /// Sites flipped since the last `endBurnIn()`, summed over clusters.
     public private(set) var flippedSites = 0
+    /// Clusters grown since the last `endBurnIn()`.
     public private(set) var clustersGrown = 0
 
     /// `clusters` Wolff clusters (>= 1) after each trajectory of `hmc`; the
-    /// cluster sites are drawn from their own generator, seeded by `seed`.
+    /// cluster sites and bonds are drawn from their own generator, seeded by
+    /// `seed` (the `cluster` command passes the bitwise complement of its --seed).
     public init(hmc: HMC, clusters: Int, seed: UInt64) {
         precondition(clusters >= 1, "at least one cluster per update")
         self.hmc = hmc
@@ -31,6 +33,12 @@ public struct ClusterHMC: MarkovChainSampler {
     /// The mean cluster size as a fraction of the volume (0 before any cluster).
     public var meanClusterFraction: Double {
         clustersGrown == 0 ? 0 : Double(flippedSites) / Double(clustersGrown * hmc.action.lattice.volume)
+    }
+
+    /// The cluster statistics start again: a cold start's burn-in has small clusters.
+    public mutating func endBurnIn() {
+        flippedSites = 0
+        clustersGrown = 0
     }
 
     /// One trajectory, then the cluster flips; returns the trajectory's acceptance.

@@ -37,9 +37,6 @@ public struct FourierMass {
         self.inverse = inverse
     }
 
-    /// The symbol M(p) at momentum index p.
-    public func symbol(_ p: Int) -> Double { 1 / inverse[p] }
-
     /// field <- M^(1/2) field: white noise becomes a momentum drawn from N(0, M).
     /// M^(1/2) is the symmetric (circulant) root, so M^(1/2) M^(1/2) = M.
     public func multiplyByRoot(_ field: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>) {

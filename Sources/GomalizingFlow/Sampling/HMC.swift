@@ -19,8 +19,11 @@ public struct HMC: MarkovChainSampler {
     /// resonances of a fixed trajectory length; 0: no jitter, no extra draw.
     public var stepJitter: Double = 0
     /// The current configuration, V values in row-major site order (zero at the
-    /// start). Setting it moves the chain (a cluster update flips signs here).
-    public var phi: [Double]
+    /// start). Setting it moves the chain (a cluster update flips signs here);
+    /// the leapfrog reads it through raw pointers, so its length is checked.
+    public var phi: [Double] {
+        didSet { precondition(phi.count == action.lattice.volume, "HMC.phi needs \(action.lattice.volume) values") }
+    }
     /// Trajectories run so far.
     public private(set) var trajectories = 0
     /// Trajectories accepted so far.
@@ -102,8 +105,8 @@ public struct HMC: MarkovChainSampler {
             for p in momentum { kinetic += p * p }
             return 0.5 * kinetic
         }
-        velocity = momentum
         velocity.withUnsafeMutableBufferPointer { v in
+            v.baseAddress!.update(from: momentum, count: momentum.count)
             scratch.withUnsafeMutableBufferPointer { mass.multiplyByInverse(v.baseAddress!, scratch: $0.baseAddress!) }
         }
         var kinetic = 0.0
@@ -141,8 +144,8 @@ public struct HMC: MarkovChainSampler {
                                     for x in 0..<V { q[x] += eps * p[x] }
                                 }
                                 action.force(UnsafePointer(q), into: f)
-                                let w = s == steps - 1 ? 0.5 * eps : eps
-                                for x in 0..<V { p[x] -= w * f[x] }
+                                let kick = s == steps - 1 ? 0.5 * eps : eps
+                                for x in 0..<V { p[x] -= kick * f[x] }
                             }
                         }
                     }
@@ -155,7 +158,10 @@ public struct HMC: MarkovChainSampler {
         trajectories += 1
         let accept = dH <= 0 || rng.uniform() < Foundation.exp(-dH)
         if accept {
-            swap(&phi, &trial)
+            // Exchanges the buffers without copying them (swap(&phi, &trial) would overlap with phi's observer).
+            let old = phi
+            phi = trial
+            trial = old
             accepted += 1
         }
         return accept
