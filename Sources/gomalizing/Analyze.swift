@@ -27,16 +27,21 @@ struct Analyze: ParsableCommand {
         valueName: "result-folder"))
     var training: [String] = []
 
-    @Option(parsing: .unconditional, help: "Independent samples to amortise the training over (with --training).",
+    @Option(parsing: .unconditional, help: "Independent samples to amortise the training over (with --training; default 1e5).",
             transform: Counts.parse)
-    var amortise: Int = 100_000
+    var amortise: Int?
+    /// What --amortise says, or its default.
+    var amortisedOver: Int { amortise ?? 100_000 }
 
     @OptionGroup var replace: OverwriteOption
     var overwrite: Bool { replace.overwrite }
 
     func validate() throws {
         try OptionChecks.count(skip, "--skip", min: 0)
-        try OptionChecks.count(amortise, "--amortise")
+        if let amortise {
+            try OptionChecks.count(amortise, "--amortise")
+            if training.isEmpty { throw ValidationError("--amortise needs --training (the result folder whose training it amortises)") }
+        }
         if let json { try OptionChecks.outputFile(json, option: "--json", extension: "json") }
     }
 
@@ -113,6 +118,10 @@ struct Analyze: ParsableCommand {
             obs.theory = theory
             if let record = samplesProvenance, let cost = ChainCost(record: record) { obs.attach(cost: cost) }
             obs.training = trainingCost
+            obs.training?.amortisedOver = amortisedOver
+            if let t = trainingCost, let costs = obs.costPerIndependentSample {
+                obs.costPerIndependentSampleWithTraining = costs.mapValues { t.amortised($0, over: Double(amortisedOver)) }
+            }
             obs.analysedChain = AnalysedChain(npy: chainURL, rows: npy.rowCount, record: samplesProvenance, analysis: url)
             // Padded in Swift: "%-22@" is ignored by Foundation on Linux.
             func row(_ name: String, _ e: Estimate) -> String {
@@ -139,7 +148,7 @@ struct Analyze: ParsableCommand {
             if let t = trainingCost {
                 print(String(format: "training: %.4g core-seconds in %d sessions of %@; amortised over %d independent samples, "
                              + "%.3g core-s more per sample", t.coreSeconds, t.sessions, t.sources.joined(separator: ", "),
-                             amortise, t.coreSeconds / Double(amortise)))
+                             amortisedOver, t.coreSeconds / Double(amortisedOver)))
             }
             if let w = obs.proposals?.weights {
                 print(String(format: "proposals: ESS %.4f, largest normalised weight %.3g, Pareto k %.2f (%@)", w.ess,

@@ -85,18 +85,7 @@ final class ChainCommandTests: XCTestCase {
 
     /// SIGTERM ends a cluster chain cleanly: one line, 128 + 15, no partial or temporary files.
     func testSIGTERMStopsAClusterChainWithoutLeavingFiles() throws {
-        let r = try gomalizing(["cluster", "tiny.toml", "--n", "5000000", "--out", "long.npy", "--burn-in", "0"]) { pid in
-            for _ in 0..<2000 {
-                let names = (try? FileManager.default.contentsOfDirectory(atPath: self.dir.path)) ?? []
-                if names.contains(where: { $0.hasPrefix(".long.npy.tmp-") }) { break }
-                usleep(5_000)
-            }
-            kill(pid, SIGTERM)
-        }
-        XCTAssertEqual(r.code, 143, r.err)
-        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
-        XCTAssertTrue(r.err.hasPrefix("interrupted by SIGTERM: nothing written"), r.err)
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        XCTAssertFalse(names.contains { $0.contains("long.") }, "\(names)")
+        try assertSIGTERMStopsCleanly(gomalizing, ["cluster", "tiny.toml", "--n", "5000000", "--burn-in", "0"], in: dir,
+                                      output: "long.npy")
     }
 }

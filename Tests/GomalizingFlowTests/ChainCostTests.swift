@@ -123,7 +123,11 @@ final class ChainCostTests: XCTestCase {
         XCTAssertEqual(cost.configurations, 400)
         let chi2 = try XCTUnwrap(obs.costPerIndependentSample?["chi_2"])
         XCTAssertEqual(chi2, cost.coreSeconds / 400 * 2 * obs.susceptibility.tauInt, accuracy: 1e-15)
-        XCTAssertGreaterThan(try XCTUnwrap(obs.training).coreSeconds, 0)
+        let training = try XCTUnwrap(obs.training)
+        XCTAssertGreaterThan(training.coreSeconds, 0)
+        XCTAssertEqual(training.amortisedOver, 10_000)
+        XCTAssertEqual(try XCTUnwrap(obs.costPerIndependentSampleWithTraining?["chi_2"]), chi2 + training.coreSeconds / 1e4,
+                       accuracy: 1e-15, "the amortised cost is in the JSON too")
         let other = try Observables.load(path: dir.appendingPathComponent("b.analysis.json").path)
         let row = try XCTUnwrap(obs.comparison?.rows.first { $0.name == "chi_2" })
         let otherChi2 = try XCTUnwrap(other.costPerIndependentSample?["chi_2"])
@@ -143,6 +147,9 @@ final class ChainCostTests: XCTestCase {
                            mentions: ["nowhere/provenance.json", "--training"])
         assertOneLineError(try gomalizing(["analyze", "a.npy", "--config", cfg.path, "--amortise", "0", "--overwrite"]),
                            mentions: ["--amortise"])
+        // --amortise means nothing without a training to amortise: refused, not ignored.
+        assertOneLineError(try gomalizing(["analyze", "a.npy", "--config", cfg.path, "--amortise", "1e4", "--overwrite"]),
+                           mentions: ["--amortise needs --training"])
         let broken = dir.appendingPathComponent("broken")
         try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
         try "{\"sessions\": 3".write(to: broken.appendingPathComponent("provenance.json"), atomically: true, encoding: .utf8)

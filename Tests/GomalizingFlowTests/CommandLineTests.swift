@@ -103,21 +103,8 @@ final class CommandLineTests: XCTestCase {
     /// SIGTERM ends sampling cleanly: one line, 128 + 15, and no partial or temporary files.
     func testSIGTERMStopsSamplingWithoutLeavingFiles() throws {
         let run = try trainedFolder()
-        let out = dir.appendingPathComponent("long.npy")
-        let r = try gomalizing(["sample", run.path, "--n", "5000000", "--out", out.path, "--threads", "1"]) { pid in
-            // Once the temporary exists, the chain is running.
-            for _ in 0..<2000 {
-                let names = (try? FileManager.default.contentsOfDirectory(atPath: self.dir.path)) ?? []
-                if names.contains(where: { $0.hasPrefix(".long.npy.tmp-") }) { break }
-                usleep(5_000)
-            }
-            kill(pid, SIGTERM)
-        }
-        XCTAssertEqual(r.code, 143, r.err)
-        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
-        XCTAssertTrue(r.err.hasPrefix("interrupted by SIGTERM: nothing written"), r.err)
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        XCTAssertFalse(names.contains { $0.contains("long.") }, "\(names)")
+        try assertSIGTERMStopsCleanly(gomalizing, ["sample", run.path, "--n", "5000000", "--threads", "1"], in: dir,
+                                      output: "long.npy")
     }
 }
 

@@ -157,6 +157,7 @@ final class ConfigTests: XCTestCase {
         expected["example3d_critical_L6"] = (6, 3, -4, 5.113)
         // The fast recipe's configs: the same theories.
         for base in ["example2d", "example3d", "example3d_critical_L4", "example3d_critical_L6"] + (1...5).map { "example2d_E\($0)" } { expected[base + "_fast"] = expected[base] }
+        expected["example2d_E3_cheap"] = expected["example2d_E3"]  // the cheaper flow of issue 31
         // The line of constant physics of Albergo et al. and Gerdes et al. (issue 17).
         for (L, lam) in [(12, 5.276), (20, 4.807), (32, 4.572)] { expected["example2d_lcp_L\(L)"] = (L, 2, -4, lam) }
         XCTAssertEqual(Set(configs.keys), Set(expected.keys))

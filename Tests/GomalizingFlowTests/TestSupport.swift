@@ -315,6 +315,28 @@ func assertExactFlow(_ spec: ModelSpec, seed: UInt64, file: StaticString = #file
     XCTAssertEqual(back.logJ[0], logJ, accuracy: 1e-10, file: file, line: line)
 }
 
+/// Runs a chain command through `run` (a test's `gomalizing(_:whileRunning:)`), sends SIGTERM once
+/// the temporary of `output` (a name in `dir`) exists, and checks the clean stop: one line, status
+/// 128 + 15, "nothing written", and no file named like the output left.
+func assertSIGTERMStopsCleanly(_ run: ([String], ((pid_t) -> Void)?) throws -> CommandResult, _ args: [String],
+                               in dir: URL, output: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let stem = URL(fileURLWithPath: output).deletingPathExtension().lastPathComponent
+    let r = try run(args + ["--out", output]) { pid in
+        // Once the temporary exists, the chain is running.
+        for _ in 0..<2000 {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            if names.contains(where: { $0.hasPrefix(".\(output).tmp-") }) { break }
+            usleep(5_000)
+        }
+        kill(pid, SIGTERM)
+    }
+    XCTAssertEqual(r.code, 143, r.err, file: file, line: line)
+    XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err, file: file, line: line)
+    XCTAssertTrue(r.err.hasPrefix("interrupted by SIGTERM: nothing written"), r.err, file: file, line: line)
+    let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+    XCTAssertFalse(names.contains { $0.contains("\(stem).") }, "\(names)", file: file, line: line)
+}
+
 /// Every component of G(x) from a chain within 3 sigma of the exact free propagator.
 func assertMatchesFreeField(_ obs: Observables, lattice: Lattice, m2: Double, _ what: String,
                             file: StaticString = #filePath, line: UInt = #line) {

@@ -64,6 +64,8 @@ public struct TrainingCost: Codable, Equatable, Sendable {
     public var sessions: Int
     /// Where they were recorded (result folders), as given.
     public var sources: [String]
+    /// The independent samples it is amortised over in the analysis that records it (`analyze --amortise`).
+    public var amortisedOver: Int?
 
     /// A cost from its parts.
     public init(coreSeconds: Double, sessions: Int, sources: [String]) {

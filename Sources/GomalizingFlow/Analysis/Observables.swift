@@ -96,6 +96,8 @@ public struct Observables: Codable {
     public var costPerIndependentSample: [String: Double]?
     /// The flow's training behind the chain, where `analyze --training` named it.
     public var training: TrainingCost?
+    /// `costPerIndependentSample` with the training amortised over `training.amortisedOver` samples.
+    public var costPerIndependentSampleWithTraining: [String: Double]?
     /// log Z and the free energy density from the proposals (nil for chains without a proposal table).
     public var freeEnergy: FreeEnergy?
 
