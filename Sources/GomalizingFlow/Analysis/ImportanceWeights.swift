@@ -49,7 +49,10 @@ public struct WeightDiagnostics: Codable, Equatable, Sendable {
         guard paretoK.isFinite else { return "too few proposals for a tail fit" }
         if paretoK < 0.5 { return "good: the weights have a finite variance" }
         if paretoK <= 0.7 {
-            return "fair: the weights' variance is infinite, but chains of practical length still converge; error bars need long chains"
+            // Why the advice: at k 0.50-0.56, 10^5-step chains were 2-4 errors off in half the theories of
+            // docs/studies/flow-vs-classical.md; one 10x longer chain agreed, another did not (a region never proposed).
+            return "fair: the weights' variance is infinite and error bars of short chains can be too small; "
+                + "check with a chain 10x longer or an independent sampler"
         }
         return "unreliable: the weights' tail is so heavy that a chain of practical length can be biased and its error bars cannot be trusted"
     }
