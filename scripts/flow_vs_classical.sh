@@ -29,18 +29,7 @@ theories=(
   "crit3d_L6|$R/configs/crit3d_L6.toml|$R/crit3d_L6|best|0.44|1"
 )
 
-# The largest step size of the list $4 with >= 80% acceptance in a pilot of 2000 trajectories of length $3.
-pilot() {
-    local cfg=$1 extra=$2 length=$3 eps steps acc
-    for eps in $4; do
-        steps=$(python3 -c "print(max(1, round($length / $eps)))")
-        acc=$("$bin" hmc "$cfg" --n 2000 --burn-in 200 --step-size "$eps" --steps "$steps" $extra \
-              --out "$scratch/pilot.npy" --overwrite | sed -E 's/.*acceptance ([0-9.]+)%.*/\1/')
-        if python3 -c "import sys; sys.exit(0 if $acc >= 80 else 1)"; then break; fi
-    done
-    rm -f "$scratch/pilot.npy" "$scratch/pilot.provenance.json"
-    echo "--step-size $eps --steps $steps"
-}
+source "$(dirname "$0")/hmc_pilot.sh"   # pilot: the step size at 80% acceptance
 
 # chain KIND NAME CFG OUT COMMAND-ARGS...: run, analyse, keep the text, JSON and log, drop the .npy.
 chain() {

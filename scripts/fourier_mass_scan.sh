@@ -11,19 +11,15 @@ n=${N:-20000}
 bin=${BIN:-.build/release/gomalizing}
 scratch=${SCRATCH:-/tmp/fourier-mass-scan}
 mkdir -p "$scratch" "$out"
+source "$(dirname "$0")/hmc_pilot.sh"
 for mu2 in "$@"; do
     [ -f "$out/mu2_$mu2.txt" ] && continue
-    for eps in 0.3 0.25 0.2 0.15 0.1 0.07 0.05 0.035; do
-        steps=$(python3 -c "print(max(1, round(1.5 / $eps)))")
-        acc=$("$bin" hmc "$cfg" --n 2000 --burn-in 200 --step-size "$eps" --steps "$steps" --fourier-mass2 "$mu2" \
-              --step-jitter 0.2 --out "$scratch/pilot.npy" --overwrite | sed -E 's/.*acceptance ([0-9.]+)%.*/\1/')
-        if python3 -c "import sys; sys.exit(0 if $acc >= 80 else 1)"; then break; fi
-    done
-    "$bin" hmc "$cfg" --n "$n" --seed 51 --step-size "$eps" --steps "$steps" --fourier-mass2 "$mu2" --step-jitter 0.2 \
+    steps=$(pilot "$cfg" "--fourier-mass2 $mu2 --step-jitter 0.2" 1.5 "0.3 0.25 0.2 0.15 0.1 0.07 0.05 0.035")
+    "$bin" hmc "$cfg" --n "$n" --seed 51 $steps --fourier-mass2 "$mu2" --step-jitter 0.2 \
         --out "$scratch/fa.npy" --overwrite > "$out/mu2_$mu2.log"
     "$bin" analyze "$scratch/fa.npy" --config "$cfg" --json "$scratch/fa.analysis.json" --overwrite > "$scratch/fa.txt"
     mv "$scratch/fa.txt" "$out/mu2_$mu2.txt"
     echo "mu2 $mu2: $(grep -o 'trajectories of.*' "$out/mu2_$mu2.log" | cut -c1-90)"
     grep -E "^cost|^chi_2|^<\|M\|>" "$out/mu2_$mu2.txt" | sed -E 's/ +/ /g' | cut -c1-110
 done
-rm -f "$scratch"/pilot.* "$scratch"/fa.*
+rm -f "$scratch"/fa.*

@@ -117,11 +117,7 @@ struct Analyze: ParsableCommand {
             }
             obs.theory = theory
             if let record = samplesProvenance, let cost = ChainCost(record: record) { obs.attach(cost: cost) }
-            obs.training = trainingCost
-            obs.training?.amortisedOver = amortisedOver
-            if let t = trainingCost, let costs = obs.costPerIndependentSample {
-                obs.costPerIndependentSampleWithTraining = costs.mapValues { t.amortised($0, over: Double(amortisedOver)) }
-            }
+            if let t = trainingCost { obs.attach(training: t, amortisedOver: amortisedOver) }
             obs.analysedChain = AnalysedChain(npy: chainURL, rows: npy.rowCount, record: samplesProvenance, analysis: url)
             // Padded in Swift: "%-22@" is ignored by Foundation on Linux.
             func row(_ name: String, _ e: Estimate) -> String {

@@ -70,8 +70,8 @@ final class ClassicalSamplerTests: XCTestCase {
         }
         XCTAssertLessThan(hmc.acceptanceRate, 85)
         XCTAssertGreaterThan(hmc.acceptanceRate, 50)
-        let estimate = binnedMean(values, bin: 50)
-        XCTAssertLessThan(abs(estimate.mean - 1), 3 * estimate.error, "<exp(-dH)> = \(estimate.mean) ± \(estimate.error)")
+        let estimate = Jackknife.estimate([values], blockSize: 50) { $0[0] }
+        XCTAssertLessThan(abs(estimate.value - 1), 3 * estimate.error, "<exp(-dH)> = \(estimate.value) ± \(estimate.error)")
     }
 
     /// Fourier-accelerated HMC with mu2 far from m2, a jittered step and about 75%
@@ -194,8 +194,8 @@ final class ClassicalSamplerTests: XCTestCase {
         XCTAssertEqual(plainChanges, 0)
         XCTAssertGreaterThan(abs(plainM.reduce(0, +) / 5000), 0.5, "HMC's chain sits in one vacuum")
         XCTAssertGreaterThan(clusterChanges, 500)
-        let estimate = binnedMean(clusterM, bin: 50)
-        XCTAssertLessThan(abs(estimate.mean), 3 * estimate.error, "<M> = \(estimate.mean) ± \(estimate.error)")
+        let estimate = Jackknife.estimate([clusterM], blockSize: 50) { $0[0] }
+        XCTAssertLessThan(abs(estimate.value), 3 * estimate.error, "<M> = \(estimate.value) ± \(estimate.error)")
     }
 }
 
@@ -208,12 +208,4 @@ private func measured<S: MarkovChainSampler>(_ sampler: inout S, on lattice: Lat
         m.add(sampler.phi)
     }
     return Observables(m)
-}
-
-/// The mean of `values` and its error from means of bins of `bin` consecutive values.
-private func binnedMean(_ values: [Double], bin: Int) -> (mean: Double, error: Double) {
-    let means = stride(from: 0, to: values.count - bin + 1, by: bin).map { values[$0..<($0 + bin)].reduce(0, +) / Double(bin) }
-    let mean = means.reduce(0, +) / Double(means.count)
-    let variance = means.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(means.count - 1)
-    return (mean, (variance / Double(means.count)).squareRoot())
 }

@@ -213,6 +213,14 @@ public struct Observables: Codable {
         costPerIndependentSample = Dictionary(uniqueKeysWithValues: scalars.map { ($0.name, c.perIndependentSample(tauInt: $0.estimate.tauInt)) })
     }
 
+    /// Records the flow's training, amortised over `samples` independent samples, and each
+    /// scalar observable's cost per independent sample with it (after `attach(cost:)`).
+    public mutating func attach(training t: TrainingCost, amortisedOver samples: Int) {
+        training = t
+        training?.amortisedOver = samples
+        costPerIndependentSampleWithTraining = costPerIndependentSample?.mapValues { t.amortised($0, over: Double(samples)) }
+    }
+
     /// Records the proposals behind a flow chain, with a warning when their
     /// weights' tail is too heavy for trusted error bars.
     public mutating func attach(proposals p: ProposalDiagnostics) {

@@ -88,23 +88,25 @@ public struct HMC: MarkovChainSampler {
     private mutating func drawMomentum() -> Double {
         let V = action.lattice.volume
         momentum.withUnsafeMutableBufferPointer { rng.fillNormal($0.baseAddress!, count: V) }
-        var kinetic = 0.0
-        for p in momentum { kinetic += p * p }
+        let kinetic = Self.halfSumOfSquares(momentum)
         if let mass {
             momentum.withUnsafeMutableBufferPointer { p in
                 scratch.withUnsafeMutableBufferPointer { mass.multiplyByRoot(p.baseAddress!, scratch: $0.baseAddress!) }
             }
         }
-        return 0.5 * kinetic
+        return kinetic
+    }
+
+    /// sum x^2 / 2, summed in site order (the order plain HMC has always used).
+    private static func halfSumOfSquares(_ x: [Double]) -> Double {
+        var sum = 0.0
+        for v in x { sum += v * v }
+        return 0.5 * sum
     }
 
     /// pi^T M^-1 pi / 2 of the current momentum.
     private mutating func kineticEnergy() -> Double {
-        guard let mass else {
-            var kinetic = 0.0
-            for p in momentum { kinetic += p * p }
-            return 0.5 * kinetic
-        }
+        guard let mass else { return Self.halfSumOfSquares(momentum) }
         velocity.withUnsafeMutableBufferPointer { v in
             v.baseAddress!.update(from: momentum, count: momentum.count)
             scratch.withUnsafeMutableBufferPointer { mass.multiplyByInverse(v.baseAddress!, scratch: $0.baseAddress!) }
