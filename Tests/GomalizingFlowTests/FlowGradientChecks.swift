@@ -4,7 +4,8 @@ import GomalizingRun
 import XCTest
 
 // Finite-difference checks of a whole flow's passes, shared by every model
-// family's tests (affine, cross, Z2, Fourier layer, splines).
+// family's tests (affine, cross, Z2, Fourier layer, splines, site maps, shears),
+// and the CI-sized flow + MH against HMC check they share.
 
 /// Runs the flow forward on `z` (n configurations): (phi, logJ).
 func flowForward<T>(_ flow: Flow<T>, _ z: [T], n: Int) -> (phi: [T], logJ: [T]) {
@@ -106,4 +107,30 @@ func assertDensityGradientMatchesFiniteDifferences(_ flow: Flow<Double>, z: [Dou
     }
     assertGradientsMatch(analytic: analytic, numeric: numeric, tolerance: 1e-5, floor: 1e-4, "d log q " + what, file: file, line: line)
     return analytic
+}
+
+/// The chain is exact: flow + MH with `flow` against HMC of `config`'s theory
+/// (40 000 steps each, HMC after 500 trajectories of burn-in), chi_2 and the
+/// Ising energy within 3 combined sigma, each measured to 5%, and the chain
+/// accepting more than 30%. The CI-sized version of scripts/flow_vs_hmc.sh,
+/// shared by the model families' tests.
+func assertFlowAndHMCAgree(_ flow: Flow<Float>, config c: Config, file: StaticString = #filePath, line: UInt = #line) {
+    let sampler = FlowSampler(flow: flow, action: c.action, batchSize: 256, seed: 9, threads: 2)
+    let flowM = measureChain(sampler, steps: 40_000)
+    var hmc = HMC(action: c.action, stepSize: 0.1, steps: 10, seed: 13)
+    for _ in 0..<500 { hmc.trajectory() }
+    var hmcM = Measurements(lattice: c.lattice)
+    for _ in 0..<40_000 {
+        hmc.trajectory()
+        hmcM.add(hmc.phi)
+    }
+    let f = Observables(flowM), h = Observables(hmcM)
+    for (name, a, b) in [("chi_2", f.susceptibility, h.susceptibility), ("E", f.isingEnergy, h.isingEnergy)] {
+        let sigma = (a.error * a.error + b.error * b.error).squareRoot()
+        XCTAssertLessThan(abs(a.value - b.value), 3 * sigma, "\(name): flow \(a.value) ± \(a.error) vs HMC \(b.value) ± \(b.error)",
+                          file: file, line: line)
+        XCTAssertLessThan(a.error, 0.05 * abs(a.value), "\(name) must be measured precisely enough to mean something",
+                          file: file, line: line)
+    }
+    XCTAssertGreaterThan(sampler.chain.acceptanceRate, 30, file: file, line: line)
 }

@@ -110,12 +110,17 @@ final class MPITests: XCTestCase {
         n_layers = 4
         hidden_sizes = [8, 8]
         kernel_size = 3
+        fourier_scaling = true
+        site_map_features = 2
+        shear_features = 1
         """.write(to: url, atomically: true, encoding: .utf8)
         return url
     }
 
     /// Two ranks of batch 16 train as one process of batch 32, up to float
     /// rounding; only rank 0 writes; then sampling gives the identical chain.
+    /// The flow has every optional layer (Fourier layer, shears, site maps), so
+    /// that their gradients are reduced over ranks too.
     func testTwoRanksEqualOneProcessWithTheWholeBatch() throws {
         _ = try mpirun()
         let dir = temporaryDirectory()

@@ -316,22 +316,7 @@ final class SplineCouplingTests: XCTestCase {
         c.training.pathGradient = true
         let trainer = try Trainer(config: c)
         try trainer.train()
-        let sampler = FlowSampler(flow: trainer.flow, action: c.action, batchSize: 256, seed: 9, threads: 2)
-        let flowM = measureChain(sampler, steps: 40_000)
-        var hmc = HMC(action: c.action, stepSize: 0.1, steps: 10, seed: 13)
-        for _ in 0..<500 { hmc.trajectory() }
-        var hmcM = Measurements(lattice: c.lattice)
-        for _ in 0..<40_000 {
-            hmc.trajectory()
-            hmcM.add(hmc.phi)
-        }
-        let f = Observables(flowM), h = Observables(hmcM)
-        for (name, a, b) in [("chi_2", f.susceptibility, h.susceptibility), ("E", f.isingEnergy, h.isingEnergy)] {
-            let sigma = (a.error * a.error + b.error * b.error).squareRoot()
-            XCTAssertLessThan(abs(a.value - b.value), 3 * sigma, "\(name): flow \(a.value) ± \(a.error) vs HMC \(b.value) ± \(b.error)")
-            XCTAssertLessThan(a.error, 0.05 * abs(a.value), "\(name) must be measured precisely enough to mean something")
-        }
-        XCTAssertGreaterThan(sampler.chain.acceptanceRate, 30)
+        assertFlowAndHMCAgree(trainer.flow, config: c)
     }
 
     /// It trains through the Trainer with the path gradient (loss falls), and

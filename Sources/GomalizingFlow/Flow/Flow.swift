@@ -1,7 +1,8 @@
 import Numerics
 
 /// A stack of coupling layers with checkerboard masks, optionally after a
-/// Fourier layer (`FourierScaling`), and its parameters. Coupling i maps x to
+/// Fourier layer (`FourierScaling`) and each followed by a lattice-wide shear
+/// (`OrbitShear`) and a site map (`OddSiteMap`), and its parameters. Coupling i maps x to
 ///
 ///   y = m x + (1 - m) f(x; theta),   theta = net(m x),
 ///
@@ -24,6 +25,10 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     private let noStatistics: [[BatchNorm.Statistics?]]
     /// The first layer with `fourier_scaling` (z -> the first coupling's input).
     let fourier: FourierScaling<T>?
+    /// With `site_map_features`: the odd site-wise map after each coupling (empty without).
+    let siteMaps: [OddSiteMap<T>]
+    /// With `shear_features`: the lattice-wide shear after each coupling (empty without).
+    let shears: [OrbitShear<T>]
     /// The couplings' site-wise map, the model family's.
     let map: any CouplingMap
     /// Per map parameter, whether it is odd under phi -> -phi (Z2-equivariant flows).
@@ -40,8 +45,13 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         precondition(!architecture.spec.z2Equivariant || map.z2Parities?.count == map.parametersPerSite,
                      "this coupling family has no Z2 symmetrisation (or its parities do not match its parameters)")
         precondition(!architecture.usesBatchNorm || map.allowsBatchNorm, "this coupling family has no batch norms")
+        precondition(!(architecture.usesBatchNorm && architecture.hasPostCouplingLayers), "a flow with site maps or shears has no batch norms")
         parities = map.z2Parities ?? []
         fourier = architecture.fourier.map { FourierScaling(orbits: $0.orbits, offset: $0.offset) }
+        siteMaps = architecture.siteMapOffsets.map { OddSiteMap(features: architecture.spec.siteMapFeatures, offset: $0) }
+        shears = architecture.shears.map { s in
+            s.offsets.map { OrbitShear(orbits: s.orbits, features: architecture.spec.shearFeatures, offset: $0) }
+        } ?? []
         self.architecture = architecture
         self.parameters = parameters ?? architecture.initialParameters()
         self.buffers = buffers ?? architecture.initialBuffers()
@@ -133,8 +143,38 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// Applies coupling i (forward direction) given its net output; adds to logJ.
     func endCoupling(_ i: Int, tape: FlowTape<T>, n: Int) {
         let theta = couplingTheta(i, tape: tape, n: n, combine: true)
-        map.forward(architecture.couplings[i], x: tape.inputs[i], y: tape.inputs[i + 1], theta: theta, n: n,
+        map.forward(architecture.couplings[i], x: tape.inputs[i], y: couplingOutput(i, tape: tape), theta: theta, n: n,
                     logJ: tape.logJ, cache: tape.couplingCache[i])
+    }
+
+    /// Where coupling i writes: a buffer of its own if shears or site maps follow, else the next coupling's input.
+    func couplingOutput(_ i: Int, tape: FlowTape<T>) -> UnsafeMutablePointer<T> {
+        architecture.hasPostCouplingLayers ? tape.afterCoupling[i] : tape.inputs[i + 1]
+    }
+
+    /// Shear i then site map i (those present): coupling i's output -> the
+    /// next coupling's input; adds to logJ.
+    func finishCoupling(_ i: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>) {
+        guard architecture.hasPostCouplingLayers else { return }
+        let u = tape.afterCoupling[i], V = lattice.volume
+        if !shears.isEmpty { shears[i].forward(params, u, n: n, frozen: architecture.couplings[i].frozen) }
+        if siteMaps.isEmpty {
+            tape.inputs[i + 1].update(from: u, count: n * V)
+        } else {
+            siteMaps[i].forward(params, u, into: tape.inputs[i + 1], n: n, V: V, logJ: tape.logJ)
+        }
+    }
+
+    /// The inverse of `finishCoupling`: inputs[i + 1] -> coupling i's output; adds to logJ.
+    func unfinishCoupling(_ i: Int, tape: FlowTape<T>, n: Int, params: UnsafePointer<T>) {
+        guard architecture.hasPostCouplingLayers else { return }
+        let u = tape.afterCoupling[i], V = lattice.volume
+        if siteMaps.isEmpty {
+            u.update(from: tape.inputs[i + 1], count: n * V)
+        } else {
+            siteMaps[i].inverse(params, tape.inputs[i + 1], into: u, n: n, V: V, logJ: tape.logJ)
+        }
+        if !shears.isEmpty { shears[i].inverse(params, u, n: n, frozen: architecture.couplings[i].frozen) }
     }
 
     /// Running statistics of every batch norm, for passes outside training.
@@ -181,6 +221,7 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                 beginCoupling(i, tape: tape, n: n, from: tape.inputs[i])
                 runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats, winograd: !forPullback)
                 endCoupling(i, tape: tape, n: n)
+                finishCoupling(i, tape: tape, n: n, params: pb.baseAddress!)
             }
         }
     }
@@ -200,7 +241,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         parameters.withUnsafeBufferPointer { pb in
             for i in architecture.couplings.indices.reversed() {
                 if StopRequest.isRequested { return }
-                let y = tape.inputs[i + 1], x = tape.inputs[i]
+                let y = couplingOutput(i, tape: tape), x = tape.inputs[i]
+                unfinishCoupling(i, tape: tape, n: n, params: pb.baseAddress!)
                 // Frozen sites are unchanged, so the net sees the same input as forward.
                 beginCoupling(i, tape: tape, n: n, from: y)
                 runNet(i, tape: tape, n: n, params: pb.baseAddress!, stats: stats)
@@ -326,6 +368,15 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
             let params = pb.baseAddress!
             for i in architecture.couplings.indices.reversed() {
                 if StopRequest.isRequested { return }
+                if !siteMaps.isEmpty {
+                    siteMaps[i].pullback(params, x: tape.afterCoupling[i], g: tape.gradField, dLogJ: dLogJ, n: n,
+                                         V: lattice.volume, grads: grads)
+                }
+                if !shears.isEmpty {
+                    // The shear read the frozen sites, which the coupling left as they were in its input.
+                    shears[i].pullback(params, x: tape.inputs[i], g: tape.gradField, n: n, frozen: architecture.couplings[i].frozen,
+                                       grads: grads)
+                }
                 seedCoupling(i, tape: tape, n: n, dLogJ: dLogJ)
                 // The first coupling's net input gradient is only needed for dL/dz
                 // (or for the Fourier layer before it).
@@ -392,6 +443,12 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
                     convPullback(i, j, tape: tape, n: n, params: params, grads: nil, wantInput: true)
                 }
                 endCouplingPullback(i, tape: tape, n: n)
+                if !shears.isEmpty {
+                    shears[i].inverseCotangent(params, y: tape.inputs[i], g: g, n: n, frozen: architecture.couplings[i].frozen)
+                }
+                if !siteMaps.isEmpty {
+                    siteMaps[i].inverseCotangent(params, x: tape.afterCoupling[i], g: g, n: n, V: V)
+                }
             }
         }
         out.update(from: g, count: n * V)

@@ -62,6 +62,15 @@ public struct FlowArchitecture: Sendable {
     /// where its log-scales start (after every coupling's parameters, so the
     /// couplings' layout and initialisation are those of the flow without it).
     public let fourier: (orbits: DisplacementOrbits, offset: Int)?
+    /// With `site_map_features`: where each coupling's site map (`OddSiteMap`)
+    /// starts, after the Fourier layer (so the layout before it is unchanged); empty without.
+    public let siteMapOffsets: [Int]
+    /// With `shear_features`: the displacement orbits and where each
+    /// coupling's shear (`OrbitShear`) starts, after the site maps; nil without.
+    public let shears: (orbits: DisplacementOrbits, offsets: [Int])?
+
+    /// Whether couplings are followed by shears or site maps (their output then has a buffer of its own).
+    public var hasPostCouplingLayers: Bool { !siteMapOffsets.isEmpty || shears != nil }
 
     /// Whether the nets have batch norms (and so buffers).
     public var usesBatchNorm: Bool { bufferCount > 0 }
@@ -134,6 +143,33 @@ public struct FlowArchitecture: Sendable {
         } else {
             fourier = nil
         }
+        var siteMapOffsets: [Int] = []
+        if spec.siteMapFeatures > 0 {
+            let A = spec.siteMapFeatures
+            for i in 0..<spec.nLayers {
+                siteMapOffsets.append(offset)
+                let prefix = "layers.\(i).site_map"
+                tensors.append(Tensor(name: prefix + ".log_scale", shape: [1], offset: offset, count: 1, conv: nil))
+                tensors.append(Tensor(name: prefix + ".amplitude", shape: [A], offset: offset + 1, count: A, conv: nil))
+                tensors.append(Tensor(name: prefix + ".width", shape: [A], offset: offset + 1 + A, count: A, conv: nil))
+                offset += 2 * A + 1
+            }
+        }
+        self.siteMapOffsets = siteMapOffsets
+        if spec.shearFeatures > 0 {
+            let orbits = DisplacementOrbits(lattice: lattice)
+            let count = spec.shearFeatures * OrbitShear<Double>.weightedOrbits(orbits).count
+            var offsets: [Int] = []
+            for i in 0..<spec.nLayers {
+                offsets.append(offset)
+                tensors.append(Tensor(name: "layers.\(i).shear.weight", shape: [spec.shearFeatures, count / spec.shearFeatures],
+                                      offset: offset, count: count, conv: nil))
+                offset += count  // zero-initialised: the identity
+            }
+            shears = (orbits, offsets)
+        } else {
+            shears = nil
+        }
         self.couplings = couplings
         self.tensors = tensors
         self.parameterCount = offset
@@ -148,7 +184,8 @@ public struct FlowArchitecture: Sendable {
     /// PyTorch's default conv initialisation (and GomalizingFlow.jl's): weights
     /// and biases uniform in +-1/sqrt(fan_in), fan_in = cin * K^k, drawn tensor
     /// by tensor from a generator seeded with the model seed. Batch norms start
-    /// as the identity: gamma = 1, beta = 0.
+    /// as the identity: gamma = 1, beta = 0; site maps too (`OddSiteMap.initialParameters`,
+    /// no random draws, so the couplings start as they would without them).
     public func initialParameters<T: BinaryFloatingPoint>(as _: T.Type = T.self) -> [T] {
         var rng = Xoshiro256(seed: spec.seed)
         var p = [T](repeating: 0, count: parameterCount)
@@ -164,6 +201,10 @@ public struct FlowArchitecture: Sendable {
                     for c in 0..<bn.channels { p[bn.gammaOffset + c] = 1 }
                 }
             }
+        }
+        if spec.siteMapFeatures > 0 {
+            let identity = OddSiteMap<Double>.initialParameters(features: spec.siteMapFeatures)
+            for o in siteMapOffsets { for (k, v) in identity.enumerated() { p[o + k] = T(v) } }
         }
         return p
     }

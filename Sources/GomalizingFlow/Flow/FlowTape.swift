@@ -22,6 +22,9 @@ public final class FlowTape<T: BinaryFloatingPoint> {
     /// couplingCache[i]: what coupling i's map kept per site in the forward
     /// pass for its pullbacks, [n][V][`CouplingMap.cachePerSite`] (empty for the affine map).
     let couplingCache: [UnsafeMutablePointer<T>]
+    /// afterCoupling[i]: coupling i's output, which its shear (in place) and
+    /// site map take to inputs[i + 1] (with either; empty without).
+    let afterCoupling: [UnsafeMutablePointer<T>]
     /// log|det dphi/dz| per configuration of the last pass, [n].
     public let logJ: UnsafeMutablePointer<T>
     // Pullback scratch.
@@ -59,6 +62,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
         symmetric = arch.couplings.map { _ in z2 ? alloc(P * n * V) : alloc(0) }
         latent = arch.fourier == nil ? nil : alloc(n * V)
         couplingCache = arch.couplings.map { _ in alloc(n * V * cachePerSite) }
+        afterCoupling = arch.hasPostCouplingLayers ? arch.couplings.map { _ in alloc(n * V) } : []
         logJ = alloc(n)
         let wide = nn * V * arch.maxChannels
         gradA = alloc(wide)
@@ -83,7 +87,7 @@ public final class FlowTape<T: BinaryFloatingPoint> {
             if k == 2 { perConfig += arch.spec.couplingOutputs * V }
         }
         perConfig += k * V * arch.maxChannels * (arch.usesBatchNorm ? 4 : 3) + V + 1 + (arch.fourier == nil ? 0 : V)
-        perConfig += arch.couplings.count * V * arch.spec.coupling.map.cachePerSite
+        perConfig += arch.couplings.count * V * arch.spec.coupling.map.cachePerSite + (arch.hasPostCouplingLayers ? arch.couplings.count * V : 0)
         return n * perConfig
     }
 

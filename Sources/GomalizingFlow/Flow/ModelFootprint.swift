@@ -35,7 +35,14 @@ public struct ModelFootprint: Sendable {
         // values |p_mu| in 0...L/2, i.e. (L/2 + d choose d) of them (in Double: no overflow).
         let orbits = spec.fourierScaling
             ? (0..<spec.d).reduce(1.0) { $0 * (Double(spec.L / 2) + Double(spec.d) - Double($1)) / Double($1 + 1) }.rounded() : 0
-        parameters = layers * perCoupling + orbits
+        // Site maps: 2A + 1 parameters and a field on the tape per coupling.
+        let siteMaps = spec.siteMapFeatures > 0 ? layers : 0
+        let postCoupling = spec.siteMapFeatures > 0 || spec.shearFeatures > 0 ? layers : 0
+        // Shears: C weights per displacement orbit that joins the two parities,
+        // about half the orbits (counted as all of them: a bound, in Double).
+        let displacementOrbits = (0..<spec.d).reduce(1.0) { $0 * (Double(spec.L / 2) + Double(spec.d) - Double($1)) / Double($1 + 1) }.rounded()
+        let shears = spec.shearFeatures > 0 ? layers * Double(spec.shearFeatures) * displacementOrbits : 0
+        parameters = layers * perCoupling + orbits + siteMaps * (2 * Double(spec.siteMapFeatures) + 1) + shears
         // Int32 neighbour table per branch, plus per coupling a mask, the active
         // sites and the first layer's tap groups (a few words per site).
         structureBytes = branches * taps * V * 4 + layers * V * 16 + (spec.fourierScaling ? 8 * V : 0)
@@ -44,7 +51,7 @@ public struct ModelFootprint: Sendable {
         let k = spec.z2Equivariant ? 2.0 : 1.0
         tapeValuesPerConfiguration = (layers + 1) * V + k * layers * V + k * layers * tapePerCoupling
             + (spec.z2Equivariant ? Double(spec.couplingOutputs) * layers * V : 0) + k * V * widest * (spec.useBN ? 4 : 3) + V + 1
-            + (spec.fourierScaling ? V : 0) + layers * V * Double(spec.coupling.map.cachePerSite)
+            + (spec.fourierScaling ? V : 0) + layers * V * Double(spec.coupling.map.cachePerSite) + postCoupling * V
     }
 
     /// Bytes training needs with `batch` configurations per step: the tapes,

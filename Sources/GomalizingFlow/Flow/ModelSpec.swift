@@ -28,6 +28,12 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// of z by a trained e^mu(p), tied over rotations and reflections
     /// (`FourierScaling`): the flow then starts from any invariant Gaussian.
     public var fourierScaling: Bool = false
+    /// `[model] site_map_features`: A > 0 puts an odd monotone map with A
+    /// terms (`OddSiteMap`), the same at every site, after each coupling; 0, none.
+    public var siteMapFeatures: Int = 0
+    /// `[model] shear_features`: C > 0 puts a lattice-wide shear (`OrbitShear`)
+    /// with C features after each coupling, before its site map; 0, none.
+    public var shearFeatures: Int = 0
     /// The last net layer applies tanh instead of leaky ReLU (GomalizingFlow.jl's use_final_tanh).
     public var useFinalTanh: Bool
     /// Batch normalisation after every convolution (GomalizingFlow.jl's use_bn).
@@ -47,7 +53,8 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// `crossKernel` it is d whatever is passed.
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
                 convAxes: Int? = nil, crossKernel: Bool = false, useFinalTanh: Bool = true, useBN: Bool = false,
-                seed: UInt64 = 2021, z2Equivariant: Bool = false, fourierScaling: Bool = false, coupling: Coupling = .affine) {
+                seed: UInt64 = 2021, z2Equivariant: Bool = false, fourierScaling: Bool = false, coupling: Coupling = .affine,
+                siteMapFeatures: Int = 0, shearFeatures: Int = 0) {
         self.L = L
         self.d = d
         self.nLayers = nLayers
@@ -57,6 +64,8 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.crossKernel = crossKernel
         self.z2Equivariant = z2Equivariant
         self.fourierScaling = fourierScaling
+        self.siteMapFeatures = siteMapFeatures
+        self.shearFeatures = shearFeatures
         self.coupling = coupling
         // Record what runs: a family whose last layer is never tanh (the spline's is linear) stores false.
         self.useFinalTanh = useFinalTanh && coupling.map.lastActivation(useFinalTanh: true) == .tanh
@@ -80,11 +89,11 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var convsPerLayer: Int { crossKernel ? 1 : ConvStencil.binomial(d, convAxes) }
 
     private enum CodingKeys: String, CodingKey {
-        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant, fourierScaling, spline
+        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant, fourierScaling, spline, siteMapFeatures, shearFeatures
     }
 
     /// Decodes a spec as model-file metadata stores it; `crossKernel`,
-    /// `z2Equivariant` and `fourierScaling` are false where absent, the family affine unless a `spline` is stored.
+    /// `z2Equivariant` and `fourierScaling` are false where absent, the family affine unless a `spline` is stored, no site maps unless `siteMapFeatures` is.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(L: try c.decode(Int.self, forKey: .L), d: try c.decode(Int.self, forKey: .d),
@@ -95,10 +104,12 @@ public struct ModelSpec: Equatable, Sendable, Codable {
                   seed: try c.decode(UInt64.self, forKey: .seed),
                   z2Equivariant: try c.decodeIfPresent(Bool.self, forKey: .z2Equivariant) ?? false,
                   fourierScaling: try c.decodeIfPresent(Bool.self, forKey: .fourierScaling) ?? false,
-                  coupling: try c.decodeIfPresent(SplineCoupling.self, forKey: .spline).map { .spline($0) } ?? .affine)
+                  coupling: try c.decodeIfPresent(SplineCoupling.self, forKey: .spline).map { .spline($0) } ?? .affine,
+                  siteMapFeatures: try c.decodeIfPresent(Int.self, forKey: .siteMapFeatures) ?? 0,
+                  shearFeatures: try c.decodeIfPresent(Int.self, forKey: .shearFeatures) ?? 0)
     }
 
-    /// `crossKernel`, `z2Equivariant`, `fourierScaling` and a family other than affine are written only when set, so the metadata of every other
+    /// `crossKernel`, `z2Equivariant`, `fourierScaling`, site maps and a family other than affine are written only when set, so the metadata of every other
     /// model is byte for byte what it was before the cross kernel existed.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -114,6 +125,8 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         try c.encode(seed, forKey: .seed)
         if z2Equivariant { try c.encode(true, forKey: .z2Equivariant) }
         if fourierScaling { try c.encode(true, forKey: .fourierScaling) }
+        if siteMapFeatures > 0 { try c.encode(siteMapFeatures, forKey: .siteMapFeatures) }
+        if shearFeatures > 0 { try c.encode(shearFeatures, forKey: .shearFeatures) }
         switch coupling {
         case .affine: break
         case let .spline(s): try c.encode(s, forKey: .spline)

@@ -105,6 +105,7 @@ public enum ModelFile {
     /// model with one, of another L and the same d, passes its log-scales on
     /// by momentum (`DisplacementOrbits.transferLogScales`), as the couplings'
     /// weights carry over unchanged; a model with one cannot start a flow without.
+    /// Site maps likewise (`addIdentitySiteMaps`).
     public static func load(_ arch: FlowArchitecture, from path: String) throws -> State {
         var (tensors, metadata) = try SafeTensors.load(path: path)
         let name = FlowArchitecture.fourierTensorName
@@ -131,6 +132,73 @@ public enum ModelFile {
         } else if tensors[name] != nil {
             throw InputError(file: path, field: name, "the model has a Fourier layer; a flow without one cannot start from it (set [model] fourier_scaling = true)")
         }
+        try addIdentitySiteMaps(arch, spec: spec, to: &tensors, file: path)
+        try carryShears(arch, spec: spec, to: &tensors, file: path)
         return try state(for: arch, from: tensors, file: path)
+    }
+
+    /// Shears as a warm start sees them: a model without them starts them at
+    /// zero (the identity); one of another L passes each weight on to the orbit
+    /// of the same displacement (the new lattice's other orbits start at zero,
+    /// and so do the old orbits that reached half the old lattice, whose
+    /// displacement wrapped around); one with them cannot start a flow without,
+    /// nor one with another number of features.
+    static func carryShears(_ arch: FlowArchitecture, spec: ModelSpec?, to tensors: inout [String: SafeTensors.Tensor],
+                            file: String) throws {
+        guard let spec else { return }
+        let C = arch.spec.shearFeatures
+        if spec.shearFeatures != C && spec.shearFeatures != 0 {
+            throw InputError(file: file, field: "model_spec", "the file holds a model with shears of \(spec.shearFeatures) features; this flow has \(C == 0 ? "none" : "\(C)") ([model] shear_features), which cannot start from it")
+        }
+        guard let shears = arch.shears else { return }
+        let weighted = OrbitShear<Double>.weightedOrbits(shears.orbits)
+        if spec.shearFeatures == 0 {
+            for i in shears.offsets.indices {
+                tensors["layers.\(i).shear.weight"] = SafeTensors.Tensor(shape: [C, weighted.count],
+                                                                         values: [Float](repeating: 0, count: C * weighted.count))
+            }
+            return
+        }
+        guard spec.L != arch.lattice.L, spec.d == arch.lattice.d, spec.L >= 2, spec.L <= arch.lattice.L * 64 else { return }
+        let old = DisplacementOrbits(lattice: Lattice(L: spec.L, d: spec.d))
+        let oldWeighted = OrbitShear<Double>.weightedOrbits(old)
+        var slot: [[Int]: Int] = [:]
+        for (k, o) in weighted.enumerated() { slot[shears.orbits.representatives[o]] = k }
+        for i in shears.offsets.indices {
+            let name = "layers.\(i).shear.weight"
+            guard let src = tensors[name] else { continue }  // state(for:) names the missing tensor
+            guard src.shape == [C, oldWeighted.count] else {
+                throw InputError(file: file, field: name, "shape \(src.shape) does not match the file's own model (L = \(spec.L): [\(C), \(oldWeighted.count)])")
+            }
+            var values = [Float](repeating: 0, count: C * weighted.count)
+            for (j, o) in oldWeighted.enumerated() {
+                let rep = old.representatives[o]
+                guard rep.allSatisfy({ 2 * $0 < spec.L }), let k = slot[rep] else { continue }
+                for c in 0..<C { values[c * weighted.count + k] = src.values[c * oldWeighted.count + j] }
+            }
+            tensors[name] = SafeTensors.Tensor(shape: [C, weighted.count], values: values)
+        }
+    }
+
+    /// Site maps as a warm start sees them: a model without them starts them
+    /// at the identity (their parameters do not depend on L, so another L's
+    /// carry over unchanged); a model with them cannot start a flow without,
+    /// nor one with another number of terms.
+    static func addIdentitySiteMaps(_ arch: FlowArchitecture, spec: ModelSpec?, to tensors: inout [String: SafeTensors.Tensor],
+                                    file: String) throws {
+        let A = arch.spec.siteMapFeatures
+        guard let spec else { return }
+        if spec.siteMapFeatures != A {
+            guard spec.siteMapFeatures == 0 else {
+                throw InputError(file: file, field: "model_spec", "the file holds a model with site maps of \(spec.siteMapFeatures) terms; this flow has \(A == 0 ? "none" : "\(A)") ([model] site_map_features), which cannot start from it")
+            }
+            let identity = OddSiteMap<Double>.initialParameters(features: A).map(Float.init)
+            for i in arch.siteMapOffsets.indices {
+                let prefix = "layers.\(i).site_map"
+                tensors[prefix + ".log_scale"] = SafeTensors.Tensor(shape: [1], values: [identity[0]])
+                tensors[prefix + ".amplitude"] = SafeTensors.Tensor(shape: [A], values: Array(identity[1...A]))
+                tensors[prefix + ".width"] = SafeTensors.Tensor(shape: [A], values: Array(identity[(A + 1)...]))
+            }
+        }
     }
 }

@@ -19,16 +19,16 @@ public struct LatticeDFT<T: Real & BinaryFloatingPoint> {
         fft = StockhamFFT(length: lattice.L)
     }
 
-    /// (re, im) <- F, the transform of (re, im).
-    public func forward(re: UnsafeMutablePointer<T>, im: UnsafeMutablePointer<T>) {
-        transform(re, im, sign: -1)
+    /// (re, im) <- F, the transform of (re, im): `count` fields of V values each, side by side.
+    public func forward(re: UnsafeMutablePointer<T>, im: UnsafeMutablePointer<T>, count: Int = 1) {
+        transform(re, im, count: count, sign: -1)
     }
 
-    /// (re, im) <- f, the inverse transform of (re, im), 1/V included.
-    public func inverse(re: UnsafeMutablePointer<T>, im: UnsafeMutablePointer<T>) {
-        transform(re, im, sign: 1)
+    /// (re, im) <- f, the inverse transform of (re, im), 1/V included (`count` fields).
+    public func inverse(re: UnsafeMutablePointer<T>, im: UnsafeMutablePointer<T>, count: Int = 1) {
+        transform(re, im, count: count, sign: 1)
         let scale = 1 / T(lattice.volume)
-        for v in 0..<lattice.volume {
+        for v in 0..<(lattice.volume * count) {
             re[v] *= scale
             im[v] *= scale
         }
@@ -47,31 +47,37 @@ public struct LatticeDFT<T: Real & BinaryFloatingPoint> {
         inverse(re: field, im: im)
     }
 
-    /// Every line along every axis: out_k = sum_j in_j e^(sign 2 pi i jk/L).
+    /// Every line along every axis of `count` fields: out_k = sum_j in_j e^(sign 2 pi i jk/L).
     ///
-    /// Site a + j s + b s L (s = strides[mu], a < s) is element j of line
-    /// a + b s; the lines are gathered into rows [j][line], V/L values each.
-    func transform(_ re: UnsafeMutablePointer<T>, _ im: UnsafeMutablePointer<T>, sign: T) {
-        let L = lattice.L, V = lattice.volume, M = V / L
-        guard L > 1 else { return }
-        withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * V) { buffer in
-            let rowRe = buffer.baseAddress!, rowIm = rowRe + V, workRe = rowIm + V, workIm = workRe + V
+    /// Site a + j s + b s L (s = strides[mu], a < s) of field f is element j of
+    /// line (f, a + b s); the lines are gathered into rows [j][line], count V/L
+    /// values each, so that one FFT call transforms every field (the arithmetic
+    /// per line is the same whatever the count: results do not depend on it).
+    func transform(_ re: UnsafeMutablePointer<T>, _ im: UnsafeMutablePointer<T>, count: Int, sign: T) {
+        let L = lattice.L, V = lattice.volume, M = V / L, W = M * count
+        guard L > 1, count > 0 else { return }
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * V * count) { buffer in
+            let rowRe = buffer.baseAddress!, rowIm = rowRe + V * count, workRe = rowIm + V * count, workIm = workRe + V * count
             for mu in 0..<lattice.d {
                 let s = lattice.strides[mu], blocks = M / s
-                for j in 0..<L {
-                    for b in 0..<blocks {
-                        let site = j * s + b * s * L, row = j * M + b * s
-                        (rowRe + row).update(from: re + site, count: s)
-                        (rowIm + row).update(from: im + site, count: s)
+                for f in 0..<count {
+                    for j in 0..<L {
+                        for b in 0..<blocks {
+                            let site = f * V + j * s + b * s * L, row = j * W + f * M + b * s
+                            (rowRe + row).update(from: re + site, count: s)
+                            (rowIm + row).update(from: im + site, count: s)
+                        }
                     }
                 }
-                let inWork = fft.transform(re: rowRe, im: rowIm, workRe: workRe, workIm: workIm, rowLength: M, sign: sign)
+                let inWork = fft.transform(re: rowRe, im: rowIm, workRe: workRe, workIm: workIm, rowLength: W, sign: sign)
                 let outRe = inWork ? workRe : rowRe, outIm = inWork ? workIm : rowIm
-                for j in 0..<L {
-                    for b in 0..<blocks {
-                        let site = j * s + b * s * L, row = j * M + b * s
-                        (re + site).update(from: outRe + row, count: s)
-                        (im + site).update(from: outIm + row, count: s)
+                for f in 0..<count {
+                    for j in 0..<L {
+                        for b in 0..<blocks {
+                            let site = f * V + j * s + b * s * L, row = j * W + f * M + b * s
+                            (re + site).update(from: outRe + row, count: s)
+                            (im + site).update(from: outIm + row, count: s)
+                        }
                     }
                 }
             }

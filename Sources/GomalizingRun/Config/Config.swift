@@ -202,6 +202,14 @@ public struct Config: Equatable, Sendable {
         if fourier && bn {
             throw mod.fail("fourier_scaling", "cannot be combined with use_bn = true (the batch-norm training pass has no Fourier layer); set one of them false")
         }
+        let siteMaps = try mod.int("site_map_features", default: 0, "an integer in 0...64 (0: no site maps)") { (0...64).contains($0) }
+        if siteMaps > 0 && bn {
+            throw mod.fail("site_map_features", "cannot be combined with use_bn = true (the batch-norm training pass has no site maps); set use_bn = false or site_map_features = 0")
+        }
+        let shears = try mod.int("shear_features", default: 0, "an integer in 0...16 (0: no shears)") { (0...16).contains($0) }
+        if shears > 0 && bn {
+            throw mod.fail("shear_features", "cannot be combined with use_bn = true (the batch-norm training pass has no shears); set use_bn = false or shear_features = 0")
+        }
         let convExpected = "\"full\", \"cross\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), e.g. \"\(Nd)C\(max(1, Nd - 1))\""
         let conv = try mod.string("conv", default: "full", convExpected)
         let cross = conv.lowercased() == "cross"
@@ -213,7 +221,7 @@ public struct Config: Equatable, Sendable {
         }
         let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
                               convAxes: k, crossKernel: cross, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed),
-                              z2Equivariant: z2, fourierScaling: fourier, coupling: coupling)
+                              z2Equivariant: z2, fourierScaling: fourier, coupling: coupling, siteMapFeatures: siteMaps, shearFeatures: shears)
         var c = Config(name: name, sourcePath: file, physical: Physical(L: L, Nd: Nd, M2: M2, lam: lam), model: model)
         c.version = version
         c.deviceID = deviceID
