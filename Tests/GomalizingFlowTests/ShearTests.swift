@@ -31,6 +31,11 @@ final class ShearTests: XCTestCase {
             XCTAssertEqual(OrbitShear<Double>.weightedOrbits(DisplacementOrbits(lattice: Lattice(L: L, d: 2))).count, expected, "L = \(L)")
         }
         XCTAssertEqual(OrbitShear<Double>.weightedOrbits(DisplacementOrbits(lattice: Lattice(L: 5, d: 2))).count, 5)
+        // The count without the orbits (what a model file's shapes are checked against) agrees.
+        for (L, d) in [(6, 2), (12, 2), (32, 2), (5, 2), (7, 3), (8, 3), (6, 4), (5, 4), (2, 2), (3, 3)] {
+            XCTAssertEqual(OrbitShear<Double>.weightedCount(L: L, d: d),
+                           Double(OrbitShear<Double>.weightedOrbits(DisplacementOrbits(lattice: Lattice(L: L, d: d))).count), "L = \(L), d = \(d)")
+        }
     }
 
     /// One shear against the direct sum over displacements: y_x = x_x +

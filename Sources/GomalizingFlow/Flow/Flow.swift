@@ -50,7 +50,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         fourier = architecture.fourier.map { FourierScaling(orbits: $0.orbits, offset: $0.offset) }
         siteMaps = architecture.siteMapOffsets.map { OddSiteMap(features: architecture.spec.siteMapFeatures, offset: $0) }
         shears = architecture.shears.map { s in
-            s.offsets.map { OrbitShear(orbits: s.orbits, features: architecture.spec.shearFeatures, offset: $0) }
+            let first = OrbitShear<T>(orbits: s.orbits, features: architecture.spec.shearFeatures, offset: s.offsets[0])
+            return s.offsets.map { OrbitShear(sharing: first, offset: $0) }
         } ?? []
         self.architecture = architecture
         self.parameters = parameters ?? architecture.initialParameters()
@@ -403,6 +404,8 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
 
     /// d log q(phi) / d phi for the n configurations of the last `forward` on
     /// `tape`, with `dLogQ0` = d log q0 / dz at its input z; written to `out`.
+    /// It must be that pass's tape: an `inverse` on it in between rewrites what
+    /// the shears and site maps read (their inputs, `afterCoupling`).
     ///
     /// log q(phi) = log q0(T^-1(phi)) + log|det dT^-1/dphi|: this is the
     /// pullback of the inverse flow with respect to its input, coupling 0

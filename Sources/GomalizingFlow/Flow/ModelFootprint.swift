@@ -45,7 +45,9 @@ public struct ModelFootprint: Sendable {
         parameters = layers * perCoupling + orbits + siteMaps * (2 * Double(spec.siteMapFeatures) + 1) + shears
         // Int32 neighbour table per branch, plus per coupling a mask, the active
         // sites and the first layer's tap groups (a few words per site).
+        // With shears: their table of orbit cosines, one per flow (bounded by all the orbits), 8 bytes a value.
         structureBytes = branches * taps * V * 4 + layers * V * 16 + (spec.fourierScaling ? 8 * V : 0)
+            + (spec.shearFeatures > 0 ? 8 * displacementOrbits * V : 0)
         let widest = Double(channels.max() ?? 2)
         // A Z2-equivariant flow's nets run on x and -x: twice their buffers.
         let k = spec.z2Equivariant ? 2.0 : 1.0

@@ -166,6 +166,7 @@ public struct OddSiteMap<T: FlowScalar> {
                 for _ in 0..<100 {
                     let t = OddSiteMap<Double>.terms(u, cd)
                     let f = u + t.shift - a
+                    if f == 0 { break }
                     if f > 0 { hi = u } else { lo = u }
                     var next = u - f / t.slope
                     if !(next > lo && next < hi) { next = (lo + hi) / 2 }

@@ -17,7 +17,8 @@ import Numerics
 ///
 /// Done in momentum space: y^ = sum_c K^_c F_c with the real symbols
 /// K^_c(p) = sum_o W_oc B(o, p), B(o, p) = sum over r in orbit o of cos(p.r),
-/// computed once per parameter update. `forward` pairs with `pullback`,
+/// computed once per pass (for a chunk of configurations); the table B is
+/// built once and shared by the shears of every coupling (`init(sharing:offset:)`). `forward` pairs with `pullback`,
 /// `inverse` with `inverseCotangent`.
 public struct OrbitShear<T: FlowScalar> {
     /// The displacement orbits of the lattice.
@@ -56,6 +57,31 @@ public struct OrbitShear<T: FlowScalar> {
         }
         self.basis = basis.map { T($0) }
         dft = LatticeDFT(lattice: lattice)
+    }
+
+    /// The same shear structure (orbits, features, the table B, shared, not
+    /// copied) with its weights at `offset`: one table serves every coupling.
+    public init(sharing other: OrbitShear, offset: Int) {
+        orbits = other.orbits
+        weighted = other.weighted
+        features = other.features
+        basis = other.basis
+        dft = other.dft
+        self.offset = offset
+    }
+
+    /// The number of weighted orbits on (Z/LZ)^d without building them (in
+    /// Double: no overflow for a bogus L): multisets of d values in 0...L/2
+    /// with an odd sum for even L, all of them but {0, ..., 0} for odd L.
+    public static func weightedCount(L: Int, d: Int) -> Double {
+        var ways = [[Double]](repeating: [0, 0], count: d + 1)
+        ways[0][0] = 1
+        for v in 0...(L / 2) {
+            for k in Swift.stride(from: 1, through: d, by: 1) {
+                for parity in 0..<2 { ways[k][parity] += ways[k - 1][parity ^ (v & 1)] }
+            }
+        }
+        return L % 2 == 0 ? ways[d][1] : ways[d][0] + ways[d][1] - 1
     }
 
     /// The orbits a shear on `orbits`' lattice has weights for.

@@ -160,6 +160,14 @@ public enum ModelFile {
             return
         }
         guard spec.L != arch.lattice.L, spec.d == arch.lattice.d, spec.L >= 2, spec.L <= arch.lattice.L * 64 else { return }
+        // The shapes first, from the count alone: a bogus L in the file must not build its orbits.
+        let oldCount = OrbitShear<Double>.weightedCount(L: spec.L, d: spec.d)
+        for i in shears.offsets.indices {
+            let name = "layers.\(i).shear.weight"
+            if let src = tensors[name], src.shape.map(Double.init) != [Double(C), oldCount] {
+                throw InputError(file: file, field: name, "shape \(src.shape) does not match the file's own model (L = \(spec.L): [\(C), \(Int(oldCount))])")
+            }
+        }
         let old = DisplacementOrbits(lattice: Lattice(L: spec.L, d: spec.d))
         let oldWeighted = OrbitShear<Double>.weightedOrbits(old)
         var slot: [[Int]: Int] = [:]
