@@ -162,7 +162,7 @@ public struct FlowArchitecture: Sendable {
             var offsets: [Int] = []
             for i in 0..<spec.nLayers {
                 offsets.append(offset)
-                tensors.append(Tensor(name: "layers.\(i).shear.weight", shape: [spec.shearFeatures, count / spec.shearFeatures],
+                tensors.append(Tensor(name: FlowArchitecture.shearTensorName(i), shape: [spec.shearFeatures, count / spec.shearFeatures],
                                       offset: offset, count: count, conv: nil))
                 offset += count  // zero-initialised: the identity
             }
@@ -177,6 +177,9 @@ public struct FlowArchitecture: Sendable {
         self.bufferCount = bufferOffset
         self.maxChannels = channels.max()!
     }
+
+    /// The model-file name of coupling i's shear weights ([C][weighted orbits]).
+    public static func shearTensorName(_ i: Int) -> String { "layers.\(i).shear.weight" }
 
     /// The model-file name of the Fourier layer's log-scales (one per momentum orbit).
     public static let fourierTensorName = "fourier.log_scale"

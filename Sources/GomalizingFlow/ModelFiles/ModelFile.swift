@@ -153,17 +153,14 @@ public enum ModelFile {
         guard let shears = arch.shears else { return }
         let weighted = OrbitShear<Double>.weightedOrbits(shears.orbits)
         if spec.shearFeatures == 0 {
-            for i in shears.offsets.indices {
-                tensors["layers.\(i).shear.weight"] = SafeTensors.Tensor(shape: [C, weighted.count],
-                                                                         values: [Float](repeating: 0, count: C * weighted.count))
-            }
+            tensors.merge(initialTensors(arch, named: ".shear.")) { _, initial in initial }
             return
         }
         guard spec.L != arch.lattice.L, spec.d == arch.lattice.d, spec.L >= 2, spec.L <= arch.lattice.L * 64 else { return }
         // The shapes first, from the count alone: a bogus L in the file must not build its orbits.
         let oldCount = OrbitShear<Double>.weightedCount(L: spec.L, d: spec.d)
         for i in shears.offsets.indices {
-            let name = "layers.\(i).shear.weight"
+            let name = FlowArchitecture.shearTensorName(i)
             if let src = tensors[name], src.shape.map(Double.init) != [Double(C), oldCount] {
                 throw InputError(file: file, field: name, "shape \(src.shape) does not match the file's own model (L = \(spec.L): [\(C), \(Int(oldCount))])")
             }
@@ -173,7 +170,7 @@ public enum ModelFile {
         var slot: [[Int]: Int] = [:]
         for (k, o) in weighted.enumerated() { slot[shears.orbits.representatives[o]] = k }
         for i in shears.offsets.indices {
-            let name = "layers.\(i).shear.weight"
+            let name = FlowArchitecture.shearTensorName(i)
             guard let src = tensors[name] else { continue }  // state(for:) names the missing tensor
             guard src.shape == [C, oldWeighted.count] else {
                 throw InputError(file: file, field: name, "shape \(src.shape) does not match the file's own model (L = \(spec.L): [\(C), \(oldWeighted.count)])")
@@ -200,13 +197,19 @@ public enum ModelFile {
             guard spec.siteMapFeatures == 0 else {
                 throw InputError(file: file, field: "model_spec", "the file holds a model with site maps of \(spec.siteMapFeatures) terms; this flow has \(A == 0 ? "none" : "\(A)") ([model] site_map_features), which cannot start from it")
             }
-            let identity = OddSiteMap<Double>.initialParameters(features: A).map(Float.init)
-            for i in arch.siteMapOffsets.indices {
-                let prefix = "layers.\(i).site_map"
-                tensors[prefix + ".log_scale"] = SafeTensors.Tensor(shape: [1], values: [identity[0]])
-                tensors[prefix + ".amplitude"] = SafeTensors.Tensor(shape: [A], values: Array(identity[1...A]))
-                tensors[prefix + ".width"] = SafeTensors.Tensor(shape: [A], values: Array(identity[(A + 1)...]))
-            }
+            tensors.merge(initialTensors(arch, named: ".site_map.")) { _, initial in initial }
         }
+    }
+
+    /// `arch`'s tensors whose names contain `part`, at their initial values
+    /// (the identity, for site maps and shears): what a warm start adds for
+    /// layers its file does not have, laid out as `FlowArchitecture` names them.
+    static func initialTensors(_ arch: FlowArchitecture, named part: String) -> [String: SafeTensors.Tensor] {
+        let p = arch.initialParameters(as: Float.self)
+        var out: [String: SafeTensors.Tensor] = [:]
+        for t in arch.tensors where t.name.contains(part) {
+            out[t.name] = SafeTensors.Tensor(shape: t.shape, values: Array(p[t.offset..<(t.offset + t.count)]))
+        }
+        return out
     }
 }
