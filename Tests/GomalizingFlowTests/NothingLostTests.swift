@@ -88,7 +88,7 @@ final class NothingLostTests: XCTestCase {
         let longer = try config("slow", epochs: 100000)
         let slow = try gomalizing(["train", longer.path, "--quiet"]) { pid in
             let settings = self.dir.appendingPathComponent("result/slow/\(Config.settingsFileName)")
-            for _ in 0..<3000 where !FileManager.default.fileExists(atPath: settings.path) { usleep(10_000) }
+            poll(attempts: 3000, every: 10_000) { FileManager.default.fileExists(atPath: settings.path) }
             kill(pid, SIGKILL)
         }
         XCTAssertTrue(slow.signaled)

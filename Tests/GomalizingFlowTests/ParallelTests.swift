@@ -186,7 +186,7 @@ final class MPITests: XCTestCase {
         let exe = try mpirun()
         let r = try runCommand(exe, ["-np", "2", "--oversubscribe", "--allow-run-as-root", mpiExecutable.path, "train", cfg.path, "--quiet"],
                                timeout: 300) { _ in
-            for _ in 0..<3000 where !FileManager.default.fileExists(atPath: ckpt) { usleep(10_000) }
+            poll(attempts: 3000, every: 10_000) { FileManager.default.fileExists(atPath: ckpt) }
             usleep(100_000)
             // The rank processes: this test's config on their command line, not mpirun's.
             let ranks = self.processes { $0.contains(cfg.path) && $0.first?.hasSuffix("mpirun") == false }

@@ -122,7 +122,7 @@ final class StopRequestTests: XCTestCase {
     }
 
     func waitFor(_ path: URL, _ pid: pid_t) {
-        for _ in 0..<6000 where !FileManager.default.fileExists(atPath: path.path) && kill(pid, 0) == 0 { usleep(10_000) }
+        poll(attempts: 6000, every: 10_000) { FileManager.default.fileExists(atPath: path.path) || kill(pid, 0) != 0 }
     }
 
     /// One HMC trajectory of 10^9 leapfrog steps (hours): SIGTERM stops it
@@ -198,7 +198,7 @@ final class StopRequestTests: XCTestCase {
         if child > 0 {
             kill(child, SIGCONT)
             // The child stops by itself once it sees the signal and its parent gone.
-            for _ in 0..<3000 where kill(child, 0) == 0 { usleep(10_000) }
+            poll(attempts: 3000, every: 10_000) { kill(child, 0) != 0 }
         }
         XCTAssertGreaterThan(child, 0, "no child run found")
         XCTAssertFalse(r.timedOut, "the sweep waited on after a second signal")

@@ -141,6 +141,18 @@ struct CommandResult {
     var err: String
 }
 
+/// Sleeps `interval` microseconds at a time until `done()` holds or `attempts`
+/// sleeps have passed; returns whether it held. (A `for _ in 0..<n where !done()`
+/// loop would not stop: it skips the sleep but goes on evaluating `done()`.)
+@discardableResult
+func poll(attempts: Int, every interval: useconds_t, until done: () -> Bool) -> Bool {
+    for _ in 0..<attempts {
+        if done() { return true }
+        usleep(interval)
+    }
+    return done()
+}
+
 /// Runs a program in `directory` (default: this process's), killing it after
 /// `timeout` seconds; `whileRunning` is called with its pid once it has started.
 func runCommand(_ exe: URL, _ args: [String], in directory: URL? = nil, timeout: Double? = nil,
