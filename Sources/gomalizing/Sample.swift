@@ -83,8 +83,13 @@ struct Sample: ParsableCommand {
             let workers = threads ?? cfg.threads ?? defaultThreadCount()
             // Decided by draws of their own, never the chain's: the kernel is fixed before the chain starts.
             var symmetrise = z2 == "on", z2Reason = z2 == "on" ? "on (--z2 on)" : "off (--z2 off)"
+            if cfg.model.integrateEvenSites && z2 == "on" {
+                throw ValidationError("--z2 on is not available for a model with integrate_even_sites (\(modelPath)); use --z2 off")
+            }
             if z2 == "auto" {
-                if cfg.model.z2Equivariant {
+                if cfg.model.integrateEvenSites {
+                    z2Reason = "off (auto: not available with integrate_even_sites)"
+                } else if cfg.model.z2Equivariant {
                     z2Reason = "off (auto: the model is z2_equivariant, its proposals are already even)"
                 } else {
                     // Rank 0 runs the pilot and its fraction is every rank's: one proposal kernel per chain.
@@ -96,7 +101,7 @@ struct Sample: ParsableCommand {
                                       100 * f[0])
                 }
             }
-            let sampler = FlowSampler(flow: flow, action: cfg.action, batchSize: batch, seed: seed,
+            let sampler = FlowSampler(flow: flow, target: cfg.target, batchSize: batch, seed: seed,
                                       threads: workers, communicator: world,
                                       prior: cfg.training.prior, symmetrised: symmetrise)
             guard world.isRoot else {

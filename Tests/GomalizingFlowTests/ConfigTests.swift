@@ -158,14 +158,21 @@ final class ConfigTests: XCTestCase {
         // The fast recipe's configs: the same theories.
         for base in ["example2d", "example3d", "example3d_critical_L4", "example3d_critical_L6"] + (1...5).map { "example2d_E\($0)" } { expected[base + "_fast"] = expected[base] }
         expected["example2d_E3_cheap"] = expected["example2d_E3"]  // the cheaper flow of issue 31
-        // The line of constant physics of Albergo et al. and Gerdes et al. (issues 17 and 32): with site maps.
+        expected["example2d_E1_odd"] = expected["example2d_E1"]  // the first stage of the large-lattice chain (issue 32)
+        // The line of constant physics of Albergo et al. and Gerdes et al. (issues 17 and 32): with site maps, even sites integrated out.
         for (L, lam) in [(12, 5.276), (20, 4.807), (32, 4.572), (64, 4.398)] { expected["example2d_lcp_L\(L)"] = (L, 2, -4, lam) }
         XCTAssertEqual(Set(configs.keys), Set(expected.keys))
         for (name, (L, Nd, M2, lam)) in expected {
             let p = try XCTUnwrap(configs[name], name).physical
             XCTAssertEqual([Double(p.L), Double(p.Nd), p.M2, p.lam], [Double(L), Double(Nd), M2, lam], name)
         }
-        for L in [12, 20, 32, 64] { XCTAssertEqual(configs["example2d_lcp_L\(L)"]?.model.siteMapFeatures, 4) }
+        for L in [12, 20, 32, 64] {
+            XCTAssertEqual(configs["example2d_lcp_L\(L)"]?.model.siteMapFeatures, 4)
+            XCTAssertEqual(configs["example2d_lcp_L\(L)"]?.model.integrateEvenSites, true)
+        }
+        // The chain's first stage models what the next stage does (a whole-lattice model cannot start it).
+        XCTAssertEqual(configs["example2d_E1_odd"]?.model.integrateEvenSites, true)
+        XCTAssertEqual(configs["example2d_lcp_L12"]?.training.pretrained, "result/example2d_E1_odd/model_best.safetensors")
         XCTAssertEqual(configs["example4d"]?.model.convAxes, 2)
         XCTAssertEqual(configs["example4d"]?.model.nLayers, 16)
         let potential = PriorSpec.potential(m2: -4, lam: 8, xmin: -2, xmax: 2)

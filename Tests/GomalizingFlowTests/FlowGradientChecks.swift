@@ -115,7 +115,7 @@ func assertDensityGradientMatchesFiniteDifferences(_ flow: Flow<Double>, z: [Dou
 /// accepting more than 30%. The CI-sized version of scripts/flow_vs_hmc.sh,
 /// shared by the model families' tests.
 func assertFlowAndHMCAgree(_ flow: Flow<Float>, config c: Config, file: StaticString = #filePath, line: UInt = #line) {
-    let sampler = FlowSampler(flow: flow, action: c.action, batchSize: 256, seed: 9, threads: 2)
+    let sampler = FlowSampler(flow: flow, target: c.target, batchSize: 256, seed: 9, threads: 2)
     let flowM = measureChain(sampler, steps: 40_000)
     var hmc = HMC(action: c.action, stepSize: 0.1, steps: 10, seed: 13)
     for _ in 0..<500 { hmc.trajectory() }

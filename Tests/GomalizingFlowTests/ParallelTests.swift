@@ -48,6 +48,27 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(chain(batch: 50, threads: 2), reference)
     }
 
+    /// With the even sites integrated out each accepted proposal is completed
+    /// from its own stream: the chain of whole configurations is the same too.
+    func testCompletedChainDoesNotDependOnBatchSizeOrThreads() {
+        let flow = Flow<Float>(spec: ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, seed: 3, integrateEvenSites: true))
+        let target = FlowTarget.oddSites(OddSiteMarginal(lattice: flow.lattice, m2: -1, lam: 0.5))
+        func chain(batch: Int, threads: Int) -> [Float] {
+            let sampler = FlowSampler(flow: flow, target: target, batchSize: batch, seed: 5, threads: threads)
+            var out: [Float] = []
+            sampler.run(steps: 50) { phi, lp, _, acc in
+                out.append(contentsOf: UnsafeBufferPointer(start: phi, count: 16))
+                out.append(Float(lp))
+                out.append(acc ? 1 : 0)
+            }
+            return out
+        }
+        let reference = chain(batch: 64, threads: 2)
+        XCTAssertEqual(chain(batch: 7, threads: 1), reference)
+        XCTAssertEqual(chain(batch: 50, threads: 2), reference)
+        XCTAssertTrue(reference.contains { $0 != 0 }, "a chain, not zeros")
+    }
+
     func testSerialCommunicatorIsTheIdentity() {
         let c = SerialCommunicator()
         XCTAssertEqual(c.size, 1)
@@ -87,7 +108,7 @@ final class MPITests: XCTestCase {
         return try runProcess(exe, args)
     }
 
-    func writeConfig(_ dir: URL, name: String, batch: Int) throws -> URL {
+    func writeConfig(_ dir: URL, name: String, batch: Int, extra: String = "") throws -> URL {
         let url = dir.appendingPathComponent("\(name).toml")
         try """
         [device]
@@ -113,6 +134,7 @@ final class MPITests: XCTestCase {
         fourier_scaling = true
         site_map_features = 2
         shear_features = 1
+        \(extra)
         """.write(to: url, atomically: true, encoding: .utf8)
         return url
     }
@@ -122,11 +144,22 @@ final class MPITests: XCTestCase {
     /// The flow has every optional layer (Fourier layer, shears, site maps), so
     /// that their gradients are reduced over ranks too.
     func testTwoRanksEqualOneProcessWithTheWholeBatch() throws {
+        try assertTwoRanksEqualOneProcess(extra: "", z2: "on")
+    }
+
+    /// The same with the even sites integrated out: the covering prior draws
+    /// of each rank, and the even sites of every accepted proposal drawn from the
+    /// proposal's own stream whichever rank proposed it (no Z2 mixture there).
+    func testTwoRanksEqualOneProcessWithTheEvenSitesIntegratedOut() throws {
+        try assertTwoRanksEqualOneProcess(extra: "integrate_even_sites = true", z2: "off")
+    }
+
+    func assertTwoRanksEqualOneProcess(extra: String, z2: String, file: StaticString = #filePath, line: UInt = #line) throws {
         _ = try mpirun()
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let mpiCfg = try writeConfig(dir, name: "ranks", batch: 16)
-        let oneCfg = try writeConfig(dir, name: "whole", batch: 32)
+        let mpiCfg = try writeConfig(dir, name: "ranks", batch: 16, extra: extra)
+        let oneCfg = try writeConfig(dir, name: "whole", batch: 32, extra: extra)
         let m = try twoRanks(["train", mpiCfg.path, "--quiet"])
         XCTAssertEqual(m.code, 0, m.err)
         XCTAssertTrue(m.out.contains("2 MPI ranks"), m.out)
@@ -160,9 +193,9 @@ final class MPITests: XCTestCase {
         // Sampling: 2 ranks x 24 proposals a round against one process with 100.
         let mo = dir.appendingPathComponent("m.npy"), so = dir.appendingPathComponent("s.npy")
         // Symmetrised proposals: the sign coins and the inverse passes must follow the proposals across ranks too.
-        let ms = try twoRanks(["sample", rankDir.path, "--n", "500", "--batch", "24", "--seed", "4", "--z2", "on", "--out", mo.path])
+        let ms = try twoRanks(["sample", rankDir.path, "--n", "500", "--batch", "24", "--seed", "4", "--z2", z2, "--out", mo.path])
         XCTAssertEqual(ms.code, 0, ms.err)
-        let ss = try single(["sample", rankDir.path, "--n", "500", "--batch", "100", "--seed", "4", "--z2", "on", "--out", so.path])
+        let ss = try single(["sample", rankDir.path, "--n", "500", "--batch", "100", "--seed", "4", "--z2", z2, "--out", so.path])
         XCTAssertEqual(ss.code, 0, ss.err)
         XCTAssertEqual(try Data(contentsOf: mo), try Data(contentsOf: so), "the same chain, bit for bit")
         XCTAssertEqual(try String(contentsOf: mo.deletingPathExtension().appendingPathExtension("csv"), encoding: .utf8),

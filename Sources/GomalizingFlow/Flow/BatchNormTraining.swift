@@ -59,7 +59,7 @@ extension BatchRunner {
             let tape = self.tapes[c]
             let n = self.range(c).count
             for k in 0..<n {
-                self.action.force(UnsafePointer(tape.output + k * V), into: tape.gradField + k * V, scale: inv)
+                self.target.force(UnsafePointer(tape.output + k * V), into: tape.gradField + k * V, scale: inv)
                 self.seedLogJ[c][k] = T(-inv)
             }
             self.chunkGrads[c].initialize(repeating: 0, count: arch.parameterCount)

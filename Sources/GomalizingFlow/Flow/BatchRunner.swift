@@ -8,8 +8,8 @@ import Numerics
 public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// The flow run; its current `parameters` are used at every `run`.
     public let flow: Flow<T>
-    /// The target action S; log p = -S (unnormalised).
-    public let action: Phi4Action
+    /// What the flow's field is trained against: log p = -target.action (unnormalised).
+    public let target: FlowTarget
     /// Density of the base distribution q0 the batch z is drawn from.
     public let prior: Prior
     /// Configurations per `run` (B).
@@ -44,12 +44,18 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
     /// ceil(batch / 8), at least 1: eight chunks to share out over threads.
     public static func defaultChunkSize(batch: Int) -> Int { max(1, (batch + 7) / 8) }
 
+    /// A runner against the theory's action itself (`FlowTarget.full`).
+    public convenience init(flow: Flow<T>, action: Phi4Action, batchSize: Int, threads: Int = defaultThreadCount(),
+                            chunkSize: Int? = nil, prior: PriorSpec = .normal) {
+        self.init(flow: flow, target: .full(action), batchSize: batchSize, threads: threads, chunkSize: chunkSize, prior: prior)
+    }
+
     /// Allocates a tape and a gradient buffer per chunk; `chunkSize` nil takes
     /// `defaultChunkSize`, `prior` sets q0 (standard normal by default).
-    public init(flow: Flow<T>, action: Phi4Action, batchSize: Int, threads: Int = defaultThreadCount(),
+    public init(flow: Flow<T>, target: FlowTarget, batchSize: Int, threads: Int = defaultThreadCount(),
                 chunkSize: Int? = nil, prior: PriorSpec = .normal) {
         self.flow = flow
-        self.action = action
+        self.target = target
         self.prior = Prior(prior, volume: flow.lattice.volume)
         self.batchSize = batchSize
         self.chunkSize = chunkSize ?? BatchRunner.defaultChunkSize(batch: batchSize)
@@ -174,9 +180,11 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let r = range(c)
         let tape = tapes[c]
         var loss = 0.0
+        // A covering field holds each degree of freedom `multiplicity` times (FlowTarget).
+        let m = target.multiplicity
         for (k, b) in r.enumerated() {
-            let logq = prior.logDensity(out.z + b * V) - Double(tape.logJ[k])
-            let logp = -action.action(UnsafePointer(tape.output + k * V))
+            let logq = (prior.logDensity(out.z + b * V) - Double(tape.logJ[k])) / m
+            let logp = -target.action(UnsafePointer(tape.output + k * V))
             out.logQ[b] = logq
             out.logP[b] = logp
             loss += logq - logp
@@ -185,7 +193,8 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
         (out.phi + r.lowerBound * V).update(from: tape.output, count: r.count * V)
     }
 
-    /// Loss = (1/B) sum_b [log q0(z_b) - logJ_b + S(phi_b)]: dL/dphi = force/B, dL/dlogJ = -1/B.
+    /// Loss = (1/B) sum_b [log q0(z_b) - logJ_b + S(phi_b)]: dL/dphi = force/B, dL/dlogJ = -1/B
+    /// (log q0 and logJ divided by the target's multiplicity m: dL/dlogJ = -1/(mB)).
     ///
     /// The path gradient differentiates log q_theta(x) - log p(x) only through
     /// x = T_theta(z), with the theta of the density held fixed: dL/dphi =
@@ -198,19 +207,20 @@ public final class BatchRunner<T: Real & BinaryFloatingPoint & SIMDScalar> {
         let inv = 1 / Double(batchSize)
         let dPhi = seedField[c], dLogJ = seedLogJ[c], g = chunkGrads[c]
         let P = flow.architecture.parameterCount
+        let m = T(target.multiplicity)
         if pathGradient {
             for k in 0..<n { prior.logDensityGradient(UnsafePointer(tape.input + k * V), into: dPhi + k * V) }
             flow.densityGradient(tape: tape, n: n, dLogQ0: dPhi, into: dPhi)
             let force = tape.scratch  // free again after densityGradient
             for k in 0..<n {
-                action.force(UnsafePointer(tape.output + k * V), into: force, scale: 1)
-                for v in 0..<V { dPhi[k * V + v] = T(inv) * (dPhi[k * V + v] + force[v]) }
+                target.force(UnsafePointer(tape.output + k * V), into: force, scale: 1)
+                for v in 0..<V { dPhi[k * V + v] = T(inv) * (dPhi[k * V + v] / m + force[v]) }
                 dLogJ[k] = 0
             }
         } else {
             for k in 0..<n {
-                action.force(UnsafePointer(tape.output + k * V), into: dPhi + k * V, scale: inv)
-                dLogJ[k] = T(-inv)
+                target.force(UnsafePointer(tape.output + k * V), into: dPhi + k * V, scale: inv)
+                dLogJ[k] = T(-inv) / m
             }
         }
         g.initialize(repeating: 0, count: P)

@@ -47,7 +47,9 @@ public final class Flow<T: Real & BinaryFloatingPoint & SIMDScalar> {
         precondition(!architecture.usesBatchNorm || map.allowsBatchNorm, "this coupling family has no batch norms")
         precondition(!(architecture.usesBatchNorm && architecture.hasPostCouplingLayers), "a flow with site maps or shears has no batch norms")
         parities = map.z2Parities ?? []
-        fourier = architecture.fourier.map { FourierScaling(orbits: $0.orbits, offset: $0.offset) }
+        fourier = architecture.fourier.map {
+            FourierScaling(orbits: $0.orbits, offset: $0.offset, covering: architecture.spec.integrateEvenSites)
+        }
         siteMaps = architecture.siteMapOffsets.map { OddSiteMap(features: architecture.spec.siteMapFeatures, offset: $0) }
         shears = architecture.shears.map { s in
             let first = OrbitShear<T>(orbits: s.orbits, features: architecture.spec.shearFeatures, offset: s.offsets[0])

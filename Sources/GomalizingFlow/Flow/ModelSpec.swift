@@ -34,6 +34,10 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// `[model] shear_features`: C > 0 puts a lattice-wide shear (`OrbitShear`)
     /// with C features after each coupling, before its site map; 0, none.
     public var shearFeatures: Int = 0
+    /// `[model] integrate_even_sites`: the even sites are integrated out exactly
+    /// and the flow models the odd sites' marginal as a covering field
+    /// (`FlowTarget.oddSites`; 2-D, even L).
+    public var integrateEvenSites: Bool = false
     /// The last net layer applies tanh instead of leaky ReLU (GomalizingFlow.jl's use_final_tanh).
     public var useFinalTanh: Bool
     /// Batch normalisation after every convolution (GomalizingFlow.jl's use_bn).
@@ -54,7 +58,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
                 convAxes: Int? = nil, crossKernel: Bool = false, useFinalTanh: Bool = true, useBN: Bool = false,
                 seed: UInt64 = 2021, z2Equivariant: Bool = false, fourierScaling: Bool = false, coupling: Coupling = .affine,
-                siteMapFeatures: Int = 0, shearFeatures: Int = 0) {
+                siteMapFeatures: Int = 0, shearFeatures: Int = 0, integrateEvenSites: Bool = false) {
         self.L = L
         self.d = d
         self.nLayers = nLayers
@@ -66,6 +70,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.fourierScaling = fourierScaling
         self.siteMapFeatures = siteMapFeatures
         self.shearFeatures = shearFeatures
+        self.integrateEvenSites = integrateEvenSites
         self.coupling = coupling
         // Record what runs: a family whose last layer is never tanh (the spline's is linear) stores false.
         self.useFinalTanh = useFinalTanh && coupling.map.lastActivation(useFinalTanh: true) == .tanh
@@ -89,7 +94,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var convsPerLayer: Int { crossKernel ? 1 : ConvStencil.binomial(d, convAxes) }
 
     private enum CodingKeys: String, CodingKey {
-        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant, fourierScaling, spline, siteMapFeatures, shearFeatures
+        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant, fourierScaling, spline, siteMapFeatures, shearFeatures, integrateEvenSites
     }
 
     /// Decodes a spec as model-file metadata stores it; `crossKernel`,
@@ -106,7 +111,8 @@ public struct ModelSpec: Equatable, Sendable, Codable {
                   fourierScaling: try c.decodeIfPresent(Bool.self, forKey: .fourierScaling) ?? false,
                   coupling: try c.decodeIfPresent(SplineCoupling.self, forKey: .spline).map { .spline($0) } ?? .affine,
                   siteMapFeatures: try c.decodeIfPresent(Int.self, forKey: .siteMapFeatures) ?? 0,
-                  shearFeatures: try c.decodeIfPresent(Int.self, forKey: .shearFeatures) ?? 0)
+                  shearFeatures: try c.decodeIfPresent(Int.self, forKey: .shearFeatures) ?? 0,
+                  integrateEvenSites: try c.decodeIfPresent(Bool.self, forKey: .integrateEvenSites) ?? false)
     }
 
     /// `crossKernel`, `z2Equivariant`, `fourierScaling`, site maps and a family other than affine are written only when set, so the metadata of every other
@@ -127,6 +133,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         if fourierScaling { try c.encode(true, forKey: .fourierScaling) }
         if siteMapFeatures > 0 { try c.encode(siteMapFeatures, forKey: .siteMapFeatures) }
         if shearFeatures > 0 { try c.encode(shearFeatures, forKey: .shearFeatures) }
+        if integrateEvenSites { try c.encode(true, forKey: .integrateEvenSites) }
         switch coupling {
         case .affine: break
         case let .spline(s): try c.encode(s, forKey: .spline)

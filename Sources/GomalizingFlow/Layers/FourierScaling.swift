@@ -18,12 +18,22 @@ public struct FourierScaling<T: Real & BinaryFloatingPoint> {
     /// Start of the mu values (one per orbit) in the parameter vector.
     public let offset: Int
     let dft: LatticeDFT<T>
+    /// For covering fields (`FlowTarget.oddSites`), the weight of each momentum
+    /// in the log-det: a covering field has no modes of odd k_0 + k_1 (its copies
+    /// are a shift by (L/2, L/2) apart), so the map restricted to such fields has
+    /// log-det sum over even-sum momenta of mu, counted twice like every other
+    /// layer's (weights 2 and 0; orbits never mix the two kinds). nil: all 1.
+    let logDetWeight: [T]?
 
-    /// The layer over `orbits`' lattice with its parameters at `offset`.
-    public init(orbits: DisplacementOrbits, offset: Int) {
+    /// The layer over `orbits`' lattice with its parameters at `offset`;
+    /// `covering`: its log-det is that of covering fields (see `logDetWeight`).
+    public init(orbits: DisplacementOrbits, offset: Int, covering: Bool = false) {
         self.orbits = orbits
         self.offset = offset
         dft = LatticeDFT(lattice: orbits.lattice)
+        logDetWeight = covering ? (0..<orbits.lattice.volume).map { p in
+            orbits.lattice.coordinates(p).reduce(0, +) % 2 == 0 ? 2 : 0
+        } : nil
     }
 
     /// Parameters: one per momentum orbit.
@@ -32,6 +42,10 @@ public struct FourierScaling<T: Real & BinaryFloatingPoint> {
     /// log|det du/dz| = sum over all momenta of mu(p).
     public func logDet(_ params: UnsafePointer<T>) -> T {
         var s: T = 0
+        if let w = logDetWeight {
+            for p in 0..<orbits.lattice.volume { s += w[p] * params[offset + orbits.orbitOf[p]] }
+            return s
+        }
         for o in 0..<orbits.count { s += T(orbits.sizes[o]) * params[offset + o] }
         return s
     }
@@ -85,7 +99,11 @@ public struct FourierScaling<T: Real & BinaryFloatingPoint> {
                 logJSum += dLogJ[b]
             }
             let inverseVolume = 1 / T(V)
-            for p in 0..<V { perMomentum[p] = perMomentum[p] * inverseVolume + logJSum }
+            if let w = logDetWeight {
+                for p in 0..<V { perMomentum[p] = perMomentum[p] * inverseVolume + w[p] * logJSum }
+            } else {
+                for p in 0..<V { perMomentum[p] = perMomentum[p] * inverseVolume + logJSum }
+            }
             orbits.fold(UnsafePointer(perMomentum), into: grads + offset)
         }
         if let dZ { scale(params, sign: 1, dU, into: dZ, n: n) }
@@ -109,12 +127,16 @@ extension DisplacementOrbits {
     /// (another L, same d): each orbit takes the value at its p^2, linearly
     /// interpolated between the source's orbits (held constant beyond them;
     /// source orbits of equal p^2 averaged), so that a model trained at a small
-    /// L starts a larger one.
-    public func transferLogScales(_ values: [Double], from source: DisplacementOrbits) -> [Double] {
+    /// L starts a larger one. `covering`: only the source's momenta of even
+    /// k_0 + k_1 are read (a covering field has no others, so a covering flow's
+    /// log-scales of the rest are never trained; see `FourierScaling.logDetWeight`).
+    public func transferLogScales(_ values: [Double], from source: DisplacementOrbits, covering: Bool = false) -> [Double] {
         precondition(values.count == source.count && source.lattice.d == lattice.d)
         var table: [(Double, Double)] = []
         var tied = 0
-        for (p2, mu) in zip(source.momentumSquared, values).sorted(by: { $0.0 < $1.0 }) {
+        let read = source.representatives.map { !covering || $0.reduce(0, +) % 2 == 0 }
+        let pairs = zip(zip(source.momentumSquared, values), read).filter(\.1).map(\.0)
+        for (p2, mu) in pairs.sorted(by: { $0.0 < $1.0 }) {
             if let last = table.last, abs(last.0 - p2) < 1e-12 {
                 tied += 1
                 table[table.count - 1].1 = last.1 + (mu - last.1) / Double(tied + 1)  // running mean

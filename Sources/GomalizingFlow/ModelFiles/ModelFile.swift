@@ -115,6 +115,12 @@ public enum ModelFile {
             throw InputError(file: path, field: "model_spec",
                              "the file holds a model of \(spec.coupling.summary); this flow has \(arch.spec.coupling.summary), which cannot start from it")
         }
+        if let spec, spec.integrateEvenSites != arch.spec.integrateEvenSites {
+            // The same tensors, but a function of another field (the odd sites' covering field, or the whole lattice).
+            func kind(_ on: Bool) -> String { on ? "the odd sites' covering field (integrate_even_sites = true)" : "the whole lattice (integrate_even_sites = false)" }
+            throw InputError(file: path, field: "model_spec",
+                             "the file holds a model of \(kind(spec.integrateEvenSites)); this flow models \(kind(arch.spec.integrateEvenSites)), which cannot start from it")
+        }
         if let f = arch.fourier {
             if let spec, !spec.fourierScaling, tensors[name] == nil {
                 tensors[name] = SafeTensors.Tensor(shape: [f.orbits.count], values: [Float](repeating: 0, count: f.orbits.count))
@@ -126,7 +132,8 @@ public enum ModelFile {
                     throw InputError(file: path, field: name, "shape \(src.shape) does not match the file's own model (L = \(spec.L): [\(count)])")
                 }
                 let from = DisplacementOrbits(lattice: Lattice(L: spec.L, d: spec.d))
-                let moved = f.orbits.transferLogScales(src.values.map(Double.init), from: from)
+                let moved = f.orbits.transferLogScales(src.values.map(Double.init), from: from,
+                                                       covering: spec.integrateEvenSites)
                 tensors[name] = SafeTensors.Tensor(shape: [f.orbits.count], values: moved.map(Float.init))
             }
         } else if tensors[name] != nil {

@@ -22,6 +22,8 @@ public final class FlowSampler {
     /// The chain's state and acceptance counts (meaningful on rank 0 only).
     public private(set) var chain = IndependenceMH()
     private let draws: PriorDraws
+    /// The streams of the even sites' draws (`FlowTarget.oddSites`), one per proposal.
+    private let completion: PriorDraws
     private var uniforms: Xoshiro256
     private var z: [Float]
     private var current: [Float]
@@ -46,16 +48,30 @@ public final class FlowSampler {
     /// `symmetrised`: propose from the Z2 mixture ½[q(φ) + q(−φ)] (`Z2Mixture`),
     /// which reaches both vacua of the broken phase; each proposal then costs an
     /// inverse pass more.
-    public init(flow: Flow<Float>, action: Phi4Action, batchSize: Int, seed: UInt64, threads: Int = defaultThreadCount(),
+    public convenience init(flow: Flow<Float>, action: Phi4Action, batchSize: Int, seed: UInt64, threads: Int = defaultThreadCount(),
+                            communicator: Communicator = SerialCommunicator(), prior: PriorSpec = .normal, symmetrised: Bool = false) {
+        self.init(flow: flow, target: .full(action), batchSize: batchSize, seed: seed, threads: threads,
+                  communicator: communicator, prior: prior, symmetrised: symmetrised)
+    }
+
+    /// A sampler for `target` (see the other initialiser). With `.oddSites` the
+    /// chain runs over the odd sites' marginal and each accepted proposal is
+    /// completed by exact draws of its even sites from the completion stream of
+    /// `seed` (index: the proposal's number), so the chain is the independence
+    /// MH chain of the proposal q_odd(phi_odd) p(phi_even | phi_odd), whose
+    /// weight p/q is that of the odd sites alone. Not with `symmetrised`.
+    public init(flow: Flow<Float>, target: FlowTarget, batchSize: Int, seed: UInt64, threads: Int = defaultThreadCount(),
                 communicator: Communicator = SerialCommunicator(), prior: PriorSpec = .normal, symmetrised: Bool = false) {
+        precondition(!(symmetrised && target.multiplicity != 1), "the Z2 mixture is not available for covering fields")
         self.flow = flow
+        completion = PriorDraws(seed: seed, purpose: .completion, volume: 1)
         mixture = symmetrised ? Z2Mixture(flow: flow, prior: prior, batchSize: batchSize, seed: seed, threads: threads) : nil
         if symmetrised {
             batchPhi = [Float](repeating: 0, count: batchSize * flow.lattice.volume)
             batchLogQ = [Double](repeating: 0, count: batchSize)
         }
         self.communicator = communicator
-        runner = BatchRunner(flow: flow, action: action, batchSize: batchSize, threads: threads, prior: prior)
+        runner = BatchRunner(flow: flow, target: target, batchSize: batchSize, threads: threads, prior: prior)
         draws = PriorDraws(seed: seed, purpose: .sampling, volume: flow.lattice.volume, prior: prior)
         uniforms = PriorDraws(seed: seed, purpose: .acceptance, volume: 1).generator(step: 0, index: 0)
         z = [Float](repeating: 0, count: batchSize * flow.lattice.volume)
@@ -83,7 +99,11 @@ public final class FlowSampler {
         while done < count {
             // This rank's proposals of the round: their prior draws, and their sign coins.
             let first = proposalsDrawn + communicator.rank * B
-            z.withUnsafeMutableBufferPointer { draws.fill($0.baseAddress!, step: 0, first: first, count: B, threads: runner.threads) }
+            z.withUnsafeMutableBufferPointer {
+                draws.fill($0.baseAddress!, step: 0, first: first, count: B, threads: runner.threads)
+                runner.target.symmetrise($0.baseAddress!, count: B)
+            }
+            let roundStart = proposalsDrawn
             proposalsDrawn += G
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
             if let mixture {
@@ -105,8 +125,13 @@ public final class FlowSampler {
                 lastProposal = (lp, lq)
                 let accepted = chain.offer(logWeight: lp - lq, uniform: uniforms.uniform())
                 if accepted {
-                    roundPhi.withUnsafeBufferPointer { src in
-                        current.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + b * V, count: V) }
+                    if case .full = runner.target {
+                        roundPhi.withUnsafeBufferPointer { src in
+                            current.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + b * V, count: V) }
+                        }
+                    } else {
+                        var rng = completion.generator(step: 0, index: UInt64(roundStart + b))
+                        current = runner.target.configuration(Array(roundPhi[(b * V)..<((b + 1) * V)]), using: &rng)
                     }
                     currentLogP = lp
                     currentLogQ = lq

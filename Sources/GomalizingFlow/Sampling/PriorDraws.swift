@@ -10,6 +10,8 @@ public struct PriorDraws: Sendable {
         case training = 1, evaluation = 2, sampling = 3, acceptance = 4
         /// The sign of each proposal of a Z2-symmetrised sampler (`Z2Mixture`), and its pilot draws.
         case signs = 5, pilot = 6
+        /// The even sites drawn to complete a proposal of the odd sites (`FlowTarget.oddSites`).
+        case completion = 7
     }
 
     /// Seed shared by all streams; `purpose` separates them.

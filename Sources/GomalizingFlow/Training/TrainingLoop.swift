@@ -78,7 +78,14 @@ public final class TrainingLoop {
     /// A loop training `flow` against `action` with `threads` workers per
     /// rank, continuing from `optimiser` and `stepsDone` when given (a resumed
     /// run), else with a fresh optimiser of the settings.
-    public init(flow: Flow<Float>, action: Phi4Action, settings: TrainingSettings, threads: Int,
+    public convenience init(flow: Flow<Float>, action: Phi4Action, settings: TrainingSettings, threads: Int,
+                            communicator: Communicator = SerialCommunicator(), optimiser: Optimiser? = nil, stepsDone: Int = 0) {
+        self.init(flow: flow, target: .full(action), settings: settings, threads: threads, communicator: communicator,
+                  optimiser: optimiser, stepsDone: stepsDone)
+    }
+
+    /// A loop training `flow` against `target` (see the other initialiser).
+    public init(flow: Flow<Float>, target: FlowTarget, settings: TrainingSettings, threads: Int,
                 communicator: Communicator = SerialCommunicator(), optimiser: Optimiser? = nil, stepsDone: Int = 0) {
         self.flow = flow
         self.settings = settings
@@ -89,7 +96,7 @@ public final class TrainingLoop {
                                                 lr: settings.baseLR, clipNorm: settings.clipNorm)
         trainingDraws = PriorDraws(seed: settings.seed, purpose: .training, volume: V, prior: settings.prior)
         evaluationDraws = PriorDraws(seed: settings.seed, purpose: .evaluation, volume: V, prior: settings.prior)
-        runner = BatchRunner(flow: flow, action: action, batchSize: settings.batchSize, threads: threads, prior: settings.prior)
+        runner = BatchRunner(flow: flow, target: target, batchSize: settings.batchSize, threads: threads, prior: settings.prior)
         runner.pathGradient = settings.pathGradient
         z = [Float](repeating: 0, count: settings.batchSize * V)
     }
@@ -106,6 +113,7 @@ public final class TrainingLoop {
         let N = communicator.size
         z.withUnsafeMutableBufferPointer {
             trainingDraws.fill($0.baseAddress!, step: stepsDone, first: communicator.rank * B, count: B, threads: runner.threads)
+            runner.target.symmetrise($0.baseAddress!, count: B)
         }
         // Batch norms update their running statistics in the pass: kept to restore if it is discarded.
         let buffersBefore = flow.architecture.usesBatchNorm ? flow.buffers : nil
@@ -167,6 +175,7 @@ public final class TrainingLoop {
             let n = min(B, mine.upperBound - next)
             z.withUnsafeMutableBufferPointer {
                 evaluationDraws.fill($0.baseAddress!, step: round, first: next, count: n, threads: runner.threads)
+                runner.target.symmetrise($0.baseAddress!, count: n)
             }
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
             for b in 0..<n { logW[next + b] = runner.logP[b] - runner.logQ[b] }

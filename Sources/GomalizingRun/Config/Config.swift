@@ -41,6 +41,11 @@ public struct Config: Equatable, Sendable {
     public var lattice: Lattice { Lattice(L: physical.L, d: physical.Nd) }
     /// The phi^4 action with `[physical]`'s M2 and lam.
     public var action: Phi4Action { Phi4Action(lattice: lattice, m2: physical.M2, lam: physical.lam) }
+    /// What the flow is trained against and sampled for: the action, or with
+    /// `[model] integrate_even_sites` the odd sites' exact marginal.
+    public var target: FlowTarget {
+        model.integrateEvenSites ? .oddSites(OddSiteMarginal(lattice: lattice, m2: physical.M2, lam: physical.lam)) : .full(action)
+    }
     /// `[training] result`/`name`: where the run's files go.
     public var resultDirectory: URL {
         URL(fileURLWithPath: training.result).appendingPathComponent(name)
@@ -210,6 +215,16 @@ public struct Config: Equatable, Sendable {
         if shears > 0 && bn {
             throw mod.fail("shear_features", "cannot be combined with use_bn = true (the batch-norm training pass has no shears); set use_bn = false or shear_features = 0")
         }
+        let integrateEven = try mod.bool("integrate_even_sites", default: false)
+        if integrateEven && (Nd != 2 || L % 2 != 0) {
+            throw mod.fail("integrate_even_sites", "needs a 2-D lattice of even L ([physical] Nd = \(Nd), L = \(L)); set it false")
+        }
+        if integrateEven && bn {
+            throw mod.fail("integrate_even_sites", "cannot be combined with use_bn = true; set one of them false")
+        }
+        if integrateEven && !(lam > 0 || (lam == 0 && M2 + 4 > 0)) {
+            throw mod.fail("integrate_even_sites", "needs [physical] lam > 0 (or lam = 0 and M2 > -4) for the even sites' integral to exist")
+        }
         let convExpected = "\"full\", \"cross\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), e.g. \"\(Nd)C\(max(1, Nd - 1))\""
         let conv = try mod.string("conv", default: "full", convExpected)
         let cross = conv.lowercased() == "cross"
@@ -221,7 +236,8 @@ public struct Config: Equatable, Sendable {
         }
         let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
                               convAxes: k, crossKernel: cross, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed),
-                              z2Equivariant: z2, fourierScaling: fourier, coupling: coupling, siteMapFeatures: siteMaps, shearFeatures: shears)
+                              z2Equivariant: z2, fourierScaling: fourier, coupling: coupling, siteMapFeatures: siteMaps, shearFeatures: shears,
+                              integrateEvenSites: integrateEven)
         var c = Config(name: name, sourcePath: file, physical: Physical(L: L, Nd: Nd, M2: M2, lam: lam), model: model)
         c.version = version
         c.deviceID = deviceID

@@ -26,7 +26,7 @@ extension Config {
             "[model] use_final_tanh": "\(m.useFinalTanh)", "[model] use_bn": "\(m.useBN)",
             "[model] z2_equivariant": "\(m.z2Equivariant)", "[model] fourier_scaling": "\(m.fourierScaling)",
             "[model] type": m.typeName, "[model] site_map_features": "\(m.siteMapFeatures)",
-            "[model] shear_features": "\(m.shearFeatures)",
+            "[model] shear_features": "\(m.shearFeatures)", "[model] integrate_even_sites": "\(m.integrateEvenSites)",
         ].merging(ConfigCoupling.definition(m.coupling)) { a, _ in a }
     }
 
@@ -59,7 +59,8 @@ extension Config {
     static let definitionDefaults: [String: String] = ["[training] opt": "Adam", "[training] clip_norm": "none",
                                                         "[model] z2_equivariant": "false", "[training] gradient": "standard",
                                                         "[model] fourier_scaling": "false", "[model] type": "affine",
-                                                        "[model] site_map_features": "0", "[model] shear_features": "0"]
+                                                        "[model] site_map_features": "0", "[model] shear_features": "0",
+                                                        "[model] integrate_even_sites": "false"]
 
     /// "[physical] lam: 8.0 in the run, 6.0 now" for each key on which `now` differs from `run`.
     public static func definitionDifferences(run: [String: String], now: [String: String]) -> [String] {

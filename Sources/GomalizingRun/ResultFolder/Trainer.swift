@@ -113,7 +113,7 @@ public final class Trainer {
         }
         let flow = Flow<Float>(architecture: arch, parameters: resumed?.parameters ?? start?.parameters,
                                buffers: resumed?.buffers ?? start?.buffers)
-        loop = TrainingLoop(flow: flow, action: config.action, settings: config.training, threads: workers,
+        loop = TrainingLoop(flow: flow, target: config.target, settings: config.training, threads: workers,
                             communicator: communicator, optimiser: resumed?.optimiser, stepsDone: resumed?.stepsDone ?? 0)
         history = History(url: resultDirectory.appendingPathComponent("history.csv"))
         if let c = resumed {
