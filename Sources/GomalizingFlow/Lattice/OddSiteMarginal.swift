@@ -29,11 +29,22 @@ public struct OddSiteMarginal: Sendable {
     /// Its log Z, tabulated (`action` and `force` use it; see its error bound).
     public let table: SiteConditionalTable
 
+    /// For `completed`: the theory's site of each covering site (u, v) with u < L/2,
+    /// and each even site with its four neighbours (site, then the neighbours).
+    let representativeSites: [Int32]
+    let evenNeighbourhoods: [Int32]
+
     /// The marginal of the 2-D action with `m2` and `lam` on `lattice` (d = 2, L even).
     public init(lattice: Lattice, m2: Double, lam: Double) {
         precondition(lattice.d == 2 && lattice.L % 2 == 0, "the odd-site marginal needs a 2-D lattice of even L")
         self.lattice = lattice
         self.table = SiteConditionalTable(SiteConditional(m2: m2, lam: lam, d: 2))
+        let L = lattice.L
+        representativeSites = (0..<(L / 2 * L)).map { Int32(lattice.index([$0 / L + $0 % L + 1, $0 / L - $0 % L])) }
+        let table = lattice.neighbourTable()
+        evenNeighbourhoods = (0..<lattice.volume).filter { lattice.parity($0) == 0 }.flatMap { x in
+            [Int32(x)] + table.map { $0[x] }
+        }
     }
 
     /// Covering site (u, v) as an index of the covering L x L lattice.
@@ -104,18 +115,13 @@ public struct OddSiteMarginal: Sendable {
     /// `psi` (the copy (u, v) with u < L/2 of each), the even ones drawn exactly
     /// from their conditionals given those values.
     public func completed<T: BinaryFloatingPoint>(_ psi: [T], using rng: inout Xoshiro256) -> [T] {
-        let L = lattice.L
-        var phi = [T](repeating: 0, count: L * L)
-        for u in 0..<(L / 2) {
-            for v in 0..<L { phi[oddSite(u: u, v: v)] = psi[u * L + v] }
-        }
+        var phi = [T](repeating: 0, count: lattice.volume)
+        for (i, site) in representativeSites.enumerated() { phi[Int(site)] = psi[i] }
         // h from the values just placed, so each draw is conditioned on the configuration's own odd sites.
-        for x in 0..<L {
-            for y in 0..<L where (x + y) % 2 == 0 {
-                let h = Double(phi[lattice.index([x + 1, y])]) + Double(phi[lattice.index([x - 1, y])])
-                    + Double(phi[lattice.index([x, y + 1])]) + Double(phi[lattice.index([x, y - 1])])
-                phi[x * L + y] = T(conditional.draw(h: h, using: &rng))
-            }
+        for k in stride(from: 0, to: evenNeighbourhoods.count, by: 5) {
+            var h = 0.0
+            for j in 1...4 { h += Double(phi[Int(evenNeighbourhoods[k + j])]) }
+            phi[Int(evenNeighbourhoods[k])] = T(conditional.draw(h: h, using: &rng))
         }
         return phi
     }

@@ -102,14 +102,14 @@ public struct SiteConditional: Sendable, Equatable {
     }
 
     /// The rejection sampler's envelope of p(phi | h) (lam > 0): `support(h:)`
-    /// cut into 64 cells, on each the constant exp(max of g over the cell). g is a
+    /// cut into 16 cells, on each the constant exp(max of g over the cell). g is a
     /// quartic, so that maximum is exact: the larger of the cell's ends and of
     /// g's critical points inside it. Draw a cell with probability proportional
     /// to its constant, a point uniformly in it, accept with probability
     /// exp(g - cell maximum) <= 1: exactly p(phi | h) restricted to the support
     /// (what lies outside is below 1e-20 of the mass).
     public struct Envelope: Sendable {
-        public static let cells = 64
+        public static let cells = 16
         public let lo: Double
         public let width: Double
         /// max of g over each cell.
