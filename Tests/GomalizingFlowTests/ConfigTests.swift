@@ -156,7 +156,7 @@ final class ConfigTests: XCTestCase {
         for d in 2...4 { for L in [4, 8] { expected["example\(d)d_critical_L\(L)"] = (L, d, -4, 5.113) } }
         expected["example3d_critical_L6"] = (6, 3, -4, 5.113)
         // The fast recipe's configs: the same theories.
-        for base in ["example2d", "example3d", "example3d_critical_L4", "example3d_critical_L6"] + (1...5).map { "example2d_E\($0)" } { expected[base + "_fast"] = expected[base] }
+        for base in ["example2d", "example3d", "example3d_critical_L4", "example3d_critical_L6"] + (1...5).map({ "example2d_E\($0)" }) { expected[base + "_fast"] = expected[base] }
         expected["example2d_E3_cheap"] = expected["example2d_E3"]  // the cheaper flow of issue 31
         expected["example2d_E1_odd"] = expected["example2d_E1"]  // the first stage of the large-lattice chain (issue 32)
         // The line of constant physics of Albergo et al. and Gerdes et al. (issues 17 and 32): with site maps, even sites integrated out.

@@ -92,27 +92,8 @@ final class SiteConditionalTests: XCTestCase {
         for c in cases {
             let site = SiteConditional(a: c.a, lam: c.lam)
             let n = 20_000
-            let draws = (0..<n).map { _ in site.draw(h: c.h, using: &rng) }.sorted()
-            // The CDF on a fine grid by the trapezoidal rule, interpolated linearly.
-            let shift = site.exponent(site.mode(h: c.h), h: c.h)
-            let lo = -12.0, w = 1e-4, count = 240_000
-            var cdf = [Double](repeating: 0, count: count + 1)
-            var previous = exp(site.exponent(lo, h: c.h) - shift)
-            for i in 1...count {
-                let f = exp(site.exponent(lo + Double(i) * w, h: c.h) - shift)
-                cdf[i] = cdf[i - 1] + 0.5 * (f + previous) * w
-                previous = f
-            }
-            let total = cdf[count]
-            func F(_ x: Double) -> Double {
-                let t = (x - lo) / w, i = max(0, min(count - 1, Int(t)))
-                return (cdf[i] + (t - Double(i)) * (cdf[i + 1] - cdf[i])) / total
-            }
-            var d = 0.0
-            for (i, x) in draws.enumerated() {
-                let f = F(x)
-                d = max(d, abs(f - Double(i) / Double(n)), abs(f - Double(i + 1) / Double(n)))
-            }
+            let draws = (0..<n).map { _ in site.draw(h: c.h, using: &rng) }
+            let d = kolmogorovSmirnov(draws, site, h: c.h)
             XCTAssertLessThan(d * Double(n).squareRoot(), 1.95, "\(c)")
         }
     }
@@ -132,4 +113,30 @@ final class SiteConditionalTests: XCTestCase {
             }
         }
     }
+}
+
+/// The Kolmogorov-Smirnov distance of `draws` from p(phi | h) of `site`, its CDF
+/// by the trapezoidal rule on a grid of 1e-4 over [-12, 12], interpolated linearly.
+func kolmogorovSmirnov(_ draws: [Double], _ site: SiteConditional, h: Double) -> Double {
+    let shift = site.exponent(site.mode(h: h), h: h)
+    let lo = -12.0, w = 1e-4, count = 240_000
+    var cdf = [Double](repeating: 0, count: count + 1)
+    var previous = exp(site.exponent(lo, h: h) - shift)
+    for i in 1...count {
+        let f = exp(site.exponent(lo + Double(i) * w, h: h) - shift)
+        cdf[i] = cdf[i - 1] + 0.5 * (f + previous) * w
+        previous = f
+    }
+    let total = cdf[count]
+    func F(_ x: Double) -> Double {
+        let t = (x - lo) / w, i = max(0, min(count - 1, Int(t)))
+        return (cdf[i] + (t - Double(i)) * (cdf[i + 1] - cdf[i])) / total
+    }
+    var d = 0.0
+    let n = Double(draws.count)
+    for (i, x) in draws.sorted().enumerated() {
+        let f = F(x)
+        d = max(d, abs(f - Double(i) / n), abs(f - Double(i + 1) / n))
+    }
+    return d
 }

@@ -219,6 +219,22 @@ func folderSnapshot(_ dir: URL) -> [String: Data] {
     return Dictionary(uniqueKeysWithValues: names.map { ($0, (try? Data(contentsOf: dir.appendingPathComponent($0))) ?? Data()) })
 }
 
+/// `text` (a config) with `keys` (TOML lines) added at the top of its [model] section.
+func addingModelKeys(_ keys: String, to text: String) -> String {
+    text.replacingOccurrences(of: "[model]\n", with: "[model]\n" + keys + "\n")
+}
+
+/// A bad config as `Config.parse` must refuse it: it throws, and the error is
+/// one line naming every one of `mentions` (the file and the key among them).
+func assertConfigError(_ parse: @autoclosure () throws -> Config, mentions: [String], _ message: String = "",
+                       file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertThrowsError(try parse(), message, file: file, line: line) { e in
+        let text = "\(e)"
+        for m in mentions { XCTAssertTrue(text.contains(m), "expected \(m) in: \(text)", file: file, line: line) }
+        XCTAssertFalse(text.contains("\n"), text, file: file, line: line)
+    }
+}
+
 /// An input error as the CLI must report it: status 2, not a signal, one line starting "error: ".
 func assertOneLineError(_ r: CommandResult, mentions: [String], file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(r.code, 2, r.err, file: file, line: line)

@@ -35,7 +35,7 @@ public enum FlowTarget: Sendable {
     public func action<T: BinaryFloatingPoint>(_ phi: UnsafePointer<T>) -> Double {
         switch self {
         case let .full(a): return a.action(phi)
-        case let .oddSites(m): return m.action(phi) / 2
+        case let .oddSites(m): return m.action(phi) / multiplicity
         }
     }
 
@@ -44,8 +44,15 @@ public enum FlowTarget: Sendable {
     public func force<T: BinaryFloatingPoint>(_ phi: UnsafePointer<T>, into force: UnsafeMutablePointer<T>, scale: Double = 1) {
         switch self {
         case let .full(a): a.force(phi, into: force, scale: scale)
-        case let .oddSites(m): m.force(phi, into: force, scale: scale / 2)
+        case let .oddSites(m): m.force(phi, into: force, scale: scale / multiplicity)
         }
+    }
+
+    /// Prior draws first..<first + n of `step` from `draws` into z ([n][V]), made covering fields for `oddSites`.
+    public func fill<T: BinaryFloatingPoint>(_ z: UnsafeMutablePointer<T>, from draws: PriorDraws, step: Int, first: Int, count n: Int,
+                                             threads: Int) {
+        draws.fill(z, step: step, first: first, count: n, threads: threads)
+        symmetrise(z, count: n)
     }
 
     /// Makes n prior draws ([n][V]) covering fields: the copy of each odd site at

@@ -28,6 +28,14 @@ public struct OddSiteMarginal: Sendable {
     public var conditional: SiteConditional { table.conditional }
     /// Its log Z, tabulated (`action` and `force` use it; see its error bound).
     public let table: SiteConditionalTable
+    /// Its exact draws, from tabulated envelopes (`completed` uses them).
+    public let sampler: SiteConditionalSampler
+
+    /// The covering sites (p, q), (p - 1, q), (p, q - 1), (p - 1, q - 1) of each
+    /// plaquette p * L + q (its corners), and the plaquettes (u, v), (u + 1, v),
+    /// (u, v + 1), (u + 1, v + 1) of each covering site u * L + v (those it is a corner of).
+    let plaquetteCorners: [Int32]
+    let cornerPlaquettes: [Int32]
 
     /// For `completed`: the theory's site of each covering site (u, v) with u < L/2,
     /// and each even site with its four neighbours (site, then the neighbours).
@@ -39,19 +47,17 @@ public struct OddSiteMarginal: Sendable {
         precondition(lattice.d == 2 && lattice.L % 2 == 0, "the odd-site marginal needs a 2-D lattice of even L")
         self.lattice = lattice
         self.table = SiteConditionalTable(SiteConditional(m2: m2, lam: lam, d: 2))
+        self.sampler = SiteConditionalSampler(table.conditional)
         let L = lattice.L
+        func wrapped(_ u: Int, _ v: Int) -> Int32 { Int32(((u + L) % L) * L + (v + L) % L) }
+        let cells = (0..<(L * L)).map { ($0 / L, $0 % L) }
+        plaquetteCorners = cells.flatMap { p, q in [wrapped(p, q), wrapped(p - 1, q), wrapped(p, q - 1), wrapped(p - 1, q - 1)] }
+        cornerPlaquettes = cells.flatMap { u, v in [wrapped(u, v), wrapped(u + 1, v), wrapped(u, v + 1), wrapped(u + 1, v + 1)] }
         representativeSites = (0..<(L / 2 * L)).map { Int32(lattice.index([$0 / L + $0 % L + 1, $0 / L - $0 % L])) }
         let table = lattice.neighbourTable()
         evenNeighbourhoods = (0..<lattice.volume).filter { lattice.parity($0) == 0 }.flatMap { x in
             [Int32(x)] + table.map { $0[x] }
         }
-    }
-
-    /// Covering site (u, v) as an index of the covering L x L lattice.
-    @inline(__always)
-    func coveringIndex(_ u: Int, _ v: Int) -> Int {
-        let L = lattice.L
-        return ((u % L + L) % L) * L + (v % L + L) % L
     }
 
     /// The site of the theory's lattice that covering site (u, v) holds.
@@ -60,24 +66,22 @@ public struct OddSiteMarginal: Sendable {
     /// The even site of the theory's lattice that the plaquette with upper corner (p, q) stands for.
     public func evenSite(p: Int, q: Int) -> Int { lattice.index([p + q, p - q]) }
 
-    /// h of the plaquette with upper corner (p, q): the sum of its four corners.
+    /// h of plaquette `p` (p * L + q): the sum of its four corners.
     @inline(__always)
-    func plaquetteSum<T: BinaryFloatingPoint>(_ psi: UnsafePointer<T>, _ p: Int, _ q: Int) -> Double {
-        Double(psi[coveringIndex(p, q)]) + Double(psi[coveringIndex(p - 1, q)])
-            + Double(psi[coveringIndex(p, q - 1)]) + Double(psi[coveringIndex(p - 1, q - 1)])
+    func plaquetteSum<T: BinaryFloatingPoint>(_ psi: UnsafePointer<T>, _ p: Int) -> Double {
+        Double(psi[Int(plaquetteCorners[4 * p])]) + Double(psi[Int(plaquetteCorners[4 * p + 1])])
+            + Double(psi[Int(plaquetteCorners[4 * p + 2])]) + Double(psi[Int(plaquetteCorners[4 * p + 3])])
     }
 
     /// The covering action: sum over covering sites of a psi^2 + lam psi^4 minus
     /// sum over plaquettes of log Z(h) (2 S_odd on a covering field).
     public func action<T: BinaryFloatingPoint>(_ psi: UnsafePointer<T>) -> Double {
-        let L = lattice.L, a = conditional.a, lam = conditional.lam
+        let a = conditional.a, lam = conditional.lam
         var local = 0.0, plaquettes = 0.0
-        for u in 0..<L {
-            for v in 0..<L {
-                let x = Double(psi[u * L + v]), x2 = x * x
-                local += a * x2 + lam * x2 * x2
-                plaquettes += table.value(plaquetteSum(psi, u, v)).logZ
-            }
+        for i in 0..<lattice.volume {
+            let x = Double(psi[i]), x2 = x * x
+            local += a * x2 + lam * x2 * x2
+            plaquettes += table.value(plaquetteSum(psi, i)).logZ
         }
         return local - plaquettes
     }
@@ -90,18 +94,14 @@ public struct OddSiteMarginal: Sendable {
     /// d(action)/d psi, times `scale`, into `force`: 2a psi + 4 lam psi^3 minus
     /// d log Z/dh (= 2 <phi>_h) of each of the four plaquettes the site is a corner of.
     public func force<T: BinaryFloatingPoint>(_ psi: UnsafePointer<T>, into force: UnsafeMutablePointer<T>, scale: Double = 1) {
-        let L = lattice.L, a = conditional.a, lam = conditional.lam
-        var slope = [Double](repeating: 0, count: L * L)
-        for p in 0..<L {
-            for q in 0..<L { slope[p * L + q] = table.value(plaquetteSum(psi, p, q)).derivative }
-        }
-        for u in 0..<L {
-            for v in 0..<L {
-                let x = Double(psi[u * L + v])
-                let fromPlaquettes = slope[coveringIndex(u, v)] + slope[coveringIndex(u + 1, v)]
-                    + slope[coveringIndex(u, v + 1)] + slope[coveringIndex(u + 1, v + 1)]
-                force[u * L + v] = T(scale * (2 * a * x + 4 * lam * x * x * x - fromPlaquettes))
-            }
+        let V = lattice.volume, a = conditional.a, lam = conditional.lam
+        var slope = [Double](repeating: 0, count: V)
+        for p in 0..<V { slope[p] = table.value(plaquetteSum(psi, p)).derivative }
+        for i in 0..<V {
+            let x = Double(psi[i])
+            let fromPlaquettes = slope[Int(cornerPlaquettes[4 * i])] + slope[Int(cornerPlaquettes[4 * i + 1])]
+                + slope[Int(cornerPlaquettes[4 * i + 2])] + slope[Int(cornerPlaquettes[4 * i + 3])]
+            force[i] = T(scale * (2 * a * x + 4 * lam * x * x * x - fromPlaquettes))
         }
     }
 
@@ -121,7 +121,7 @@ public struct OddSiteMarginal: Sendable {
         for k in stride(from: 0, to: evenNeighbourhoods.count, by: 5) {
             var h = 0.0
             for j in 1...4 { h += Double(phi[Int(evenNeighbourhoods[k + j])]) }
-            phi[Int(evenNeighbourhoods[k])] = T(conditional.draw(h: h, using: &rng))
+            phi[Int(evenNeighbourhoods[k])] = T(sampler.draw(h: h, using: &rng))
         }
         return phi
     }

@@ -42,10 +42,17 @@ public struct SiteConditional: Sendable, Equatable {
         SiteConditional.realRoots(p: a / (2 * lam), q: -h / (2 * lam))
     }
 
+    /// g's critical points and the best of them, the global maximum (lam > 0):
+    /// the cubic is solved once for `mode`, `support` and the envelope.
+    func extrema(h: Double) -> (critical: [Double], mode: Double) {
+        let critical = criticalPoints(h: h)
+        return (critical, critical.max { exponent($0, h: h) < exponent($1, h: h) }!)
+    }
+
     /// The global maximum of g (the density's mode): with lam > 0 the best of g's critical points.
     public func mode(h: Double) -> Double {
         if lam == 0 { return h / a }
-        return criticalPoints(h: h).max { exponent($0, h: h) < exponent($1, h: h) }!
+        return extrema(h: h).mode
     }
 
     /// Where the density lives (lam > 0): the interval from the outermost critical
@@ -53,8 +60,13 @@ public struct SiteConditional: Sendable, Equatable {
     /// maximum (exp(-46) is about 1e-20); beyond the outermost critical points g
     /// falls monotonically, so the mass outside is below 1e-20 of the total.
     public func support(h: Double) -> (lo: Double, hi: Double, mode: Double, peak: Double) {
-        let critical = criticalPoints(h: h)
-        let m = critical.max { exponent($0, h: h) < exponent($1, h: h) }!
+        let s = support(h: h, extrema(h: h))
+        return (s.lo, s.hi, s.mode, s.peak)
+    }
+
+    /// `support(h:)` from g's extrema already found.
+    func support(h: Double, _ extrema: (critical: [Double], mode: Double)) -> (lo: Double, hi: Double, mode: Double, peak: Double) {
+        let (critical, m) = extrema
         let gm = exponent(m, h: h)
         func reach(from x: Double, _ direction: Double) -> Double {
             var r = 0.25
@@ -118,10 +130,11 @@ public struct SiteConditional: Sendable, Equatable {
         let cumulative: [Double]
 
         init(_ site: SiteConditional, h: Double) {
-            let (lo, hi, _, peak) = site.support(h: h)
+            let extrema = site.extrema(h: h)
+            let critical = extrema.critical
+            let (lo, hi, _, peak) = site.support(h: h, extrema)
             self.lo = lo
             width = (hi - lo) / Double(Envelope.cells)
-            let critical = site.criticalPoints(h: h)
             var maxima = [Double](), sums = [Double](), total = 0.0
             for i in 0..<Envelope.cells {
                 let x0 = lo + Double(i) * width, x1 = lo + Double(i + 1) * width

@@ -100,8 +100,7 @@ public final class FlowSampler {
             // This rank's proposals of the round: their prior draws, and their sign coins.
             let first = proposalsDrawn + communicator.rank * B
             z.withUnsafeMutableBufferPointer {
-                draws.fill($0.baseAddress!, step: 0, first: first, count: B, threads: runner.threads)
-                runner.target.symmetrise($0.baseAddress!, count: B)
+                runner.target.fill($0.baseAddress!, from: draws, step: 0, first: first, count: B, threads: runner.threads)
             }
             let roundStart = proposalsDrawn
             proposalsDrawn += G

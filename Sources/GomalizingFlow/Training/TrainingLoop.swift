@@ -112,8 +112,8 @@ public final class TrainingLoop {
         let B = settings.batchSize
         let N = communicator.size
         z.withUnsafeMutableBufferPointer {
-            trainingDraws.fill($0.baseAddress!, step: stepsDone, first: communicator.rank * B, count: B, threads: runner.threads)
-            runner.target.symmetrise($0.baseAddress!, count: B)
+            runner.target.fill($0.baseAddress!, from: trainingDraws, step: stepsDone, first: communicator.rank * B, count: B,
+                               threads: runner.threads)
         }
         // Batch norms update their running statistics in the pass: kept to restore if it is discarded.
         let buffersBefore = flow.architecture.usesBatchNorm ? flow.buffers : nil
@@ -174,8 +174,7 @@ public final class TrainingLoop {
         while next < mine.upperBound && !StopRequest.isRequested {
             let n = min(B, mine.upperBound - next)
             z.withUnsafeMutableBufferPointer {
-                evaluationDraws.fill($0.baseAddress!, step: round, first: next, count: n, threads: runner.threads)
-                runner.target.symmetrise($0.baseAddress!, count: n)
+                runner.target.fill($0.baseAddress!, from: evaluationDraws, step: round, first: next, count: n, threads: runner.threads)
             }
             z.withUnsafeBufferPointer { _ = runner.run(z: $0.baseAddress!, withGradient: false, training: false) }
             for b in 0..<n { logW[next + b] = runner.logP[b] - runner.logQ[b] }
