@@ -49,6 +49,19 @@ public struct SiteConditional: Sendable, Equatable {
         return (critical, critical.max { exponent($0, h: h) < exponent($1, h: h) }!)
     }
 
+    /// The smallest and largest g over [x0, x1], exactly: g is a quartic, so they
+    /// are among the ends and g's critical points inside (`critical`, from `extrema`).
+    func extremes(from x0: Double, to x1: Double, h: Double, critical: [Double]) -> (smallest: Double, largest: Double) {
+        let g0 = exponent(x0, h: h), g1 = exponent(x1, h: h)
+        var smallest = min(g0, g1), largest = max(g0, g1)
+        for c in critical where c > x0 && c < x1 {
+            let gc = exponent(c, h: h)
+            smallest = min(smallest, gc)
+            largest = max(largest, gc)
+        }
+        return (smallest, largest)
+    }
+
     /// The global maximum of g (the density's mode): with lam > 0 the best of g's critical points.
     public func mode(h: Double) -> Double {
         if lam == 0 { return h / a }
@@ -138,8 +151,7 @@ public struct SiteConditional: Sendable, Equatable {
             var maxima = [Double](), sums = [Double](), total = 0.0
             for i in 0..<Envelope.cells {
                 let x0 = lo + Double(i) * width, x1 = lo + Double(i + 1) * width
-                var g = max(site.exponent(x0, h: h), site.exponent(x1, h: h))
-                for c in critical where c > x0 && c < x1 { g = max(g, site.exponent(c, h: h)) }
+                let g = site.extremes(from: x0, to: x1, h: h, critical: critical).largest
                 maxima.append(g)
                 total += Foundation.exp(g - peak)
                 sums.append(total)

@@ -72,12 +72,7 @@ public struct SiteConditionalSampler: Sendable {
             var weights = [Double]()
             for i in 0..<C {
                 let x0 = lo + Double(i) * w, x1 = lo + Double(i + 1) * w
-                var top = max(conditional.exponent(x0, h: h), conditional.exponent(x1, h: h))
-                var bottom = min(conditional.exponent(x0, h: h), conditional.exponent(x1, h: h))
-                for c in critical where c > x0 && c < x1 {
-                    top = max(top, conditional.exponent(c, h: h))
-                    bottom = min(bottom, conditional.exponent(c, h: h))
-                }
+                let (bottom, top) = conditional.extremes(from: x0, to: x1, h: h, critical: critical)
                 ceiling.append(top)
                 // g_h >= bottom - 2|delta| R and the envelope is top + 2|delta| R, |delta| <= maximumShift.
                 squeeze.append(Foundation.exp(bottom - top - 2 * maximumShift * r2))
