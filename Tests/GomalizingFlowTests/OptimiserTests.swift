@@ -45,6 +45,29 @@ final class OptimiserTests: XCTestCase {
         }
     }
 
+    /// Per-parameter rates (`rateScale`): each optimiser moves a parameter with
+    /// factor f exactly as the plain rule does at rate f lr, so 1 changes nothing
+    /// (bit for bit) and 0 freezes the parameter.
+    func testRateScaleIsAPerParameterRate() {
+        let p0: [Float] = [0.5, -1.2, 2.0, 0.0]
+        let grads: [[Float]] = [[0.3, -0.7, 1.5, 0.01], [-0.2, 0.4, 1.1, -0.05], [0.9, 0.1, -0.6, 0.2]]
+        for kind in OptimiserKind.allCases {
+            func run(lr: Double, rates: [Float]?) -> [Float] {
+                var opt = Optimiser(kind: kind, parameterCount: 4, lr: lr)
+                opt.rateScale = rates
+                var p = p0
+                for g in grads { opt.update(&p, gradient: g) }
+                return p
+            }
+            let scaled = run(lr: 0.01, rates: [1, 0.25, 0, 1])
+            XCTAssertEqual(scaled[0], run(lr: 0.01, rates: nil)[0], "\(kind)")
+            XCTAssertEqual(scaled[3], run(lr: 0.01, rates: nil)[3], "\(kind)")
+            XCTAssertEqual(scaled[1], run(lr: 0.0025, rates: nil)[1], accuracy: 1e-7, "\(kind)")
+            XCTAssertEqual(scaled[2], p0[2], "\(kind)")
+            XCTAssertNotEqual(scaled[1], run(lr: 0.01, rates: nil)[1], "\(kind)")
+        }
+    }
+
     /// ClipNorm: a longer gradient is scaled to the threshold's length, a shorter one is left alone.
     func testClipNormScalesOnlyLongGradients() {
         var clipped = Optimiser(kind: .descent, parameterCount: 2, lr: 1, clipNorm: 1)

@@ -158,6 +158,32 @@ final class ShearTests: XCTestCase {
         for keys in ["shear_features = -1", "shear_features = 17", "shear_features = \"2\"", "shear_features = 2\nuse_bn = true"] {
             assertConfigError(try parse(keys, "bad.toml"), mentions: ["bad.toml", "[model] shear_features"], keys)
         }
+        // [training] shear_lr: the shears' own rate, a factor shear_lr / base_lr on their weights only.
+        func withRate(_ rate: String, _ model: String = "shear_features = 2") throws -> Config {
+            try Config.parse(addingModelKeys(model, to: tinyConfigText(epochs: 1, iterations: 3, batch: 8, hidden: [4], extra: "shear_lr = \(rate)")),
+                             file: "r.toml", name: "r")
+        }
+        let rated = try withRate("1e-5")
+        XCTAssertEqual(rated.training.shearLR, 1e-5)
+        XCTAssertEqual(rated.runDefinition["[training] shear_lr"], "1e-05")
+        XCTAssertEqual(try parse("shear_features = 2").runDefinition["[training] shear_lr"], "none")
+        // --resume refuses a run continued with another shear rate, or without it.
+        XCTAssertEqual(Config.definitionDifferences(run: rated.runDefinition, now: try parse("shear_features = 2").runDefinition),
+                       ["[training] shear_lr: 1e-05 in the run, none now"])
+        var before = try parse("shear_features = 2").runDefinition
+        before["[training] shear_lr"] = nil  // a checkpoint written before the key
+        XCTAssertEqual(Config.definitionDifferences(run: before, now: rated.runDefinition), ["[training] shear_lr: none in the run, 1e-05 now"])
+        for (rate, model) in [("0", "shear_features = 2"), ("-1e-3", "shear_features = 2"), ("\"fast\"", "shear_features = 2"), ("1e-5", "")] {
+            assertConfigError(try withRate(rate, model), mentions: ["r.toml", "[training] shear_lr"], rate + " " + model)
+        }
+        let ratedArch = FlowArchitecture(spec: rated.model)
+        let scale = try XCTUnwrap(TrainingLoop.rateScale(ratedArch, rated.training))
+        let shearEntries = Set(ratedArch.tensors.filter { $0.name.hasSuffix(".shear.weight") }.flatMap { $0.offset..<($0.offset + $0.count) })
+        XCTAssertEqual(shearEntries.count, 2 * 2 * OrbitShear<Double>.weightedOrbits(ratedArch.shears!.orbits).count)
+        for i in 0..<ratedArch.parameterCount {
+            XCTAssertEqual(scale[i], shearEntries.contains(i) ? Float(1e-5 / rated.training.baseLR) : 1, "parameter \(i)")
+        }
+        XCTAssertNil(TrainingLoop.rateScale(ratedArch, try parse("shear_features = 2").training))
 
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

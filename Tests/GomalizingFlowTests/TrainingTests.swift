@@ -109,7 +109,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try Trainer(config: c2)) {
             XCTAssertTrue("\($0)".hasPrefix("\(c2.sourcePath): [training] pretrained: ") && "\($0)".contains("no such file"), "\($0)")
         }
-        // Weights of another model: the first tensor that differs is named, with both shapes.
+        // Weights of a smaller model: both sizes are named, and the key that would grow it.
         var other = c.model
         other.hiddenSizes = [8, 4]
         let otherArch = FlowArchitecture(spec: other)
@@ -117,7 +117,7 @@ final class TrainingTests: XCTestCase {
         try ModelFile.save(otherArch, parameters: otherArch.initialParameters(), buffers: [], to: wrong)
         c2.training.pretrained = wrong.path
         XCTAssertThrowsError(try Trainer(config: c2)) { e in
-            XCTAssertEqual("\(e)", "\(c2.sourcePath): [training] pretrained: \(wrong.path): layers.0.net.1.conv.0.weight: shape [4, 8, 3, 3] does not match the model's [8, 8, 3, 3]")
+            XCTAssertEqual("\(e)", "\(c2.sourcePath): [training] pretrained: \(wrong.path): model_spec: the file holds 4 layers with hidden [8, 4]; this flow has 4 with hidden [8, 8]; set [training] grow_pretrained = true to start the larger flow from it")
         }
     }
 

@@ -105,8 +105,10 @@ public enum ModelFile {
     /// model with one, of another L and the same d, passes its log-scales on
     /// by momentum (`DisplacementOrbits.transferLogScales`), as the couplings'
     /// weights carry over unchanged; a model with one cannot start a flow without.
-    /// Site maps likewise (`addIdentitySiteMaps`).
-    public static func load(_ arch: FlowArchitecture, from path: String) throws -> State {
+    /// Site maps likewise (`addIdentitySiteMaps`). A file with fewer layers or
+    /// narrower hidden layers is refused by name, or with `growth = .allow`
+    /// starts this larger flow as the same map (`grow(_:spec:tensors:file:growth:)`).
+    public static func load(_ arch: FlowArchitecture, from path: String, growth: Growth = .refuse) throws -> State {
         var (tensors, metadata) = try SafeTensors.load(path: path)
         let name = FlowArchitecture.fourierTensorName
         let spec = metadata["model_spec"].flatMap { try? JSONDecoder().decode(ModelSpec.self, from: Data($0.utf8)) }
@@ -141,6 +143,7 @@ public enum ModelFile {
         }
         try addIdentitySiteMaps(arch, spec: spec, to: &tensors, file: path)
         try carryShears(arch, spec: spec, to: &tensors, file: path)
+        try grow(arch, spec: spec, tensors: &tensors, file: path, growth: growth)
         return try state(for: arch, from: tensors, file: path)
     }
 
@@ -212,11 +215,8 @@ public enum ModelFile {
     /// (the identity, for site maps and shears): what a warm start adds for
     /// layers its file does not have, laid out as `FlowArchitecture` names them.
     static func initialTensors(_ arch: FlowArchitecture, named part: String) -> [String: SafeTensors.Tensor] {
-        let p = arch.initialParameters(as: Float.self)
-        var out: [String: SafeTensors.Tensor] = [:]
-        for t in arch.tensors where t.name.contains(part) {
-            out[t.name] = SafeTensors.Tensor(shape: t.shape, values: Array(p[t.offset..<(t.offset + t.count)]))
-        }
-        return out
+        // In the files' layout, so that conv weights would come out right too.
+        let all = ModelFile.tensors(of: arch, parameters: arch.initialParameters(), buffers: [])
+        return Dictionary(uniqueKeysWithValues: all.filter { $0.0.contains(part) })
     }
 }

@@ -37,6 +37,10 @@ public struct Optimiser: Sendable {
     public var lr: Double
     /// Largest L2 norm of the whole gradient, or nil for no clipping.
     public var clipNorm: Double?
+    /// Per parameter, the factor its learning rate is lr times (nil: 1 for all):
+    /// a parameter group's own rate, such as `[training] shear_lr`. Not state:
+    /// the trainer sets it from the settings, also on a resumed run.
+    public var rateScale: [Float]? = nil
     /// Adam's decay of the first moment.
     public let beta1 = 0.9
     /// Adam's decay of the second moment.
@@ -84,6 +88,7 @@ public struct Optimiser: Sendable {
     /// in place by `kind`'s rule.
     public mutating func update(_ params: inout [Float], gradient raw: [Float]) {
         precondition(params.count == raw.count && raw.count == m.count)
+        precondition(rateScale.map { $0.count == m.count } ?? true, "one rate factor per parameter")
         step += 1
         let scale = Optimiser.clipScale(raw, clipNorm)
         // Unclipped, the gradient is used as it is (bit for bit the unclipped arithmetic).
@@ -92,10 +97,18 @@ public struct Optimiser: Sendable {
         case .adam, .adamW: adamStep(&params, g)
         case .rmsProp: rmsPropStep(&params, g)
         case .descent:
-            let lr = Float(self.lr)
-            for i in params.indices { params[i] -= lr * g[i] }
+            let lr = Float(self.lr), rates = rateScale
+            for i in params.indices { params[i] -= Optimiser.rate(lr, rates, i) * g[i] }
         case .momentum, .nesterov: momentumStep(&params, g, nesterov: kind == .nesterov)
         }
+    }
+
+    /// Parameter i's rate: lr, or lr times its `rateScale` (without one the
+    /// arithmetic is the plain rule's, bit for bit).
+    @inline(__always)
+    private static func rate(_ lr: Float, _ rates: [Float]?, _ i: Int) -> Float {
+        guard let rates else { return lr }
+        return lr * rates[i]
     }
 
     /// m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g², p <- p - lr (m/(1-b1^t)) / (√(v/(1-b2^t)) + eps).
@@ -103,7 +116,7 @@ public struct Optimiser: Sendable {
         let b1 = Float(beta1), b2 = Float(beta2)
         let c1 = Float(1 - Foundation.pow(beta1, Double(step)))
         let c2 = Float(1 - Foundation.pow(beta2, Double(step)))
-        let lr = Float(self.lr), eps = Float(self.eps)
+        let lr = Float(self.lr), eps = Float(self.eps), rates = rateScale
         let n = g.count
         params.withUnsafeMutableBufferPointer { p in
             m.withUnsafeMutableBufferPointer { m in
@@ -114,7 +127,7 @@ public struct Optimiser: Sendable {
                         v[i] = b2 * v[i] + (1 - b2) * gi * gi
                         let mh = m[i] / c1
                         let vh = v[i] / c2
-                        p[i] -= lr * mh / (vh.squareRoot() + eps)
+                        p[i] -= Optimiser.rate(lr, rates, i) * mh / (vh.squareRoot() + eps)
                     }
                 }
             }
@@ -122,18 +135,19 @@ public struct Optimiser: Sendable {
     }
 
     private mutating func rmsPropStep(_ params: inout [Float], _ g: [Float]) {
-        let rho = Float(self.rho), lr = Float(self.lr), eps = Float(self.eps)
+        let rho = Float(self.rho), lr = Float(self.lr), eps = Float(self.eps), rates = rateScale
         for i in params.indices {
             v[i] = rho * v[i] + (1 - rho) * g[i] * g[i]
-            params[i] -= g[i] * (lr / (v[i].squareRoot() + eps))
+            params[i] -= g[i] * (Optimiser.rate(lr, rates, i) / (v[i].squareRoot() + eps))
         }
     }
 
     private mutating func momentumStep(_ params: inout [Float], _ g: [Float], nesterov: Bool) {
-        let rho = Float(self.rho), lr = Float(self.lr)
+        let rho = Float(self.rho), lr = Float(self.lr), rates = rateScale
         for i in params.indices {
-            let d = rho * rho * m[i] - (1 + rho) * lr * g[i]
-            m[i] = rho * m[i] - lr * g[i]
+            let li = Optimiser.rate(lr, rates, i)
+            let d = rho * rho * m[i] - (1 + rho) * li * g[i]
+            m[i] = rho * m[i] - li * g[i]
             params[i] += nesterov ? d : m[i]
         }
     }

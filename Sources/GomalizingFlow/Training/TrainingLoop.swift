@@ -84,6 +84,16 @@ public final class TrainingLoop {
                   optimiser: optimiser, stepsDone: stepsDone)
     }
 
+    /// Per-parameter learning-rate factors for `settings`' parameter groups, or nil when all are base_lr.
+    public static func rateScale(_ arch: FlowArchitecture, _ settings: TrainingSettings) -> [Float]? {
+        guard let shearLR = settings.shearLR, arch.shears != nil else { return nil }
+        var scale = [Float](repeating: 1, count: arch.parameterCount)
+        for t in arch.tensors where t.name.hasSuffix(".shear.weight") {
+            for i in t.offset..<(t.offset + t.count) { scale[i] = Float(shearLR / settings.baseLR) }
+        }
+        return scale
+    }
+
     /// A loop training `flow` against `target` (see the other initialiser).
     public init(flow: Flow<Float>, target: FlowTarget, settings: TrainingSettings, threads: Int,
                 communicator: Communicator = SerialCommunicator(), optimiser: Optimiser? = nil, stepsDone: Int = 0) {
@@ -94,6 +104,7 @@ public final class TrainingLoop {
         let V = flow.lattice.volume
         self.optimiser = optimiser ?? Optimiser(kind: settings.optimiser, parameterCount: flow.architecture.parameterCount,
                                                 lr: settings.baseLR, clipNorm: settings.clipNorm)
+        self.optimiser.rateScale = TrainingLoop.rateScale(flow.architecture, settings)
         trainingDraws = PriorDraws(seed: settings.seed, purpose: .training, volume: V, prior: settings.prior)
         evaluationDraws = PriorDraws(seed: settings.seed, purpose: .evaluation, volume: V, prior: settings.prior)
         runner = BatchRunner(flow: flow, target: target, batchSize: settings.batchSize, threads: threads, prior: settings.prior)

@@ -19,6 +19,13 @@ public struct TrainingSettings: Equatable, Sendable {
     public var evalSamples = 4096
     /// `pretrained`: a .safetensors model to start from, or "" for the seeded initialisation.
     public var pretrained = ""
+    /// `grow_pretrained`: `pretrained` may hold fewer layers or narrower hidden
+    /// layers; this flow then starts as its map (`ModelFile.grow`).
+    public var growPretrained = false
+    /// `shear_lr`: the learning rate of the shears' weights (`OrbitShear`), which the
+    /// schedule scales like base_lr; nil: base_lr. One weight moves the shear at
+    /// every displacement of its orbit, so base_lr moves a shear by about V base_lr.
+    public var shearLR: Double? = nil
     /// `prior`: the distribution of the flow's input z.
     public var prior = PriorSpec.normal
     /// `lr_scheduler`: the learning rate per epoch.

@@ -180,6 +180,12 @@ public struct Config: Equatable, Sendable {
         }
         training.lrSchedule = try parseSchedule(&tr, baseLR: training.baseLR)
         training.pretrained = try tr.string("pretrained", default: "", "a path to a .safetensors file, or \"\"")
+        training.growPretrained = try tr.bool("grow_pretrained", default: false)
+        training.shearLR = try tr.raw("shear_lr") == nil ? nil
+            : tr.double("shear_lr", "a positive learning rate for the shears' weights, e.g. 1e-6") { $0.isFinite && $0 > 0 }
+        if training.growPretrained && training.pretrained.isEmpty {
+            throw tr.fail("grow_pretrained", "expected false without [training] pretrained (it lets a smaller model file start a larger flow)")
+        }
         training.stopAtAcceptance = try tr.raw("stop_at_acceptance") == nil ? nil
             : tr.double("stop_at_acceptance", "a percentage in (0, 100], e.g. 50") { $0 > 0 && $0 <= 100 }
         training.stopAfterSeconds = try tr.raw("stop_after_seconds") == nil ? nil
@@ -212,6 +218,9 @@ public struct Config: Equatable, Sendable {
             throw mod.fail("site_map_features", "cannot be combined with use_bn = true (the batch-norm training pass has no site maps); set use_bn = false or site_map_features = 0")
         }
         let shears = try mod.int("shear_features", default: 0, "an integer in 0...16 (0: no shears)") { (0...16).contains($0) }
+        if shears == 0 && training.shearLR != nil {
+            throw InputError(file: file, field: "[training] shear_lr", "expected no shear_lr without shears ([model] shear_features > 0)")
+        }
         if shears > 0 && bn {
             throw mod.fail("shear_features", "cannot be combined with use_bn = true (the batch-norm training pass has no shears); set use_bn = false or shear_features = 0")
         }

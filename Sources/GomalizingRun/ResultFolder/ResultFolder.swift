@@ -130,7 +130,7 @@ public enum ResultFolder {
             throw InputError(file: config.sourcePath, field: field, what + "; train the run it comes from first, or set pretrained = \"\"")
         }
         do {
-            return try ModelFile.load(arch, from: path)
+            return try ModelFile.load(arch, from: path, growth: config.training.growPretrained ? .allow : .refuseNamingTheKey)
         } catch let e as InputError {
             // Name the config and key too: a bad warm start is a config's fault.
             throw InputError(file: config.sourcePath, field: field, e.description)
