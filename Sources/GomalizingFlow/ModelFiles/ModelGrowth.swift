@@ -34,6 +34,10 @@ extension ModelFile {
         guard let spec else { return }
         let to = arch.spec
         guard spec.nLayers != to.nLayers || spec.hiddenSizes != to.hiddenSizes else { return }
+        // Another lattice dimension or convolution is another model, not a smaller one:
+        // `state(for:from:file:)` names the first tensor that differs.
+        guard spec.d == to.d, spec.kernelSize == to.kernelSize, spec.crossKernel == to.crossKernel,
+              spec.convAxes == to.convAxes else { return }
         let sizes = "\(spec.nLayers) layers with hidden \(spec.hiddenSizes); this flow has \(to.nLayers) with hidden \(to.hiddenSizes)"
         let larger = spec.nLayers <= to.nLayers && spec.hiddenSizes.count == to.hiddenSizes.count
             && zip(spec.hiddenSizes, to.hiddenSizes).allSatisfy { $0 <= $1 }
