@@ -56,34 +56,28 @@ extension ModelFile {
                              "the file holds \(sizes); set [training] grow_pretrained = true to start the larger flow from it")
         case .allow: break
         }
-        // The seeded initialisation in the files' layout (conv weights as (cout, cin, taps)).
-        let initial = Dictionary(uniqueKeysWithValues: ModelFile.tensors(of: arch, parameters: arch.initialParameters(), buffers: []))
+        // The seeded initialisation in the files' layout (conv weights as (cout, cin, taps)); every net tensor is a layer's.
+        let initial = initialTensors(arch, named: "layers.")
         let lastNet = to.hiddenSizes.count
         var grown: [String: SafeTensors.Tensor] = [:]
         for t in arch.tensors {
-            var values = initial[t.name]!.values
-            let layer = Self.couplingIndex(of: t.name)
-            if let layer, layer >= spec.nLayers {
-                // A new coupling: the identity through its zero last layer.
+            if let layer = Self.couplingIndex(of: t.name), layer >= spec.nLayers {
+                // A new coupling: seeded, and the identity through its zero last layer.
+                var values = initial[t.name]!.values
                 if t.conv != nil || t.name.hasSuffix(".bias"), t.name.hasPrefix("layers.\(layer).net.\(lastNet).") {
                     values = [Float](repeating: 0, count: t.count)
                 }
-            } else if t.name.contains(".net.") {
-                guard let src = tensors[t.name] else {
-                    throw InputError(file: file, field: t.name, "missing tensor; the file does not match its own model_spec")
-                }
-                values = try embed(src, into: values, shape: t.shape, name: t.name, file: file)
-            } else {
-                // The Fourier layer, site maps and shears: their sizes do not depend on the nets.
-                guard let src = tensors[t.name] else {
-                    throw InputError(file: file, field: t.name, "missing tensor; the file does not match its own model_spec")
-                }
-                values = src.values
-                guard src.shape == t.shape else {
-                    throw InputError(file: file, field: t.name, "shape \(src.shape) does not match the model's \(t.shape)")
-                }
+                grown[t.name] = SafeTensors.Tensor(shape: t.shape, values: values)
+                continue
             }
-            grown[t.name] = SafeTensors.Tensor(shape: t.shape, values: values)
+            guard let src = tensors[t.name] else {
+                throw InputError(file: file, field: t.name, "missing tensor; the file does not match its own model_spec")
+            }
+            // Net tensors are widened; the Fourier layer, site maps and shears do not depend on the
+            // nets and pass as they are (`state(for:from:file:)` checks their shapes and values).
+            grown[t.name] = t.name.contains(".net.")
+                ? SafeTensors.Tensor(shape: t.shape, values: try embed(src, into: initial[t.name]!.values, shape: t.shape, name: t.name, file: file))
+                : src
         }
         tensors = grown
     }

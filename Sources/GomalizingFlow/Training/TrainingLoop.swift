@@ -88,8 +88,9 @@ public final class TrainingLoop {
     public static func rateScale(_ arch: FlowArchitecture, _ settings: TrainingSettings) -> [Float]? {
         guard let shearLR = settings.shearLR, arch.shears != nil else { return nil }
         var scale = [Float](repeating: 1, count: arch.parameterCount)
+        let factor = Float(shearLR / settings.baseLR)
         for t in arch.tensors where t.name.hasSuffix(".shear.weight") {
-            for i in t.offset..<(t.offset + t.count) { scale[i] = Float(shearLR / settings.baseLR) }
+            for i in t.offset..<(t.offset + t.count) { scale[i] = factor }
         }
         return scale
     }
