@@ -8,11 +8,11 @@ import GomalizingRun
 final class ModelGrowthTests: XCTestCase {
     /// A small model's file, with every parameter moved off its initialisation
     /// (site maps, Fourier layer and shears included), and the file's flow.
-    func smallModel(_ spec: ModelSpec, in dir: URL) throws -> (URL, Flow<Double>) {
+    func smallModel(_ spec: ModelSpec, in dir: URL, name: String = "small") throws -> (URL, Flow<Double>) {
         let arch = FlowArchitecture(spec: spec)
         let p = zip(arch.initialParameters(as: Float.self), randomArray(arch.parameterCount, seed: 11, scale: 0.2))
             .map { $0 + Float($1) }
-        let file = dir.appendingPathComponent("small.safetensors")
+        let file = dir.appendingPathComponent(name + ".safetensors")
         try ModelFile.save(arch, parameters: p, buffers: [], to: file)
         return (file, Flow<Double>(architecture: arch, parameters: p.map(Double.init)))
     }
@@ -40,13 +40,26 @@ final class ModelGrowthTests: XCTestCase {
             ModelSpec(L: 8, d: 2, nLayers: 2, hiddenSizes: [4], kernelSize: 3, crossKernel: true, seed: 5,
                       fourierScaling: true, siteMapFeatures: 3, integrateEvenSites: true),
             ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [3], kernelSize: 3, crossKernel: true, seed: 6, z2Equivariant: true),
+            // Larger kernels (the last four cases; `kernels` below): a cross with longer arms (with the Fourier
+            // layer, site maps and integrated even sites), a cross into a box, a larger box in 3-D, a 3-D cross.
+            ModelSpec(L: 8, d: 2, nLayers: 2, hiddenSizes: [3], kernelSize: 3, crossKernel: true, seed: 7,
+                      fourierScaling: true, siteMapFeatures: 2, integrateEvenSites: true),
+            ModelSpec(L: 6, d: 2, nLayers: 2, hiddenSizes: [2, 2], kernelSize: 3, crossKernel: true, seed: 8),
+            ModelSpec(L: 6, d: 3, nLayers: 2, hiddenSizes: [2], kernelSize: 3, seed: 9),
+            ModelSpec(L: 6, d: 3, nLayers: 2, hiddenSizes: [2], kernelSize: 3, crossKernel: true, seed: 10),
         ]
+        let kernels: [Int: (size: Int, cross: Bool)] = [4: (5, true), 5: (5, false), 6: (5, false), 7: (5, true)]
         for (k, spec) in small.enumerated() {
             let (file, flow) = try smallModel(spec, in: dir)
             var big = spec
             big.nLayers += 3
             big.hiddenSizes = spec.hiddenSizes.map { $0 + 3 }
             big.seed = 99
+            if let kernel = kernels[k] {
+                big.kernelSize = kernel.size
+                big.crossKernel = kernel.cross
+                big.convAxes = big.d
+            }
             let arch = FlowArchitecture(spec: big)
             let state = try ModelFile.load(arch, from: file.path, growth: .allow)
             // A new coupling's inner layers have the seeded initialisation of the larger flow.
@@ -110,6 +123,28 @@ final class ModelGrowthTests: XCTestCase {
             newInputs.append(abs(g[k]))
         } } }
         XCTAssertGreaterThan(newInputs.max()!, 1e-8)
+        // A larger kernel: the new taps (arms of length 2 of a cross) start at zero and get gradients.
+        var wide = spec
+        wide.kernelSize = 5
+        let wideArch = FlowArchitecture(spec: wide)
+        let wideState = try ModelFile.load(wideArch, from: file.path, growth: .allow)
+        let wideFlow = Flow<Double>(architecture: wideArch, parameters: wideState.parameters.map(Double.init))
+        let wideTape = FlowTape<Double>(architecture: wideArch, capacity: n)
+        wideTape.input.update(from: randomNormal(n * V, seed: 7), count: n * V)
+        wideFlow.forward(tape: wideTape, n: n)
+        var wideGrads = [Double](repeating: 0, count: wideArch.parameterCount)
+        wideFlow.pullback(tape: wideTape, n: n, dPhi: (0..<(n * V)).map { 2 * wideTape.output[$0] }, dLogJ: dLogJ, grads: &wideGrads)
+        let first = wideArch.tensors.first { $0.name == "layers.0.net.0.conv.0.weight" }!  // (cout 2, cin 1, taps 9)
+        let offsets = ConvStencil.crossOffsets(d: 2, kernelSize: 5)
+        var newTaps: [Double] = []
+        for (tap, o) in offsets.enumerated() where o.map(abs).max()! == 2 {
+            for co in 0..<2 {
+                XCTAssertEqual(wideState.parameters[first.offset + tap * 2 + co], 0)  // internal layout [tap][cin 1][cout 2]
+                newTaps.append(abs(wideGrads[first.offset + tap * 2 + co]))
+            }
+        }
+        XCTAssertEqual(newTaps.count, 8)
+        XCTAssertGreaterThan(newTaps.max()!, 1e-8)
     }
 
     /// Without the key a smaller file is refused with both sizes and the key
@@ -134,7 +169,43 @@ final class ModelGrowthTests: XCTestCase {
         XCTAssertEqual(refusal({ $0.nLayers = 4 }, growth: .refuse),
                        "\(file.path): model_spec: the file holds 2 layers with hidden [2]; this flow has 4 with hidden [2]")
         XCTAssertTrue(refusal({ $0.nLayers = 3; $0.useBN = true }, growth: .refuseNamingTheKey).contains("batch norms"))
-        XCTAssertTrue(refusal({ $0.hiddenSizes = [1] }, growth: .allow).contains("a warm start may add layers and widen hidden layers, not remove"))
+        XCTAssertTrue(refusal({ $0.hiddenSizes = [1] }, growth: .allow).contains("a warm start may add layers, widen hidden layers and enlarge the kernel, not remove"))
+        // Kernels: the refusals name both; a box holds taps a cross lacks, and a smaller kernel lacks some of the file's.
+        XCTAssertEqual(refusal({ $0.kernelSize = 5 }, growth: .refuseNamingTheKey),
+                       "\(file.path): model_spec: the file holds 2 layers with hidden [2] and a cross kernel of size 3; this flow has 2 with hidden [2] and a cross kernel of size 5; set [training] grow_pretrained = true to start the larger flow from it")
+        XCTAssertEqual(refusal({ $0.crossKernel = false }, growth: .refuse),
+                       "\(file.path): model_spec: the file holds 2 layers with hidden [2] and a cross kernel of size 3; this flow has 2 with hidden [2] and a full kernel of size 3")
+        XCTAssertTrue(refusal({ $0.kernelSize = 1 }, growth: .allow).contains("a cross kernel of size 3; this flow has 2 with hidden [2] and a cross kernel of size 1, which cannot start from it"))
+        let (boxFile, _) = try smallModel(ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [2], kernelSize: 3, seed: 3), in: dir, name: "box")
+        var cross5 = spec
+        cross5.kernelSize = 5
+        XCTAssertThrowsError(try ModelFile.load(FlowArchitecture(spec: cross5), from: boxFile.path, growth: .allow)) {
+            XCTAssertTrue("\($0)".contains("a full kernel of size 3; this flow has 2 with hidden [2] and a cross kernel of size 5, which cannot start from it"), "\($0)")
+        }
+        // A file whose conv weights contradict its own spec's kernel (a 3 x 3 box's 9 taps under a size-5 cross) is named.
+        var liar = spec
+        liar.kernelSize = 5
+        let meta = ModelFile.metadata(of: FlowArchitecture(spec: liar))
+        let box = FlowArchitecture(spec: ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [2], kernelSize: 3, seed: 3))
+        let boxTensors = ModelFile.tensors(of: box, parameters: box.initialParameters(), buffers: [])
+        let liarFile = dir.appendingPathComponent("liar.safetensors")
+        try SafeTensors.encode(boxTensors, metadata: meta).write(to: liarFile)
+        var box5 = spec
+        box5.crossKernel = false
+        box5.kernelSize = 5
+        XCTAssertThrowsError(try ModelFile.load(FlowArchitecture(spec: box5), from: liarFile.path, growth: .allow)) {
+            XCTAssertEqual("\($0)", "\(liarFile.path): layers.0.net.0.conv.0.weight: shape [2, 1, 3, 3] does not match the file's own model_spec (kernel dimensions [9])")
+        }
+        // In 1-D a cross is the box of its size: the same model, no growth needed.
+        let (line, _) = try smallModel(ModelSpec(L: 6, d: 1, nLayers: 2, hiddenSizes: [2], kernelSize: 3, crossKernel: true, seed: 3),
+                                       in: dir, name: "line")
+        XCTAssertNoThrow(try ModelFile.load(FlowArchitecture(spec: ModelSpec(L: 6, d: 1, nLayers: 2, hiddenSizes: [2], kernelSize: 3, seed: 3)),
+                                            from: line.path))
+        // A kernel change with a combinational convolution ("dCk", k < d) is another model: its first tensor is named.
+        var axes = spec
+        axes.crossKernel = false
+        axes.convAxes = 1
+        XCTAssertTrue(refusal({ $0 = axes }, growth: .allow).contains("layers.0.net.0.conv.0.weight"))
         XCTAssertTrue(refusal({ $0.hiddenSizes = [2, 2] }, growth: .allow).contains("this flow has 2 with hidden [2, 2], which cannot start from it"))
         XCTAssertTrue(refusal({ $0.nLayers = 1 }, growth: .allow).contains("cannot start from it"))
         XCTAssertTrue(refusal({ $0.nLayers = 3; $0.useBN = true }, growth: .allow).contains("batch norms"))

@@ -27,13 +27,20 @@ public struct ConvStencil: Sendable {
 
     /// The box (-h...h)^k along `axes`, h = K/2.
     public init(lattice: Lattice, axes: [Int], kernelSize K: Int) {
+        self.init(lattice: lattice, axes: axes, kernelSize: K, cross: false,
+                  offsets: ConvStencil.boxOffsets(d: lattice.d, axes: axes, kernelSize: K))
+    }
+
+    /// The offsets of the box's taps, in tap order; `axes` are distinct axes in 0..<d.
+    public static func boxOffsets(d: Int, axes: [Int], kernelSize K: Int) -> [[Int]] {
         precondition(K >= 1 && K % 2 == 1, "kernel size must be odd")
+        precondition(axes.allSatisfy { (0..<d).contains($0) } && Set(axes).count == axes.count, "axes must be distinct axes of the lattice")
         let h = K / 2
         var offsets: [[Int]] = []
         var count = 1
         for _ in axes { count *= K }
         for t in 0..<count {
-            var offset = [Int](repeating: 0, count: lattice.d)
+            var offset = [Int](repeating: 0, count: d)
             var rest = t
             for a in axes.indices.reversed() {
                 offset[axes[a]] = rest % K - h
@@ -41,27 +48,33 @@ public struct ConvStencil: Sendable {
             }
             offsets.append(offset)
         }
-        self.init(lattice: lattice, axes: axes, kernelSize: K, cross: false, offsets: offsets)
+        return offsets
     }
 
     /// The cross of arm K/2 along every axis. Its taps are the offsets in
     /// lexicographic order (axis 0 slowest), a set symmetric under negation,
     /// so tap `T-1-t` is again the mirror image of tap `t`.
     public init(crossOn lattice: Lattice, kernelSize K: Int) {
+        self.init(lattice: lattice, axes: Array(0..<lattice.d), kernelSize: K, cross: true,
+                  offsets: ConvStencil.crossOffsets(d: lattice.d, kernelSize: K))
+    }
+
+    /// The offsets of the cross's taps, in tap order.
+    public static func crossOffsets(d: Int, kernelSize K: Int) -> [[Int]] {
         precondition(K >= 1 && K % 2 == 1, "kernel size must be odd")
         let h = K / 2
-        var offsets: [[Int]] = [[Int](repeating: 0, count: lattice.d)]
-        for axis in 0..<lattice.d where h >= 1 {
+        var offsets: [[Int]] = [[Int](repeating: 0, count: d)]
+        for axis in 0..<d where h >= 1 {
             for step in 1...h {
                 for sign in [-1, 1] {
-                    var o = [Int](repeating: 0, count: lattice.d)
+                    var o = [Int](repeating: 0, count: d)
                     o[axis] = sign * step
                     offsets.append(o)
                 }
             }
         }
         offsets.sort { $0.lexicographicallyPrecedes($1) }
-        self.init(lattice: lattice, axes: Array(0..<lattice.d), kernelSize: K, cross: true, offsets: offsets)
+        return offsets
     }
 
     private init(lattice: Lattice, axes: [Int], kernelSize: Int, cross: Bool, offsets: [[Int]]) {

@@ -105,8 +105,8 @@ public enum ModelFile {
     /// model with one, of another L and the same d, passes its log-scales on
     /// by momentum (`DisplacementOrbits.transferLogScales`), as the couplings'
     /// weights carry over unchanged; a model with one cannot start a flow without.
-    /// Site maps likewise (`addIdentitySiteMaps`). A file with fewer layers or
-    /// narrower hidden layers is refused by name, or with `growth = .allow`
+    /// Site maps likewise (`addIdentitySiteMaps`). A file with fewer layers,
+    /// narrower hidden layers or a smaller kernel is refused by name, or with `growth = .allow`
     /// starts this larger flow as the same map (`grow(_:spec:tensors:file:growth:)`).
     public static func load(_ arch: FlowArchitecture, from path: String, growth: Growth = .refuse) throws -> State {
         var (tensors, metadata) = try SafeTensors.load(path: path)

@@ -19,8 +19,8 @@ public struct TrainingSettings: Equatable, Sendable {
     public var evalSamples = 4096
     /// `pretrained`: a .safetensors model to start from, or "" for the seeded initialisation.
     public var pretrained = ""
-    /// `grow_pretrained`: `pretrained` may hold fewer layers or narrower hidden
-    /// layers; this flow then starts as its map (`ModelFile.grow`).
+    /// `grow_pretrained`: `pretrained` may hold fewer layers, narrower hidden
+    /// layers or a smaller kernel; this flow then starts as its map (`ModelFile.grow`).
     public var growPretrained = false
     /// `shear_lr`: the learning rate of the shears' weights (`OrbitShear`), which the
     /// schedule scales like base_lr; nil: base_lr. One weight moves the shear at
