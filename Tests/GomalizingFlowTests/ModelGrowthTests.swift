@@ -89,21 +89,25 @@ final class ModelGrowthTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let spec = ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [2], kernelSize: 3, crossKernel: true, seed: 3)
         let (file, _) = try smallModel(spec, in: dir)
+        /// The grown flow's parameters and the gradient of a loss sum(phi^2 - logJ), not stationary at the file's map.
+        func grownGradient(_ spec: ModelSpec) throws -> (parameters: [Float], grads: [Double]) {
+            let arch = FlowArchitecture(spec: spec)
+            let state = try ModelFile.load(arch, from: file.path, growth: .allow)
+            let flow = Flow<Double>(architecture: arch, parameters: state.parameters.map(Double.init))
+            let V = flow.lattice.volume, n = 4
+            let tape = FlowTape<Double>(architecture: arch, capacity: n)
+            tape.input.update(from: randomNormal(n * V, seed: 7), count: n * V)
+            flow.forward(tape: tape, n: n)
+            var grads = [Double](repeating: 0, count: arch.parameterCount)
+            flow.pullback(tape: tape, n: n, dPhi: (0..<(n * V)).map { 2 * tape.output[$0] },
+                          dLogJ: [Double](repeating: -1, count: n), grads: &grads)
+            return (state.parameters, grads)
+        }
         var big = spec
         big.nLayers = 4
         big.hiddenSizes = [4]
         let arch = FlowArchitecture(spec: big)
-        let state = try ModelFile.load(arch, from: file.path, growth: .allow)
-        let flow = Flow<Double>(architecture: arch, parameters: state.parameters.map(Double.init))
-        let V = flow.lattice.volume, n = 4
-        let tape = FlowTape<Double>(architecture: arch, capacity: n)
-        tape.input.update(from: randomNormal(n * V, seed: 7), count: n * V)
-        flow.forward(tape: tape, n: n)
-        // A loss sum(phi^2 - logJ): not stationary at the file's map.
-        let dPhi = (0..<(n * V)).map { 2 * tape.output[$0] }
-        let dLogJ = [Double](repeating: -1, count: n)
-        var grads = [Double](repeating: 0, count: arch.parameterCount)
-        flow.pullback(tape: tape, n: n, dPhi: dPhi, dLogJ: dLogJ, grads: &grads)
+        let (parameters, grads) = try grownGradient(big)
         func gradient(_ name: String) -> [Double] {
             let t = arch.tensors.first { $0.name == name }!
             return Array(grads[t.offset..<(t.offset + t.count)])
@@ -113,7 +117,7 @@ final class ModelGrowthTests: XCTestCase {
         }
         // The old couplings' last layers read the new channels 2 and 3 through zero weights; those get gradients.
         let t = arch.tensors.first { $0.name == "layers.0.net.1.conv.0.weight" }!  // (cout 2, cin 4, taps 5)
-        let w = state.parameters[t.offset..<(t.offset + t.count)]
+        let w = parameters[t.offset..<(t.offset + t.count)]
         let g = gradient(t.name)
         let taps = 5, cin = 4, cout = 2
         var newInputs: [Double] = []
@@ -127,19 +131,13 @@ final class ModelGrowthTests: XCTestCase {
         var wide = spec
         wide.kernelSize = 5
         let wideArch = FlowArchitecture(spec: wide)
-        let wideState = try ModelFile.load(wideArch, from: file.path, growth: .allow)
-        let wideFlow = Flow<Double>(architecture: wideArch, parameters: wideState.parameters.map(Double.init))
-        let wideTape = FlowTape<Double>(architecture: wideArch, capacity: n)
-        wideTape.input.update(from: randomNormal(n * V, seed: 7), count: n * V)
-        wideFlow.forward(tape: wideTape, n: n)
-        var wideGrads = [Double](repeating: 0, count: wideArch.parameterCount)
-        wideFlow.pullback(tape: wideTape, n: n, dPhi: (0..<(n * V)).map { 2 * wideTape.output[$0] }, dLogJ: dLogJ, grads: &wideGrads)
+        let (wideParameters, wideGrads) = try grownGradient(wide)
         let first = wideArch.tensors.first { $0.name == "layers.0.net.0.conv.0.weight" }!  // (cout 2, cin 1, taps 9)
         let offsets = ConvStencil.crossOffsets(d: 2, kernelSize: 5)
         var newTaps: [Double] = []
         for (tap, o) in offsets.enumerated() where o.map(abs).max()! == 2 {
             for co in 0..<2 {
-                XCTAssertEqual(wideState.parameters[first.offset + tap * 2 + co], 0)  // internal layout [tap][cin 1][cout 2]
+                XCTAssertEqual(wideParameters[first.offset + tap * 2 + co], 0)  // internal layout [tap][cin 1][cout 2]
                 newTaps.append(abs(wideGrads[first.offset + tap * 2 + co]))
             }
         }
@@ -186,8 +184,7 @@ final class ModelGrowthTests: XCTestCase {
         var liar = spec
         liar.kernelSize = 5
         let meta = ModelFile.metadata(of: FlowArchitecture(spec: liar))
-        let box = FlowArchitecture(spec: ModelSpec(L: 4, d: 2, nLayers: 2, hiddenSizes: [2], kernelSize: 3, seed: 3))
-        let boxTensors = ModelFile.tensors(of: box, parameters: box.initialParameters(), buffers: [])
+        let boxTensors = try SafeTensors.load(path: boxFile.path).tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let liarFile = dir.appendingPathComponent("liar.safetensors")
         try SafeTensors.encode(boxTensors, metadata: meta).write(to: liarFile)
         var box5 = spec

@@ -50,9 +50,9 @@ extension ModelFile {
         let sizes = "\(describe(spec, " layers")); this flow has \(describe(to, ""))"
         // The flow's tap of each of the file's taps (nil: the same stencil), and the kernel
         // dimensions the file's own spec gives its conv weights.
-        let taps = sameKernel ? nil : tapPositions(from: spec, to: to)
-        let fileKernel = taps == nil ? nil
-            : spec.crossKernel ? [taps!.count] : [Int](repeating: spec.kernelSize, count: spec.d)
+        let taps = (sameKernel ? nil : tapPositions(from: spec, to: to)).map {
+            (positions: $0, kernel: spec.crossKernel ? [$0.count] : [Int](repeating: spec.kernelSize, count: spec.d))
+        }
         let larger = spec.nLayers <= to.nLayers && spec.hiddenSizes.count == to.hiddenSizes.count
             && zip(spec.hiddenSizes, to.hiddenSizes).allSatisfy { $0 <= $1 } && (sameKernel || taps != nil)
         guard larger else {
@@ -91,7 +91,7 @@ extension ModelFile {
             // nets and pass as they are (`state(for:from:file:)` checks their shapes and values).
             grown[t.name] = t.name.contains(".net.")
                 ? SafeTensors.Tensor(shape: t.shape, values: try embed(src, into: initial[t.name]!.values, shape: t.shape,
-                                                                       taps: t.conv == nil ? nil : taps.map { ($0, fileKernel!) },
+                                                                       taps: t.conv == nil ? nil : taps,
                                                                        name: t.name, file: file))
                 : src
         }
