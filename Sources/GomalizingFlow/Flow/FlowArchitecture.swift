@@ -205,6 +205,15 @@ public struct FlowArchitecture: Sendable {
                 }
             }
         }
+        // identity_init: the seeded draws above are kept for every other layer,
+        // so the flow differs from the seeded one in its last net layers only.
+        if spec.identityInit {
+            for coupling in couplings {
+                for conv in coupling.net.last!.conv.convs {
+                    for i in 0..<(conv.weightCount + conv.cout) { p[conv.weightOffset + i] = 0 }
+                }
+            }
+        }
         if spec.siteMapFeatures > 0 {
             let identity = OddSiteMap<Double>.initialParameters(features: spec.siteMapFeatures)
             for o in siteMapOffsets { for (k, v) in identity.enumerated() { p[o + k] = T(v) } }

@@ -44,6 +44,12 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var useBN: Bool
     /// Seed of the parameter initialisation.
     public var seed: UInt64
+    /// `[model] identity_init`: every coupling's net starts with its last
+    /// layer at zero, so each coupling starts as the identity map (the seeded
+    /// values of the other layers are kept). With the layers after the
+    /// couplings at their identity too, the whole flow starts as the identity
+    /// (after the Fourier layer). Only the initialisation depends on it.
+    public var identityInit: Bool = false
     /// `[model] type`: the site-wise map of the couplings (`CouplingMap`),
     /// affine by default (GomalizingFlow.jl's model).
     public var coupling: Coupling = .affine
@@ -58,7 +64,8 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public init(L: Int, d: Int, nLayers: Int, hiddenSizes: [Int], kernelSize: Int,
                 convAxes: Int? = nil, crossKernel: Bool = false, useFinalTanh: Bool = true, useBN: Bool = false,
                 seed: UInt64 = 2021, z2Equivariant: Bool = false, fourierScaling: Bool = false, coupling: Coupling = .affine,
-                siteMapFeatures: Int = 0, shearFeatures: Int = 0, integrateEvenSites: Bool = false) {
+                siteMapFeatures: Int = 0, shearFeatures: Int = 0, integrateEvenSites: Bool = false,
+                identityInit: Bool = false) {
         self.L = L
         self.d = d
         self.nLayers = nLayers
@@ -71,6 +78,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         self.siteMapFeatures = siteMapFeatures
         self.shearFeatures = shearFeatures
         self.integrateEvenSites = integrateEvenSites
+        self.identityInit = identityInit
         self.coupling = coupling
         // Record what runs: a family whose last layer is never tanh (the spline's is linear) stores false.
         self.useFinalTanh = useFinalTanh && coupling.map.lastActivation(useFinalTanh: true) == .tanh
@@ -94,7 +102,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     public var convsPerLayer: Int { crossKernel ? 1 : ConvStencil.binomial(d, convAxes) }
 
     private enum CodingKeys: String, CodingKey {
-        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant, fourierScaling, spline, siteMapFeatures, shearFeatures, integrateEvenSites
+        case L, d, nLayers, hiddenSizes, kernelSize, convAxes, crossKernel, useFinalTanh, useBN, seed, z2Equivariant, fourierScaling, spline, siteMapFeatures, shearFeatures, integrateEvenSites, identityInit
     }
 
     /// Decodes a spec as model-file metadata stores it; `crossKernel`,
@@ -112,7 +120,8 @@ public struct ModelSpec: Equatable, Sendable, Codable {
                   coupling: try c.decodeIfPresent(SplineCoupling.self, forKey: .spline).map { .spline($0) } ?? .affine,
                   siteMapFeatures: try c.decodeIfPresent(Int.self, forKey: .siteMapFeatures) ?? 0,
                   shearFeatures: try c.decodeIfPresent(Int.self, forKey: .shearFeatures) ?? 0,
-                  integrateEvenSites: try c.decodeIfPresent(Bool.self, forKey: .integrateEvenSites) ?? false)
+                  integrateEvenSites: try c.decodeIfPresent(Bool.self, forKey: .integrateEvenSites) ?? false,
+                  identityInit: try c.decodeIfPresent(Bool.self, forKey: .identityInit) ?? false)
     }
 
     /// `crossKernel`, `z2Equivariant`, `fourierScaling`, site maps and a family other than affine are written only when set, so the metadata of every other
@@ -134,6 +143,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
         if siteMapFeatures > 0 { try c.encode(siteMapFeatures, forKey: .siteMapFeatures) }
         if shearFeatures > 0 { try c.encode(shearFeatures, forKey: .shearFeatures) }
         if integrateEvenSites { try c.encode(true, forKey: .integrateEvenSites) }
+        if identityInit { try c.encode(true, forKey: .identityInit) }
         switch coupling {
         case .affine: break
         case let .spline(s): try c.encode(s, forKey: .spline)

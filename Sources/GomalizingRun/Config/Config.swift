@@ -225,6 +225,7 @@ public struct Config: Equatable, Sendable {
             throw mod.fail("shear_features", "cannot be combined with use_bn = true (the batch-norm training pass has no shears); set use_bn = false or shear_features = 0")
         }
         let integrateEven = try mod.bool("integrate_even_sites", default: false)
+        let identityInit = try mod.bool("identity_init", default: false)
         if integrateEven && (Nd != 2 || L % 2 != 0) {
             throw mod.fail("integrate_even_sites", "needs a 2-D lattice of even L ([physical] Nd = \(Nd), L = \(L)); set it false")
         }
@@ -246,7 +247,7 @@ public struct Config: Equatable, Sendable {
         let model = ModelSpec(L: L, d: Nd, nLayers: nLayers, hiddenSizes: hidden, kernelSize: K,
                               convAxes: k, crossKernel: cross, useFinalTanh: tanh, useBN: bn, seed: UInt64(mseed),
                               z2Equivariant: z2, fourierScaling: fourier, coupling: coupling, siteMapFeatures: siteMaps, shearFeatures: shears,
-                              integrateEvenSites: integrateEven)
+                              integrateEvenSites: integrateEven, identityInit: identityInit)
         var c = Config(name: name, sourcePath: file, physical: Physical(L: L, Nd: Nd, M2: M2, lam: lam), model: model)
         c.version = version
         c.deviceID = deviceID

@@ -27,6 +27,7 @@ extension Config {
             "[model] z2_equivariant": "\(m.z2Equivariant)", "[model] fourier_scaling": "\(m.fourierScaling)",
             "[model] type": m.typeName, "[model] site_map_features": "\(m.siteMapFeatures)",
             "[model] shear_features": "\(m.shearFeatures)", "[model] integrate_even_sites": "\(m.integrateEvenSites)",
+            "[model] identity_init": "\(m.identityInit)",
             "[training] grow_pretrained": "\(t.growPretrained)", "[training] shear_lr": t.shearLR.map { "\($0)" } ?? "none",
         ].merging(ConfigCoupling.definition(m.coupling)) { a, _ in a }
     }
@@ -61,7 +62,7 @@ extension Config {
                                                         "[model] z2_equivariant": "false", "[training] gradient": "standard",
                                                         "[model] fourier_scaling": "false", "[model] type": "affine",
                                                         "[model] site_map_features": "0", "[model] shear_features": "0",
-                                                        "[model] integrate_even_sites": "false",
+                                                        "[model] integrate_even_sites": "false", "[model] identity_init": "false",
                                                         "[training] grow_pretrained": "false", "[training] shear_lr": "none"]
 
     /// "[physical] lam: 8.0 in the run, 6.0 now" for each key on which `now` differs from `run`.
