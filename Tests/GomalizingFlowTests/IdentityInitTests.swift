@@ -76,6 +76,9 @@ final class IdentityInitTests: XCTestCase {
         XCTAssertTrue(on.model.identityInit)
         assertConfigError(try Config.parse(addingModelKeys("identity_init = 1", to: text), file: "ii.toml", name: "ii"),
                           mentions: ["ii.toml", "identity_init", "true or false"])
+        // With a batch norm after the zero layer the start would not stay the identity for a step.
+        assertConfigError(try Config.parse(addingModelKeys("identity_init = true\nuse_bn = true", to: text), file: "ii.toml", name: "ii"),
+                          mentions: ["ii.toml", "[model] identity_init", "use_bn = true"])
         // A run started without the key (or before it existed) is another run than one with it.
         var before = try Config.parse(text, file: "ii.toml", name: "ii").runDefinition
         before["[model] identity_init"] = nil

@@ -48,7 +48,9 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     /// layer at zero, so each coupling starts as the identity map (the seeded
     /// values of the other layers are kept). With the layers after the
     /// couplings at their identity too, the whole flow starts as the identity
-    /// (after the Fourier layer). Only the initialisation depends on it.
+    /// (after the Fourier layer). Only the initialisation depends on it: a
+    /// warm start (`pretrained`) takes every weight from its file, and the
+    /// couplings that `grow_pretrained` adds start at zero with or without it.
     public var identityInit: Bool = false
     /// `[model] type`: the site-wise map of the couplings (`CouplingMap`),
     /// affine by default (GomalizingFlow.jl's model).
@@ -106,7 +108,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
     }
 
     /// Decodes a spec as model-file metadata stores it; `crossKernel`,
-    /// `z2Equivariant` and `fourierScaling` are false where absent, the family affine unless a `spline` is stored, no site maps unless `siteMapFeatures` is.
+    /// `z2Equivariant`, `fourierScaling`, `integrateEvenSites` and `identityInit` are false where absent, the family affine unless a `spline` is stored, no site maps or shears unless their counts are.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(L: try c.decode(Int.self, forKey: .L), d: try c.decode(Int.self, forKey: .d),
@@ -124,7 +126,7 @@ public struct ModelSpec: Equatable, Sendable, Codable {
                   identityInit: try c.decodeIfPresent(Bool.self, forKey: .identityInit) ?? false)
     }
 
-    /// `crossKernel`, `z2Equivariant`, `fourierScaling`, site maps and a family other than affine are written only when set, so the metadata of every other
+    /// `crossKernel`, `z2Equivariant`, `fourierScaling`, site maps, shears, `integrateEvenSites`, `identityInit` and a family other than affine are written only when set, so the metadata of every other
     /// model is byte for byte what it was before the cross kernel existed.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)

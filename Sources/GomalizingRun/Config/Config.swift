@@ -226,6 +226,10 @@ public struct Config: Equatable, Sendable {
         }
         let integrateEven = try mod.bool("integrate_even_sites", default: false)
         let identityInit = try mod.bool("identity_init", default: false)
+        if identityInit && bn {
+            // The norm after the zero layer would rescale its first updates to unit variance: no identity after a step.
+            throw mod.fail("identity_init", "cannot be combined with use_bn = true (the batch norm after the zero layer would scale its first updates up to unit variance); set one of them false")
+        }
         if integrateEven && (Nd != 2 || L % 2 != 0) {
             throw mod.fail("integrate_even_sites", "needs a 2-D lattice of even L ([physical] Nd = \(Nd), L = \(L)); set it false")
         }
