@@ -94,14 +94,7 @@ final class ModelGrowthTests: XCTestCase {
             let arch = FlowArchitecture(spec: spec)
             let state = try ModelFile.load(arch, from: file.path, growth: .allow)
             let flow = Flow<Double>(architecture: arch, parameters: state.parameters.map(Double.init))
-            let V = flow.lattice.volume, n = 4
-            let tape = FlowTape<Double>(architecture: arch, capacity: n)
-            tape.input.update(from: randomNormal(n * V, seed: 7), count: n * V)
-            flow.forward(tape: tape, n: n)
-            var grads = [Double](repeating: 0, count: arch.parameterCount)
-            flow.pullback(tape: tape, n: n, dPhi: (0..<(n * V)).map { 2 * tape.output[$0] },
-                          dLogJ: [Double](repeating: -1, count: n), grads: &grads)
-            return (state.parameters, grads)
+            return (state.parameters, lossGradient(flow) { 2 * $0 })
         }
         var big = spec
         big.nLayers = 4

@@ -79,6 +79,20 @@ func parameterGradientPairs(_ flow: Flow<Double>, analytic grads: [Double], samp
     return (analytic, numeric)
 }
 
+/// The parameter gradient of the loss sum(f(phi)) - sum(logJ) over n normal
+/// draws (`seed`), given f' (`dPhi`): a loss that is not stationary at the
+/// identity, for checking that gradients reach given parameters.
+func lossGradient(_ flow: Flow<Double>, n: Int = 4, seed: UInt64 = 7, dPhi: (Double) -> Double) -> [Double] {
+    let V = flow.lattice.volume
+    let tape = FlowTape<Double>(architecture: flow.architecture, capacity: n)
+    tape.input.update(from: randomNormal(n * V, seed: seed), count: n * V)
+    flow.forward(tape: tape, n: n)
+    var grads = [Double](repeating: 0, count: flow.architecture.parameterCount)
+    flow.pullback(tape: tape, n: n, dPhi: (0..<(n * V)).map { dPhi(tape.output[$0]) },
+                  dLogJ: [Double](repeating: -1, count: n), grads: &grads)
+    return grads
+}
+
 /// A training config for tests, written as TOML so the parser is exercised too.
 func testConfig(name: String, result: URL, L: Int, Nd: Int = 2, M2: Double, lam: Double, batch: Int,
                 iterations: Int, epochs: Int = 1, lr: Double, layers: Int, hidden: [Int],

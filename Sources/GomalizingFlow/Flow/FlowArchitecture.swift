@@ -193,24 +193,19 @@ public struct FlowArchitecture: Sendable {
         var rng = Xoshiro256(seed: spec.seed)
         var p = [T](repeating: 0, count: parameterCount)
         for coupling in couplings {
-            for layer in coupling.net {
+            for (j, layer) in coupling.net.enumerated() {
+                // identity_init: the last layer's draws are made and dropped, so every
+                // other value is the seeded flow's.
+                let zero = spec.identityInit && j == coupling.net.count - 1
                 for conv in layer.conv.convs {
                     let bound = 1 / Double(conv.fanIn).squareRoot()
                     for i in 0..<(conv.weightCount + conv.cout) {
-                        p[conv.weightOffset + i] = T((2 * rng.uniform() - 1) * bound)
+                        let draw = T((2 * rng.uniform() - 1) * bound)
+                        p[conv.weightOffset + i] = zero ? 0 : draw
                     }
                 }
                 if let bn = layer.norm {
                     for c in 0..<bn.channels { p[bn.gammaOffset + c] = 1 }
-                }
-            }
-        }
-        // identity_init: the seeded draws above are kept for every other layer,
-        // so the flow differs from the seeded one in its last net layers only.
-        if spec.identityInit {
-            for coupling in couplings {
-                for conv in coupling.net.last!.conv.convs {
-                    for i in 0..<(conv.weightCount + conv.cout) { p[conv.weightOffset + i] = 0 }
                 }
             }
         }

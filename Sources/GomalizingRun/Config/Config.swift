@@ -205,40 +205,35 @@ public struct Config: Equatable, Sendable {
         _ = try mod.int("outC", default: outputs, ConfigCoupling.outputsExpected(coupling)) { $0 == outputs }
         let tanh = try mod.bool("use_final_tanh", default: coupling.map.lastActivation(useFinalTanh: true) == .tanh)
         let bn = try mod.bool("use_bn", default: false)
+        // A model option that batch norms cannot go with: one message shape for all of them.
+        func refuseWithBN(_ key: String, if set: Bool, because why: String?, fix: String = "set one of them false") throws {
+            guard set && bn else { return }
+            throw mod.fail(key, "cannot be combined with use_bn = true\(why.map { " (\($0))" } ?? ""); \(fix)")
+        }
         let z2 = try mod.bool("z2_equivariant", default: false)
-        if z2 && bn {
-            throw mod.fail("z2_equivariant", "cannot be combined with use_bn = true (batch statistics would mix x and -x); set one of them false")
-        }
+        try refuseWithBN("z2_equivariant", if: z2, because: "batch statistics would mix x and -x")
         let fourier = try mod.bool("fourier_scaling", default: false)
-        if fourier && bn {
-            throw mod.fail("fourier_scaling", "cannot be combined with use_bn = true (the batch-norm training pass has no Fourier layer); set one of them false")
-        }
+        try refuseWithBN("fourier_scaling", if: fourier, because: "the batch-norm training pass has no Fourier layer")
         let siteMaps = try mod.int("site_map_features", default: 0, "an integer in 0...64 (0: no site maps)") { (0...64).contains($0) }
-        if siteMaps > 0 && bn {
-            throw mod.fail("site_map_features", "cannot be combined with use_bn = true (the batch-norm training pass has no site maps); set use_bn = false or site_map_features = 0")
-        }
+        try refuseWithBN("site_map_features", if: siteMaps > 0, because: "the batch-norm training pass has no site maps",
+                         fix: "set use_bn = false or site_map_features = 0")
         let shears = try mod.int("shear_features", default: 0, "an integer in 0...16 (0: no shears)") { (0...16).contains($0) }
         if shears == 0 && training.shearLR != nil {
             throw InputError(file: file, field: "[training] shear_lr", "expected no shear_lr without shears ([model] shear_features > 0)")
         }
-        if shears > 0 && bn {
-            throw mod.fail("shear_features", "cannot be combined with use_bn = true (the batch-norm training pass has no shears); set use_bn = false or shear_features = 0")
-        }
+        try refuseWithBN("shear_features", if: shears > 0, because: "the batch-norm training pass has no shears",
+                         fix: "set use_bn = false or shear_features = 0")
         let integrateEven = try mod.bool("integrate_even_sites", default: false)
-        let identityInit = try mod.bool("identity_init", default: false)
-        if identityInit && bn {
-            // The norm after the zero layer would rescale its first updates to unit variance: no identity after a step.
-            throw mod.fail("identity_init", "cannot be combined with use_bn = true (the batch norm after the zero layer would scale its first updates up to unit variance); set one of them false")
-        }
         if integrateEven && (Nd != 2 || L % 2 != 0) {
             throw mod.fail("integrate_even_sites", "needs a 2-D lattice of even L ([physical] Nd = \(Nd), L = \(L)); set it false")
         }
-        if integrateEven && bn {
-            throw mod.fail("integrate_even_sites", "cannot be combined with use_bn = true; set one of them false")
-        }
+        try refuseWithBN("integrate_even_sites", if: integrateEven, because: nil)
         if integrateEven && !(lam > 0 || (lam == 0 && M2 + 4 > 0)) {
             throw mod.fail("integrate_even_sites", "needs [physical] lam > 0 (or lam = 0 and M2 > -4) for the even sites' integral to exist")
         }
+        let identityInit = try mod.bool("identity_init", default: false)
+        try refuseWithBN("identity_init", if: identityInit,
+                         because: "the batch norm after the zero layer would scale its first updates up to unit variance")
         let convExpected = "\"full\", \"cross\" or \"\(Nd)Ck\" with 1 <= k <= \(Nd), e.g. \"\(Nd)C\(max(1, Nd - 1))\""
         let conv = try mod.string("conv", default: "full", convExpected)
         let cross = conv.lowercased() == "cross"
