@@ -31,9 +31,12 @@ let package = Package(
             pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev"])]
         ),
+        // Convolution kernels for AVX2 with FMA, chosen at run time (KernelPath).
+        .target(name: "CKernels"),
         .target(
             name: "GomalizingFlow",
             dependencies: [
+                "CKernels",
                 .product(name: "Numerics", package: "swift-numerics"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),

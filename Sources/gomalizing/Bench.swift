@@ -23,13 +23,14 @@ struct Bench: ParsableCommand {
     func run() throws {
         let peak = MachinePeak.detect()
         let t = threads ?? defaultThreadCount()
-        print("machine: \(peak.cpuName), \(t) threads")
+        print("machine: \(peak.cpuName), \(t) threads, kernels \(KernelPath.active.rawValue) (\(KernelPath.environmentVariable))")
         print("FP32 peak: \(peak.derivation)")
         print("FLOPs: dense convolution count of the model, 2 per multiply-add; a training step counts forward + weight")
         print("gradient + input gradient = 3x forward. The s,t layer is evaluated on active sites only, so the")
         print("arithmetic actually done is about 9% less than counted (GFLOP/s are dense-equivalent rates).")
-        print("Sampling evaluates 3x3 hidden convolutions of 2D lattices by Winograd F(2x2,3x3), 2.25x fewer")
-        print("multiplies than counted: its GFLOP/s are direct-convolution-equivalent rates.")
+        print("Sampling evaluates 3x3 hidden convolutions of 2D lattices (3D too with the avx2-fma kernels) by")
+        print("Winograd F(2,3) along each axis, 2.25x (3D: 3.4x) fewer multiplies than counted: its GFLOP/s are")
+        print("direct-convolution-equivalent rates.")
         print("")
         func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(0, n - s.count))

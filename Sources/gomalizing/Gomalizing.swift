@@ -23,6 +23,13 @@ struct Gomalizing: ParsableCommand {
             let guess = Spelling.suggestion(for: first, among: commandNames).map { "did you mean '\($0)'? " } ?? ""
             failArguments("unknown command '\(first)'; \(guess)commands are \(commandNames.joined(separator: ", ")) (see gomalizing --help)")
         }
+        // GOMALIZING_KERNELS chooses the convolution kernels for the whole process.
+        switch KernelPath.requested(by: ProcessInfo.processInfo.environment[KernelPath.environmentVariable]) {
+        case .success(let path): KernelPath.select(path)
+        case .failure(let error):
+            FileHandle.standardError.write(Data("error: \(InputError(file: "environment", error.message).description)\n".utf8))
+            Foundation.exit(2)
+        }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

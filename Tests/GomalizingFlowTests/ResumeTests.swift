@@ -41,7 +41,9 @@ final class ResumeTests: XCTestCase {
         guard let exe = builtExecutable() else { throw XCTSkip("gomalizing executable not built") }
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let cfg = try writeConfig(dir)
+        // Long enough (about 7 s on one core with the AVX2 kernels) that 20
+        // kills, each after 0.05-0.55 s, come before the end.
+        let cfg = try writeConfig(dir, epochs: 60)
         let reference = try runProcess(exe, ["train", cfg.path, "--quiet", "--result", dir.appendingPathComponent("ref").path])
         XCTAssertEqual(reference.code, 0, reference.err)
 

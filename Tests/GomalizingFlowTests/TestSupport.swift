@@ -170,11 +170,14 @@ func poll(attempts: Int, every interval: useconds_t, until done: () -> Bool) -> 
 /// Runs a program in `directory` (default: this process's), killing it after
 /// `timeout` seconds; `whileRunning` is called with its pid once it has started.
 func runCommand(_ exe: URL, _ args: [String], in directory: URL? = nil, timeout: Double? = nil,
-                whileRunning: ((pid_t) -> Void)? = nil) throws -> CommandResult {
+                environment: [String: String] = [:], whileRunning: ((pid_t) -> Void)? = nil) throws -> CommandResult {
     let p = Process()
     p.executableURL = exe
     p.arguments = args
     if let directory { p.currentDirectoryURL = directory }
+    if !environment.isEmpty {
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -27,7 +27,8 @@ final class WinogradTests: XCTestCase {
         XCTAssertTrue(conv(L: 8, cin: 8, cout: 8).admitsWinograd)
         XCTAssertTrue(conv(L: 2, cin: 16, cout: 8).admitsWinograd)
         XCTAssertFalse(conv(L: 7, cin: 8, cout: 8).admitsWinograd, "odd L has no 2x2 tiling")
-        XCTAssertFalse(conv(L: 8, d: 3, cin: 8, cout: 8).admitsWinograd)
+        // 3D: in the AVX2 kernels only (KernelPathTests checks those transforms).
+        XCTAssertEqual(conv(L: 8, d: 3, cin: 8, cout: 8).admitsWinograd, KernelPath.active == .avx2fma)
         XCTAssertFalse(conv(L: 8, K: 5, cin: 8, cout: 8).admitsWinograd)
         XCTAssertFalse(conv(L: 8, cin: 1, cout: 8).admitsWinograd)
         XCTAssertFalse(conv(L: 8, cin: 8, cout: 2).admitsWinograd)

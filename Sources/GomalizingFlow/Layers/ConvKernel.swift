@@ -1,3 +1,5 @@
+import CKernels
+
 /// The two loops every convolution reduces to, written for SIMD: output
 /// channels eight at a time in registers; leftover channels as SIMD dot
 /// products over the input channels when there are a multiple of 8 of them,
@@ -37,6 +39,17 @@ enum ConvKernel {
         tapList: UnsafeBufferPointer<Int32>, activation: FusedActivation = .identity
     ) {
         precondition(!accumulate || activation == .identity, "an accumulated output cannot be activated")
+        if T.self == Float.self && KernelPath.active == .avx2fma {
+            @inline(__always) func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+                UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+            }
+            let done = gf_conv_apply_f32(
+                f(x), cinArg, UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), cout, f(W),
+                bias.map(f), accumulate ? 1 : 0, nb, taps, sites / V, V, subset?.baseAddress, subset?.count ?? V,
+                tapList.baseAddress!, tapList.count, activation == .leakyReLU ? 1 : 0, Float(Activation.leakySlope),
+                transposedScratch.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) })
+            if done != 0 { return }
+        }
         // Copies with the channel counts of the standard nets fixed at compile
         // time: the compiler then unrolls the channel loop and turns index
         // products into shifts. Generic specialisation makes the copies; a
@@ -246,6 +259,17 @@ enum ConvKernel {
         neighbour nb: UnsafePointer<Int32>, taps: Int, n: Int, volume V: Int,
         subset: UnsafeBufferPointer<Int32>? = nil
     ) {
+        if T.self == Float.self && KernelPath.active == .avx2fma {
+            @inline(__always) func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+                UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+            }
+            @inline(__always) func g(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+                UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+            }
+            let done = gf_conv_weight_gradient_f32(f(x), cin, f(dy), cout, g(dW), g(dB), nb, taps, n, V,
+                                                   subset?.baseAddress, subset?.count ?? V)
+            if done != 0 { return }
+        }
         // Sites of each configuration that carry gradient: all, or the subset
         // (dy must vanish elsewhere; only the leftover-channel loop, the s,t
         // layer's, uses it, the others stay correct by summing zeros).

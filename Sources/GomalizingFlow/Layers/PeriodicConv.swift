@@ -29,7 +29,7 @@ public struct PeriodicConv: Sendable {
     public var weightCount: Int { stencil.tapCount * cin * cout }
     /// Inputs per output value, taps x cin (the initialisation bound is 1/sqrt(fanIn)).
     public var fanIn: Int { stencil.tapCount * cin }
-    /// Whether `forward(winograd: true)` takes `WinogradConv` (when all sites are wanted).
+    /// Whether `forward(winograd: true)` takes `WinogradConv` for Float (when all sites are wanted).
     public var admitsWinograd: Bool { WinogradConv.applies(to: stencil, cin: cin, cout: cout) }
 
     /// Multiply-adds per output site, for FLOP counts.
@@ -47,9 +47,10 @@ public struct PeriodicConv: Sendable {
         weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil,
         groups: [TapGroup]? = nil, activation: FusedActivation = .identity, winograd: Bool = false
     ) {
-        if winograd && subset == nil && groups == nil && admitsWinograd {
+        if winograd && subset == nil && groups == nil && WinogradConv.applies(to: stencil, cin: cin, cout: cout, scalar: T.self) {
             WinogradConv.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset, bias: params + biasOffset,
-                               n: n, side: stencil.latticeSide, activation: activation)
+                               n: n, side: stencil.latticeSide, dimension: stencil.latticeDimension,
+                               activation: activation)
             return
         }
         stencil.neighbour.withUnsafeBufferPointer { nb in

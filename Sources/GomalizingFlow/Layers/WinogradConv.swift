@@ -1,3 +1,5 @@
+import CKernels
+
 /// The 3x3 periodic convolution of a 2D lattice by Winograd's F(2x2, 3x3)
 /// algorithm: each 2x2 block of output sites ("tile") comes from its 4x4 input
 /// patch through
@@ -19,8 +21,12 @@
 enum WinogradConv {
     /// Whether a convolution can take this path: the full 3x3 stencil of a 2D
     /// lattice of even side, channel counts multiples of 8.
-    static func applies(to stencil: ConvStencil, cin: Int, cout: Int) -> Bool {
-        stencil.latticeDimension == 2 && !stencil.isCross && stencil.axes == [0, 1] && stencil.kernelSize == 3
+    /// A 3D lattice qualifies too for Float where the AVX2 kernels run
+    /// (`CKernels` has the 3D transforms; elsewhere the direct sum stays).
+    static func applies<T>(to stencil: ConvStencil, cin: Int, cout: Int, scalar: T.Type = Float.self) -> Bool {
+        let d = stencil.latticeDimension
+        guard d == 2 || (d == 3 && T.self == Float.self && KernelPath.active == .avx2fma) else { return false }
+        return !stencil.isCross && stencil.axes == Array(0..<d) && stencil.kernelSize == 3
             && stencil.latticeSide % 2 == 0 && cin % 8 == 0 && cout % 8 == 0
     }
 
@@ -31,11 +37,25 @@ enum WinogradConv {
     }
 
     /// y = activation(bias + conv(x)) for n configurations, channels-last [n][V][c];
-    /// requires `applies(to:cin:cout:)`.
+    /// requires `applies(to:cin:cout:)`. Float on the AVX2 path runs `CKernels`'
+    /// copy (2D and 3D), else the loops below (2D).
     static func apply<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, cin: Int, _ y: UnsafeMutablePointer<T>, cout: Int, weight W: UnsafePointer<T>,
-        bias: UnsafePointer<T>, n: Int, side L: Int, activation: FusedActivation
+        bias: UnsafePointer<T>, n: Int, side L: Int, dimension d: Int, activation: FusedActivation
     ) {
+        if T.self == Float.self && KernelPath.active == .avx2fma {
+            @inline(__always) func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+                UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+            }
+            let done = withUnsafeTemporaryAllocation(of: Float.self,
+                                                     capacity: gf_winograd_conv_scratch_count(cin, cout, Int32(d))) {
+                gf_winograd_conv_f32(f(x), cin, UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), cout,
+                                     f(W), f(bias), n, Int32(d), L, activation == .leakyReLU ? 1 : 0,
+                                     Float(Activation.leakySlope), $0.baseAddress!)
+            }
+            if done != 0 { return }
+        }
+        precondition(d == 2, "the portable Winograd loops are two-dimensional")
         withUnsafeTemporaryAllocation(of: T.self, capacity: scratchCount(side: L, cin: cin, cout: cout)) { buf in
             let scratch = buf.baseAddress!
             @inline(__always) func run<C: ChannelCounts, E: Epilogue>(_ c: C.Type, _ e: E.Type) {

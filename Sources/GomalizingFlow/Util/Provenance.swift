@@ -34,6 +34,10 @@ public struct Provenance: Codable, Equatable, Sendable {
     public var started: String
     /// When it ended; nil while it runs (or if it was killed before it could write it).
     public var ended: String?
+    /// The convolution kernels (`KernelPath`: "portable" or "avx2-fma"), which
+    /// set the rounding of every result; nil in records from before it was kept
+    /// (those builds had the portable kernels only).
+    public var kernels: String?
     /// What the command was given and made, where it matters for reading the
     /// result: for `sample` the model file, its epoch, the seed and the rows;
     /// for `hmc` the seed, step size, steps and rows.
@@ -42,7 +46,7 @@ public struct Provenance: Codable, Equatable, Sendable {
     /// A record from its parts (`Provenance.current` in GomalizingRun makes this build's).
     public init(program: String, version: String, gitCommit: String?, gitTreeDirty: Bool?, build: String, cpu: String,
                 cores: Int, threads: Int, ranks: Int, command: String, started: String, ended: String?,
-                details: [String: String]?) {
+                details: [String: String]?, kernels: String? = nil) {
         self.program = program
         self.version = version
         self.gitCommit = gitCommit
@@ -56,6 +60,7 @@ public struct Provenance: Codable, Equatable, Sendable {
         self.started = started
         self.ended = ended
         self.details = details
+        self.kernels = kernels
     }
 
     /// The same record, ended at `date`.

@@ -15,7 +15,8 @@ extension Provenance {
         #endif
         return Provenance(program: program, version: version, gitCommit: buildGitCommit, gitTreeDirty: buildGitTreeDirty,
                           build: build, cpu: machine.cpu, cores: machine.cores, threads: threads, ranks: ranks,
-                          command: command, started: timestamp(started), ended: nil, details: nil)
+                          command: command, started: timestamp(started), ended: nil, details: nil,
+                          kernels: KernelPath.active.rawValue)
     }
 
     /// `source` of this build.
