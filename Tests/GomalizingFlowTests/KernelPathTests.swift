@@ -1,13 +1,14 @@
+import Foundation
 import GomalizingFlow
+import GomalizingRun
 import XCTest
 
 /// The AVX2 kernels (CKernels) against the exact sums they replace: every
 /// convolution shape the flows use, with the options the callers pass (a site
 /// subset, tap groups, accumulation, the fused activation), forward and pullback.
 final class KernelPathTests: XCTestCase {
-    override func setUpWithError() throws {
-        // The command-line test runs on any CPU; the others compare the two paths.
-        if name.contains("testCommandLine") { return }
+    /// The comparisons need both paths; the variable's tests run on any CPU.
+    func requireAVX2() throws {
         try XCTSkipUnless(KernelPath.avx2fma.isAvailable, "this CPU has no AVX2 with FMA: only the portable path runs")
     }
 
@@ -54,16 +55,18 @@ final class KernelPathTests: XCTestCase {
         return y
     }
 
-    /// dx (accumulated onto ones) and the parameter gradient (accumulated onto twos).
-    func pullback<T: BinaryFloatingPoint & SIMDScalar>(_ c: PeriodicConv, n: Int, _: T.Type,
-                                                       useSubset: Bool) -> (dx: [T], grads: [T]) {
+    /// dx (accumulated onto ones) and the parameter gradient (accumulated onto
+    /// twos). With `useSubset`, dy vanishes off the subset as the pullback's
+    /// contract asks, unless `dyOffSubset`: then the rule of which sums skip the
+    /// sites off the subset (the leftover channels' weight gradient) shows.
+    func pullback<T: BinaryFloatingPoint & SIMDScalar>(_ c: PeriodicConv, n: Int, _: T.Type, useSubset: Bool,
+                                                       dyOffSubset: Bool = false) -> (dx: [T], grads: [T]) {
         let V = c.stencil.volume
         let params = randomArray(c.weightCount + c.cout, seed: 41).map { T($0) }
         let x = randomArray(n * V * c.cin, seed: 42, scale: 2).map { T($0) }
         var dy = randomArray(n * V * c.cout, seed: 43).map { T($0) }
         let sub = subset(V)
-        if useSubset {
-            // dy vanishes off the subset, as the pullback's contract asks.
+        if useSubset && !dyOffSubset {
             let keep = Set(sub.map(Int.init))
             for b in 0..<n { for v in 0..<V where !keep.contains(v) { for co in 0..<c.cout { dy[(b * V + v) * c.cout + co] = 0 } } }
         }
@@ -93,10 +96,13 @@ final class KernelPathTests: XCTestCase {
     /// The shapes of the affine and spline nets (1->8, 8->8, 8->2 and their input
     /// gradients 8->1, 2->8), wider ones, leftovers of both kinds, and a shape
     /// the C kernels decline (3->5: the portable loops run).
-    let shapes = [(1, 8), (8, 8), (8, 2), (2, 8), (8, 1), (16, 8), (8, 16), (8, 3), (16, 24), (3, 5)]
+    /// (16, 10) has a block and leftovers, (16, 3) leftovers over two ci blocks and an odd one.
+    let shapes = [(1, 8), (8, 8), (8, 2), (2, 8), (8, 1), (16, 8), (8, 16), (8, 3), (16, 24), (16, 10), (16, 3), (3, 5)]
 
-    func testForwardMatchesTheExactSum() {
-        for (L, d) in [(6, 2), (4, 3)] {
+    /// L = 5: an odd volume and subset, so every tail loop runs.
+    func testForwardMatchesTheExactSum() throws {
+        try requireAVX2()
+        for (L, d) in [(6, 2), (5, 2), (4, 3)] {
             for (cin, cout) in shapes {
                 let c = conv(L: L, d: d, cin: cin, cout: cout)
                 for mode in Mode.allCases {
@@ -120,18 +126,21 @@ final class KernelPathTests: XCTestCase {
         }
     }
 
-    func testPullbackMatchesTheExactSum() {
-        for (L, d, cross) in [(6, 2, false), (4, 3, false), (6, 2, true)] {
+    func testPullbackMatchesTheExactSum() throws {
+        try requireAVX2()
+        for (L, d, cross) in [(6, 2, false), (5, 2, false), (4, 3, false), (6, 2, true)] {
             for (cin, cout) in shapes {
                 let c = conv(L: L, d: d, cin: cin, cout: cout, cross: cross)
-                for useSubset in [false, true] {
-                    let what = "d=\(d) cross=\(cross) \(cin)->\(cout) subset=\(useSubset)"
-                    let exact = pullback(c, n: 3, Double.self, useSubset: useSubset)
-                    let fast = with(.avx2fma) { pullback(c, n: 3, Float.self, useSubset: useSubset) }
+                for (useSubset, off) in [(false, false), (true, false), (true, true)] {
+                    let what = "d=\(d) L=\(L) cross=\(cross) \(cin)->\(cout) subset=\(useSubset) dyOff=\(off)"
+                    let exact = pullback(c, n: 3, Double.self, useSubset: useSubset, dyOffSubset: off)
+                    let fast = with(.avx2fma) { pullback(c, n: 3, Float.self, useSubset: useSubset, dyOffSubset: off) }
+                    let portable = with(.portable) { pullback(c, n: 3, Float.self, useSubset: useSubset, dyOffSubset: off) }
                     assertClose(fast.dx, exact.dx, what + " dx")
                     assertClose(fast.grads, exact.grads, what + " grads")
+                    assertClose(portable.dx, exact.dx, what + " dx (portable)")
+                    assertClose(portable.grads, exact.grads, what + " grads (portable)")
                     if cin % 8 == 0 || cout % 8 == 0 {
-                        let portable = with(.portable) { pullback(c, n: 3, Float.self, useSubset: useSubset) }
                         XCTAssertNotEqual(fast.grads, portable.grads, "the AVX2 path was not taken: " + what)
                     }
                 }
@@ -142,7 +151,8 @@ final class KernelPathTests: XCTestCase {
     /// The 3D Winograd transforms exist only in the C kernels; Float there
     /// equals the Double direct sum to rounding, with both activations and a
     /// partial block of tiles (L = 6: 27 tiles).
-    func testWinograd3DMatchesTheDirectSum() {
+    func testWinograd3DMatchesTheDirectSum() throws {
+        try requireAVX2()
         with(.avx2fma) {
             for (L, cin, cout) in [(4, 8, 8), (6, 8, 16), (8, 16, 8), (2, 8, 8)] {
                 let c = conv(L: L, d: 3, cin: cin, cout: cout)
@@ -177,6 +187,7 @@ final class KernelPathTests: XCTestCase {
     /// GOMALIZING_KERNELS: auto (or unset) picks the fastest path, a name picks
     /// that one, anything else is one line naming the variable and the choices.
     func testEnvironmentValue() throws {
+        try requireAVX2()
         XCTAssertEqual(try KernelPath.requested(by: nil).get(), .avx2fma)
         XCTAssertEqual(try KernelPath.requested(by: " Auto ").get(), .avx2fma)
         XCTAssertEqual(try KernelPath.requested(by: "portable").get(), .portable)
@@ -211,5 +222,18 @@ final class KernelPathTests: XCTestCase {
             XCTAssertEqual(r.code, 2)
             XCTAssertEqual(r.err, "error: environment: GOMALIZING_KERNELS=avx2-fma: this CPU lacks AVX2 with FMA\n")
         }
+    }
+
+    /// Every record of a run says which kernels set its rounding; records
+    /// from before the field existed still read (as nil).
+    func testProvenanceRecordsThePath() throws {
+        let p = Provenance.current(command: "train", threads: 1)
+        XCTAssertEqual(p.kernels, KernelPath.active.rawValue)
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(p)) as! [String: Any]
+        XCTAssertEqual(json["kernels"] as? String, KernelPath.active.rawValue)
+        json["kernels"] = nil
+        let old = try JSONDecoder().decode(Provenance.self, from: JSONSerialization.data(withJSONObject: json))
+        XCTAssertNil(old.kernels)
+        XCTAssertEqual(old.cpu, p.cpu)
     }
 }

@@ -37,6 +37,21 @@ final class WinogradTests: XCTestCase {
     /// Equal to the direct sum up to rounding, in Double and Float, with and
     /// without the fused activation; L = 6 leaves a partial group of tiles.
     func testMatchesDirectConvolution() {
+        // Float runs CKernels' copy on the AVX2 path and the Swift loops on the portable one.
+        for path in KernelPath.allCases where path.isAvailable {
+            onPath(path) { matchesDirectConvolution("\(path)") }
+        }
+    }
+
+    /// Runs `body` with `path` active, then restores the previous path.
+    func onPath(_ path: KernelPath, _ body: () -> Void) {
+        let before = KernelPath.active
+        KernelPath.select(path)
+        defer { KernelPath.select(before) }
+        body()
+    }
+
+    func matchesDirectConvolution(_ label: String) {
         for (L, cin, cout) in [(2, 8, 8), (4, 8, 8), (6, 8, 16), (8, 16, 8)] {
             let c = conv(L: L, cin: cin, cout: cout)
             XCTAssertTrue(c.admitsWinograd)
@@ -51,7 +66,7 @@ final class WinogradTests: XCTestCase {
                 let directF = outputs(c, n: 3, Float.self, activation: act, winograd: false)
                 let fastF = outputs(c, n: 3, Float.self, activation: act, winograd: true)
                 let worst = zip(fastF, directF).map { abs(Double($0) - Double($1)) }.max()!
-                XCTAssertLessThan(worst, 2e-5 * scale, "L=\(L) \(cin)->\(cout) \(act)")
+                XCTAssertLessThan(worst, 2e-5 * scale, "\(label) L=\(L) \(cin)->\(cout) \(act)")
                 // A different order of operations: some values round differently.
                 XCTAssertNotEqual(fastF, directF, "the Winograd path was not taken")
             }
@@ -61,6 +76,10 @@ final class WinogradTests: XCTestCase {
     /// The sampling pass (forPullback false) computes the same map as the
     /// training pass up to rounding, for fields and log-Jacobians.
     func testSamplingPassMatchesTrainingPass() {
+        for path in KernelPath.allCases where path.isAvailable { onPath(path) { samplingPassMatchesTrainingPass() } }
+    }
+
+    func samplingPassMatchesTrainingPass() {
         let spec = ModelSpec(L: 8, d: 2, nLayers: 4, hiddenSizes: [8, 8], kernelSize: 3, convAxes: nil, useFinalTanh: true)
         let flow = Flow<Float>(spec: spec)
         let n = 3, V = 64

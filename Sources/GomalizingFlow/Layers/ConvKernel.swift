@@ -39,14 +39,15 @@ enum ConvKernel {
         tapList: UnsafeBufferPointer<Int32>, activation: FusedActivation = .identity
     ) {
         precondition(!accumulate || activation == .identity, "an accumulated output cannot be activated")
-        if T.self == Float.self && KernelPath.active == .avx2fma {
+        // (A group with no taps has no tap list to pass: the loops below store its bias.)
+        if T.self == Float.self && KernelPath.active == .avx2fma, let tapBase = tapList.baseAddress {
             @inline(__always) func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
                 UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
             }
             let done = gf_conv_apply_f32(
                 f(x), cinArg, UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), cout, f(W),
                 bias.map(f), accumulate ? 1 : 0, nb, taps, sites / V, V, subset?.baseAddress, subset?.count ?? V,
-                tapList.baseAddress!, tapList.count, activation == .leakyReLU ? 1 : 0, Float(Activation.leakySlope),
+                tapBase, tapList.count, activation == .leakyReLU ? 1 : 0, Float(Activation.leakySlope),
                 transposedScratch.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) })
             if done != 0 { return }
         }

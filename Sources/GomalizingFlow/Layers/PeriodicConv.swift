@@ -29,7 +29,8 @@ public struct PeriodicConv: Sendable {
     public var weightCount: Int { stencil.tapCount * cin * cout }
     /// Inputs per output value, taps x cin (the initialisation bound is 1/sqrt(fanIn)).
     public var fanIn: Int { stencil.tapCount * cin }
-    /// Whether `forward(winograd: true)` takes `WinogradConv` for Float (when all sites are wanted).
+    /// Whether `forward(winograd: true)` takes `WinogradConv` for Float on the active
+    /// kernel path (when all sites are wanted; Double takes it in 2D only).
     public var admitsWinograd: Bool { WinogradConv.applies(to: stencil, cin: cin, cout: cout) }
 
     /// Multiply-adds per output site, for FLOP counts.
@@ -47,10 +48,13 @@ public struct PeriodicConv: Sendable {
         weightScratch: UnsafeMutablePointer<T>, subset: UnsafeBufferPointer<Int32>? = nil,
         groups: [TapGroup]? = nil, activation: FusedActivation = .identity, winograd: Bool = false
     ) {
-        if winograd && subset == nil && groups == nil && WinogradConv.applies(to: stencil, cin: cin, cout: cout, scalar: T.self) {
+        // One read of the path: `applies` and `apply` must agree on it.
+        let path = KernelPath.active
+        if winograd && subset == nil && groups == nil
+            && WinogradConv.applies(to: stencil, cin: cin, cout: cout, scalar: T.self, path: path) {
             WinogradConv.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset, bias: params + biasOffset,
                                n: n, side: stencil.latticeSide, dimension: stencil.latticeDimension,
-                               activation: activation)
+                               activation: activation, path: path)
             return
         }
         stencil.neighbour.withUnsafeBufferPointer { nb in

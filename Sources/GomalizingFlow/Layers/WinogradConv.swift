@@ -23,9 +23,10 @@ enum WinogradConv {
     /// lattice of even side, channel counts multiples of 8.
     /// A 3D lattice qualifies too for Float where the AVX2 kernels run
     /// (`CKernels` has the 3D transforms; elsewhere the direct sum stays).
-    static func applies<T>(to stencil: ConvStencil, cin: Int, cout: Int, scalar: T.Type = Float.self) -> Bool {
+    static func applies<T>(to stencil: ConvStencil, cin: Int, cout: Int, scalar: T.Type = Float.self,
+                           path: KernelPath = KernelPath.active) -> Bool {
         let d = stencil.latticeDimension
-        guard d == 2 || (d == 3 && T.self == Float.self && KernelPath.active == .avx2fma) else { return false }
+        guard d == 2 || (d == 3 && T.self == Float.self && path == .avx2fma) else { return false }
         return !stencil.isCross && stencil.axes == Array(0..<d) && stencil.kernelSize == 3
             && stencil.latticeSide % 2 == 0 && cin % 8 == 0 && cout % 8 == 0
     }
@@ -37,13 +38,13 @@ enum WinogradConv {
     }
 
     /// y = activation(bias + conv(x)) for n configurations, channels-last [n][V][c];
-    /// requires `applies(to:cin:cout:)`. Float on the AVX2 path runs `CKernels`'
-    /// copy (2D and 3D), else the loops below (2D).
+    /// requires `applies(to:cin:cout:scalar:path:)` with the same `path`. Float on
+    /// the AVX2 path runs `CKernels`' copy (2D and 3D), else the loops below (2D).
     static func apply<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, cin: Int, _ y: UnsafeMutablePointer<T>, cout: Int, weight W: UnsafePointer<T>,
-        bias: UnsafePointer<T>, n: Int, side L: Int, dimension d: Int, activation: FusedActivation
+        bias: UnsafePointer<T>, n: Int, side L: Int, dimension d: Int, activation: FusedActivation, path: KernelPath
     ) {
-        if T.self == Float.self && KernelPath.active == .avx2fma {
+        if T.self == Float.self && path == .avx2fma {
             @inline(__always) func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
                 UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
             }
