@@ -99,10 +99,12 @@ final class KernelPathTests: XCTestCase {
     /// (16, 10) has a block and leftovers, (16, 3) leftovers over two ci blocks and an odd one.
     let shapes = [(1, 8), (8, 8), (8, 2), (2, 8), (8, 1), (16, 8), (8, 16), (8, 3), (16, 24), (16, 10), (16, 3), (3, 5)]
 
-    /// L = 5: an odd volume and subset, so every tail loop runs.
+    /// L = 5: an odd volume and subset, so every tail loop runs. L = 8, 12 and
+    /// the 3-D L = 4 take the rows of a padded copy for all sites (groups of 8,
+    /// and of 4 where L = 4 mod 8); L = 6 and 5 gather through the table.
     func testForwardMatchesTheExactSum() throws {
         try requireAVX2()
-        for (L, d) in [(6, 2), (5, 2), (4, 3)] {
+        for (L, d) in [(6, 2), (5, 2), (8, 2), (12, 2), (4, 3)] {
             for (cin, cout) in shapes {
                 let c = conv(L: L, d: d, cin: cin, cout: cout)
                 for mode in Mode.allCases {
@@ -128,7 +130,7 @@ final class KernelPathTests: XCTestCase {
 
     func testPullbackMatchesTheExactSum() throws {
         try requireAVX2()
-        for (L, d, cross) in [(6, 2, false), (5, 2, false), (4, 3, false), (6, 2, true)] {
+        for (L, d, cross) in [(6, 2, false), (5, 2, false), (12, 2, false), (4, 3, false), (6, 2, true), (8, 2, true)] {
             for (cin, cout) in shapes {
                 let c = conv(L: L, d: d, cin: cin, cout: cout, cross: cross)
                 for (useSubset, off) in [(false, false), (true, false), (true, true)] {

@@ -22,11 +22,14 @@ int gf_cpu_has_avx2_fma(void);
 /// last), at the sites `subset` (m of them) or all V when subset is NULL.
 /// leaky != 0 stores max(y, slope y). The leftover output channels when cout is
 /// not a multiple of 8 need cin a multiple of 8 and `transposedScratch`
-/// (cout * taps * cin values). Returns 1 when done, 0 when the shape is not
-/// one these kernels take (nothing written).
+/// (cout * taps * cin values). `side` is the lattice's L (0 if unknown): with
+/// all sites wanted and L a multiple of 4, rows of L sites are read from a
+/// padded copy when `nb` has their geometry (every stencil of a hypercubic
+/// lattice has). Returns 1 when done, 0 when the
+/// shape is not one these kernels take (nothing written).
 int gf_conv_apply_f32(const float *x, long cin, float *y, long cout, const float *W,
                       const float *_Nullable bias, int accumulate, const int32_t *nb, long taps,
-                      long n, long V, const int32_t *_Nullable subset, long m,
+                      long n, long V, long side, const int32_t *_Nullable subset, long m,
                       const int32_t *tapList, long tapN, int leaky, float slope,
                       float *_Nullable transposedScratch);
 

@@ -10,31 +10,32 @@ enum ConvKernel {
     static func apply<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, cin: Int, _ y: UnsafeMutablePointer<T>, cout: Int,
         weight W: UnsafePointer<T>, bias: UnsafePointer<T>?, accumulate: Bool,
-        neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int,
+        neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int, side: Int = 0,
         transposedScratch: UnsafeMutablePointer<T>? = nil, subset: UnsafeBufferPointer<Int32>? = nil,
         tapList: UnsafeBufferPointer<Int32>? = nil, activation: FusedActivation = .identity
     ) {
         if let tapList {
             apply(x, cin: cin, y, cout: cout, weight: W, bias: bias, accumulate: accumulate, neighbour: nb, taps: taps,
-                  sites: sites, volume: V, transposedScratch: transposedScratch, subset: subset, tapList: tapList,
-                  activation: activation)
+                  sites: sites, volume: V, side: side, transposedScratch: transposedScratch, subset: subset,
+                  tapList: tapList, activation: activation)
             return
         }
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: taps) { all in
             for t in 0..<taps { all[t] = Int32(t) }
             apply(x, cin: cin, y, cout: cout, weight: W, bias: bias, accumulate: accumulate, neighbour: nb, taps: taps,
-                  sites: sites, volume: V, transposedScratch: transposedScratch, subset: subset,
+                  sites: sites, volume: V, side: side, transposedScratch: transposedScratch, subset: subset,
                   tapList: UnsafeBufferPointer(all), activation: activation)
         }
     }
 
     /// `apply` summing only the taps in `tapList` (the others read zeros), with
     /// `activation` applied to each output as it is stored (not with `accumulate`).
+    /// `side` (the lattice's L, 0 if unknown) lets the AVX2 kernels read rows.
     @inline(__always)
     static func apply<T: BinaryFloatingPoint & SIMDScalar>(
         _ x: UnsafePointer<T>, cin cinArg: Int, _ y: UnsafeMutablePointer<T>, cout: Int,
         weight W: UnsafePointer<T>, bias: UnsafePointer<T>?, accumulate: Bool,
-        neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int,
+        neighbour nb: UnsafePointer<Int32>, taps: Int, sites: Int, volume V: Int, side: Int,
         transposedScratch: UnsafeMutablePointer<T>?, subset: UnsafeBufferPointer<Int32>?,
         tapList: UnsafeBufferPointer<Int32>, activation: FusedActivation = .identity
     ) {
@@ -46,7 +47,7 @@ enum ConvKernel {
             }
             let done = gf_conv_apply_f32(
                 f(x), cinArg, UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), cout, f(W),
-                bias.map(f), accumulate ? 1 : 0, nb, taps, sites / V, V, subset?.baseAddress, subset?.count ?? V,
+                bias.map(f), accumulate ? 1 : 0, nb, taps, sites / V, V, side, subset?.baseAddress, subset?.count ?? V,
                 tapBase, tapList.count, activation == .leakyReLU ? 1 : 0, Float(Activation.leakySlope),
                 transposedScratch.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) })
             if done != 0 { return }

@@ -76,7 +76,8 @@ public struct PeriodicConv: Sendable {
             ConvKernel.apply(x, cin: cin, y, cout: cout, weight: params + weightOffset,
                              bias: params + biasOffset, accumulate: false,
                              neighbour: nb.baseAddress!, taps: stencil.tapCount, sites: n * stencil.volume,
-                             volume: stencil.volume, transposedScratch: weightScratch, subset: subset,
+                             volume: stencil.volume, side: stencil.latticeSide, transposedScratch: weightScratch,
+                             subset: subset,
                              activation: activation)
         }
     }
@@ -112,6 +113,7 @@ public struct PeriodicConv: Sendable {
             }
             ConvKernel.apply(dy, cin: cout, dx, cout: cin, weight: UnsafePointer(weightScratch), bias: nil,
                              accumulate: true, neighbour: nb, taps: taps, sites: n * V, volume: V,
+                             side: stencil.latticeSide,
                              transposedScratch: weightScratch + weightCount)
         }
     }
