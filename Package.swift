@@ -64,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GomalizingFlowTests",
-            dependencies: ["GomalizingFlow", "GomalizingRun"]
+            dependencies: ["GomalizingFlow", "GomalizingRun", "CKernels"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -99,8 +99,11 @@ static int rows_of(const int32_t *nb, long taps, long V, long L, Rows *g) {
         for (long r = 0; r < g->rows; r++) {
             const long to = nb[t * V + r * L] / L;
             g->rowMap[t * g->rows + r] = to;
-            for (long x = 0; x < L; x++)
-                if (nb[t * V + r * L + x] != to * L + (x + g->dx[t] + L) % L) return 0;
+            for (long x = 0; x < L; x++) {
+                long xs = x + g->dx[t];  // in -h ... L - 1 + h: one wrap at most
+                xs = xs < 0 ? xs + L : (xs >= L ? xs - L : xs);
+                if (nb[t * V + r * L + x] != to * L + xs) return 0;
+            }
         }
     for (long t = 0; t + 2 < taps; t++) {
         int same = g->dx[t] == -1 && g->dx[t + 1] == 0 && g->dx[t + 2] == 1;
@@ -124,9 +127,11 @@ INLINE void rows_pad(const float *xb, long cin, const Rows *g, float *pad) {
     for (long r = 0; r < g->rows; r++) {
         const float *src = xb + r * L * cin;
         float *dst = pad + r * g->padded * cin;
-        memcpy(dst, src + (L - h) * cin, sizeof(float) * h * cin);
         memcpy(dst + h * cin, src, sizeof(float) * L * cin);
-        memcpy(dst + (L + h) * cin, src, sizeof(float) * h * cin);
+        if (h > 0) {
+            memcpy(dst, src + (L - h) * cin, sizeof(float) * h * cin);
+            memcpy(dst + (L + h) * cin, src, sizeof(float) * h * cin);
+        }
     }
 }
 
@@ -253,7 +258,7 @@ INLINE TARGET void apply_all(const float *x, const long cin, float *y, const lon
     // All sites wanted: the blocks read rows of a padded copy.
     Rows g = {0};
     float *pad = NULL;
-    if (!subset && cout % 8 == 0 && rows_of(nb, taps, V, side, &g))
+    if (!subset && m == V && cout % 8 == 0 && rows_of(nb, taps, V, side, &g))
         pad = malloc(sizeof(float) * g.rows * g.padded * cin);
     for (long b = 0; b < n; b++) {
         const float *xb = x + b * V * cin;

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import GomalizingFlow
 import GomalizingRun
@@ -20,9 +21,10 @@ final class KernelPathTests: XCTestCase {
         return body()
     }
 
-    func conv(L: Int, d: Int, cin: Int, cout: Int, K: Int = 3, cross: Bool = false) -> PeriodicConv {
+    func conv(L: Int, d: Int, cin: Int, cout: Int, K: Int = 3, cross: Bool = false, axes: [Int]? = nil) -> PeriodicConv {
         let lat = Lattice(L: L, d: d)
-        let st = cross ? ConvStencil(crossOn: lat, kernelSize: K) : ConvStencil(lattice: lat, axes: Array(0..<d), kernelSize: K)
+        let st = cross ? ConvStencil(crossOn: lat, kernelSize: K)
+            : ConvStencil(lattice: lat, axes: axes ?? Array(0..<d), kernelSize: K)
         return PeriodicConv(stencil: st, cin: cin, cout: cout, weightOffset: 0, biasOffset: st.tapCount * cin * cout)
     }
 
@@ -104,12 +106,19 @@ final class KernelPathTests: XCTestCase {
     /// and of 4 where L = 4 mod 8); L = 6 and 5 gather through the table.
     func testForwardMatchesTheExactSum() throws {
         try requireAVX2()
-        for (L, d) in [(6, 2), (5, 2), (8, 2), (12, 2), (4, 3)] {
+        // Besides 3-wide boxes: a cross (one row of three taps, the others alone),
+        // a 5-wide box (h = 2: a row's middle three taps share, its ends do not),
+        // and a stencil along axis 0 only (no step along the rows, h = 0).
+        let stencils: [(L: Int, d: Int, K: Int, cross: Bool, axes: [Int]?)] = [
+            (6, 2, 3, false, nil), (5, 2, 3, false, nil), (8, 2, 3, false, nil), (12, 2, 3, false, nil),
+            (4, 3, 3, false, nil), (12, 2, 3, true, nil), (12, 2, 5, false, nil), (8, 2, 3, false, [0]),
+        ]
+        for (L, d, K, cross, axes) in stencils {
             for (cin, cout) in shapes {
-                let c = conv(L: L, d: d, cin: cin, cout: cout)
+                let c = conv(L: L, d: d, cin: cin, cout: cout, K: K, cross: cross, axes: axes)
                 for mode in Mode.allCases {
                     for act in [FusedActivation.identity, .leakyReLU] {
-                        let what = "d=\(d) \(cin)->\(cout) \(mode) \(act)"
+                        let what = "d=\(d) L=\(L) K=\(K) cross=\(cross) axes=\(axes ?? []) \(cin)->\(cout) \(mode) \(act)"
                         let exact = forward(c, n: 3, Double.self, mode: mode, activation: act)
                         let fast = with(.avx2fma) { forward(c, n: 3, Float.self, mode: mode, activation: act) }
                         let portable = with(.portable) { forward(c, n: 3, Float.self, mode: mode, activation: act) }
@@ -130,11 +139,15 @@ final class KernelPathTests: XCTestCase {
 
     func testPullbackMatchesTheExactSum() throws {
         try requireAVX2()
-        for (L, d, cross) in [(6, 2, false), (5, 2, false), (12, 2, false), (4, 3, false), (6, 2, true), (8, 2, true)] {
+        let stencils: [(L: Int, d: Int, K: Int, cross: Bool)] = [
+            (6, 2, 3, false), (5, 2, 3, false), (12, 2, 3, false), (4, 3, 3, false), (6, 2, 3, true), (12, 2, 3, true),
+            (12, 2, 5, false),
+        ]
+        for (L, d, K, cross) in stencils {
             for (cin, cout) in shapes {
-                let c = conv(L: L, d: d, cin: cin, cout: cout, cross: cross)
+                let c = conv(L: L, d: d, cin: cin, cout: cout, K: K, cross: cross)
                 for (useSubset, off) in [(false, false), (true, false), (true, true)] {
-                    let what = "d=\(d) L=\(L) cross=\(cross) \(cin)->\(cout) subset=\(useSubset) dyOff=\(off)"
+                    let what = "d=\(d) L=\(L) K=\(K) cross=\(cross) \(cin)->\(cout) subset=\(useSubset) dyOff=\(off)"
                     let exact = pullback(c, n: 3, Double.self, useSubset: useSubset, dyOffSubset: off)
                     let fast = with(.avx2fma) { pullback(c, n: 3, Float.self, useSubset: useSubset, dyOffSubset: off) }
                     let portable = with(.portable) { pullback(c, n: 3, Float.self, useSubset: useSubset, dyOffSubset: off) }
@@ -237,5 +250,35 @@ final class KernelPathTests: XCTestCase {
         let old = try JSONDecoder().decode(Provenance.self, from: JSONSerialization.data(withJSONObject: json))
         XCTAssertNil(old.kernels)
         XCTAssertEqual(old.cpu, p.cpu)
+    }
+
+    /// The rows of a padded copy (all sites, L a multiple of 4) are taken, and
+    /// agree with the neighbour table: the C kernel with the lattice side and
+    /// without it (side 0: the table) differ in rounding only, since the taps
+    /// of a box row then share their broadcasts in another order of sums.
+    func testRowsOfAPaddedCopyAreTaken() throws {
+        try requireAVX2()
+        for (L, d, K) in [(8, 2, 3), (12, 2, 3), (12, 2, 5), (4, 3, 3)] {
+            let c = conv(L: L, d: d, cin: 8, cout: 8, K: K)
+            let V = c.stencil.volume, n = 2, taps = c.stencil.tapCount
+            let W = randomArray(c.weightCount, seed: 61).map { Float($0) }
+            let bias = randomArray(8, seed: 62).map { Float($0) }
+            let x = randomArray(n * V * 8, seed: 63, scale: 2).map { Float($0) }
+            let tapList = (0..<taps).map { Int32($0) }
+            func run(side: Int) -> [Float] {
+                var y = [Float](repeating: 0, count: n * V * 8)
+                let done = c.stencil.neighbour.withUnsafeBufferPointer { nb in
+                    gf_conv_apply_f32(x, 8, &y, 8, W, bias, 0, nb.baseAddress!, taps, n, V, side, nil, V,
+                                      tapList, taps, 1, 0.01, nil)
+                }
+                XCTAssertEqual(done, 1)
+                return y
+            }
+            let rows = run(side: L), table = run(side: 0)
+            XCTAssertNotEqual(rows, table, "L=\(L) K=\(K): the rows path was not taken")
+            let scale = Double(table.map(abs).max()!)
+            let worst = zip(rows, table).map { abs(Double($0) - Double($1)) }.max()!
+            XCTAssertLessThan(worst, 1e-5 * scale, "L=\(L) K=\(K)")
+        }
     }
 }
