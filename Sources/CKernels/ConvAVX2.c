@@ -25,10 +25,7 @@ INLINE TARGET void apply_blocks(const float *xb, const long cin, float *yb, cons
         for (long blk = 0; blk < blocks; blk++) {
             const long c0 = blk * 8;
             __m256 acc[8];
-            for (int j = 0; j < 8; j++)
-                acc[j] = accumulate ? _mm256_loadu_ps(yb + v[j] * cout + c0)
-                         : bias     ? _mm256_loadu_ps(bias + c0)
-                                    : _mm256_setzero_ps();
+            for (int j = 0; j < 8; j++) acc[j] = start8(yb + v[j] * cout + c0, bias ? bias + c0 : NULL, accumulate);
             for (long ti = 0; ti < tapN; ti++) {
                 const long t = tapList[ti];
                 const int32_t *nbt = nb + t * V;
@@ -49,9 +46,7 @@ INLINE TARGET void apply_blocks(const float *xb, const long cin, float *yb, cons
         const long v = subset ? subset[k] : k;
         for (long blk = 0; blk < blocks; blk++) {
             const long c0 = blk * 8;
-            __m256 acc = accumulate ? _mm256_loadu_ps(yb + v * cout + c0)
-                         : bias     ? _mm256_loadu_ps(bias + c0)
-                                    : _mm256_setzero_ps();
+            __m256 acc = start8(yb + v * cout + c0, bias ? bias + c0 : NULL, accumulate);
             for (long ti = 0; ti < tapN; ti++) {
                 const long t = tapList[ti];
                 const float *p = xb + (long)nb[t * V + v] * cin;
@@ -145,10 +140,7 @@ INLINE TARGET void row_group(const float *pad, const long cin, float *ys, const 
                              const int32_t *tapList, long tapN, int leaky, __m256 slope, const int G) {
     const long rows = g->rows;
     __m256 acc[8];
-    for (int j = 0; j < G; j++)
-        acc[j] = accumulate ? _mm256_loadu_ps(ys + j * cout + c0)
-                 : bias     ? _mm256_loadu_ps(bias + c0)
-                            : _mm256_setzero_ps();
+    for (int j = 0; j < G; j++) acc[j] = start8(ys + j * cout + c0, bias ? bias + c0 : NULL, accumulate);
     long ti = 0;
     while (ti < tapN) {
         const long t = tapList[ti];

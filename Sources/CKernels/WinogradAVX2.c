@@ -93,6 +93,18 @@ INLINE TARGET void at4(const __m256 *m, __m256 *out, int s) {
     out[s] = _mm256_sub_ps(_mm256_sub_ps(m[1], m[2]), m[3]);
 }
 
+// I[a]: the tile's index along axis a (R = L/2 tiles a side, axis 0 slowest).
+INLINE void tile_coords(long tile, int d, long R, long *I) {
+    if (d == 2) {
+        I[0] = tile / R;
+        I[1] = tile % R;
+    } else {
+        I[0] = tile / (R * R);
+        I[1] = (tile / R) % R;
+        I[2] = tile % R;
+    }
+}
+
 // One configuration: y = activation(bias + conv(x)), channels last.
 INLINE TARGET void winograd_config(const float *x, const long cin, float *y, const long cout, const float *U,
                                         const float *bias, const int d, const long L, int leaky, __m256 slope,
@@ -100,21 +112,18 @@ INLINE TARGET void winograd_config(const float *x, const long cin, float *y, con
     const int cells = d == 2 ? 16 : 64;
     const long R = L / 2;
     const long tiles = d == 2 ? R * R : R * R * R;
-    const long stride0 = d == 2 ? L : L * L, stride1 = d == 2 ? 1 : L;
+    // Site index steps along axes 0 ... d - 1.
+    const long stride[3] = {d == 2 ? L : L * L, d == 2 ? 1 : L, 1};
     for (long tile0 = 0; tile0 < tiles; tile0 += WBLOCK) {
         const long nt = tiles - tile0 < WBLOCK ? tiles - tile0 : WBLOCK;
         // Input transform: D[j][xi][ci] for the block's tiles j.
         for (long j = 0; j < nt; j++) {
-            const long tile = tile0 + j;
             long I[3];
-            if (d == 2) { I[0] = tile / R; I[1] = tile % R; }
-            else { I[0] = tile / (R * R); I[1] = (tile / R) % R; I[2] = tile % R; }
+            tile_coords(tile0 + j, d, R, I);
             // Site offsets of the patch's rows along each axis (periodic).
             long off[3][4];
-            for (int ax = 0; ax < d; ax++) {
-                const long s = ax == 0 ? stride0 : (ax == 1 ? stride1 : 1);
-                for (int q = 0; q < 4; q++) off[ax][q] = ((2 * I[ax] - 1 + q + L) % L) * s;
-            }
+            for (int ax = 0; ax < d; ax++)
+                for (int q = 0; q < 4; q++) off[ax][q] = ((2 * I[ax] - 1 + q + L) % L) * stride[ax];
             float *Dj = D + j * cells * cin;
             for (long c0 = 0; c0 < cin; c0 += 8) {
                 if (d == 2) {
@@ -161,10 +170,8 @@ INLINE TARGET void winograd_config(const float *x, const long cin, float *y, con
                               cells * cout);
         // Output transform, bias and activation, stored at the tile's 2^d sites.
         for (long j = 0; j < nt; j++) {
-            const long tile = tile0 + j;
             long I[3];
-            if (d == 2) { I[0] = tile / R; I[1] = tile % R; }
-            else { I[0] = tile / (R * R); I[1] = (tile / R) % R; I[2] = tile % R; }
+            tile_coords(tile0 + j, d, R, I);
             const float *Mj = M + j * cells * cout;
             for (long c0 = 0; c0 < cout; c0 += 8) {
                 const __m256 bv = _mm256_loadu_ps(bias + c0);
@@ -199,11 +206,7 @@ INLINE TARGET void winograd_config(const float *x, const long cin, float *y, con
                 }
                 for (int r = 0; r < (1 << d); r++) {
                     long site = 0;
-                    for (int ax = 0; ax < d; ax++) {
-                        const int ra = (r >> (d - 1 - ax)) & 1;
-                        const long s = ax == 0 ? stride0 : (ax == 1 ? stride1 : 1);
-                        site += (2 * I[ax] + ra) * s;
-                    }
+                    for (int ax = 0; ax < d; ax++) site += (2 * I[ax] + ((r >> (d - 1 - ax)) & 1)) * stride[ax];
                     const __m256 o = _mm256_add_ps(bv, out[r]);
                     _mm256_storeu_ps(y + site * cout + c0, leaky ? leaky8(o, slope) : o);
                 }

@@ -26,9 +26,7 @@ struct Gomalizing: ParsableCommand {
         // GOMALIZING_KERNELS chooses the convolution kernels for the whole process.
         switch KernelPath.requested(by: ProcessInfo.processInfo.environment[KernelPath.environmentVariable]) {
         case .success(let path): KernelPath.select(path)
-        case .failure(let error):
-            FileHandle.standardError.write(Data("error: \(InputError(file: "environment", error.message).description)\n".utf8))
-            Foundation.exit(2)
+        case .failure(let error): fail(error)
         }
         do {
             var command = try parseAsRoot(arguments)
@@ -49,7 +47,11 @@ struct Gomalizing: ParsableCommand {
 
     /// One line, "error: command line (gomalizing CMD): WHAT", and exit status 2.
     static func failArguments(_ what: String, command: String? = nil) -> Never {
-        let error = InputError(file: "command line", field: "gomalizing" + (command.map { " \($0)" } ?? ""), what)
+        fail(InputError(file: "command line", field: "gomalizing" + (command.map { " \($0)" } ?? ""), what))
+    }
+
+    /// "error: " and the error's line on stderr, and exit status 2.
+    static func fail(_ error: InputError) -> Never {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         Foundation.exit(2)
     }

@@ -13,14 +13,6 @@ final class KernelPathTests: XCTestCase {
         try XCTSkipUnless(KernelPath.avx2fma.isAvailable, "this CPU has no AVX2 with FMA: only the portable path runs")
     }
 
-    /// Runs `body` with `path` active, then restores the previous path.
-    func with<R>(_ path: KernelPath, _ body: () -> R) -> R {
-        let before = KernelPath.active
-        KernelPath.select(path)
-        defer { KernelPath.select(before) }
-        return body()
-    }
-
     func conv(L: Int, d: Int, cin: Int, cout: Int, K: Int = 3, cross: Bool = false, axes: [Int]? = nil) -> PeriodicConv {
         let lat = Lattice(L: L, d: d)
         let st = cross ? ConvStencil(crossOn: lat, kernelSize: K)
@@ -120,8 +112,8 @@ final class KernelPathTests: XCTestCase {
                     for act in [FusedActivation.identity, .leakyReLU] {
                         let what = "d=\(d) L=\(L) K=\(K) cross=\(cross) axes=\(axes ?? []) \(cin)->\(cout) \(mode) \(act)"
                         let exact = forward(c, n: 3, Double.self, mode: mode, activation: act)
-                        let fast = with(.avx2fma) { forward(c, n: 3, Float.self, mode: mode, activation: act) }
-                        let portable = with(.portable) { forward(c, n: 3, Float.self, mode: mode, activation: act) }
+                        let fast = withKernelPath(.avx2fma) { forward(c, n: 3, Float.self, mode: mode, activation: act) }
+                        let portable = withKernelPath(.portable) { forward(c, n: 3, Float.self, mode: mode, activation: act) }
                         assertClose(fast, exact, what)
                         assertClose(portable, exact, what + " (portable)")
                         // A fused multiply-add rounds once: some values differ from
@@ -149,8 +141,8 @@ final class KernelPathTests: XCTestCase {
                 for (useSubset, off) in [(false, false), (true, false), (true, true)] {
                     let what = "d=\(d) L=\(L) K=\(K) cross=\(cross) \(cin)->\(cout) subset=\(useSubset) dyOff=\(off)"
                     let exact = pullback(c, n: 3, Double.self, useSubset: useSubset, dyOffSubset: off)
-                    let fast = with(.avx2fma) { pullback(c, n: 3, Float.self, useSubset: useSubset, dyOffSubset: off) }
-                    let portable = with(.portable) { pullback(c, n: 3, Float.self, useSubset: useSubset, dyOffSubset: off) }
+                    let fast = withKernelPath(.avx2fma) { pullback(c, n: 3, Float.self, useSubset: useSubset, dyOffSubset: off) }
+                    let portable = withKernelPath(.portable) { pullback(c, n: 3, Float.self, useSubset: useSubset, dyOffSubset: off) }
                     assertClose(fast.dx, exact.dx, what + " dx")
                     assertClose(fast.grads, exact.grads, what + " grads")
                     assertClose(portable.dx, exact.dx, what + " dx (portable)")
@@ -168,7 +160,7 @@ final class KernelPathTests: XCTestCase {
     /// partial block of tiles (L = 6: 27 tiles).
     func testWinograd3DMatchesTheDirectSum() throws {
         try requireAVX2()
-        with(.avx2fma) {
+        withKernelPath(.avx2fma) {
             for (L, cin, cout) in [(4, 8, 8), (6, 8, 16), (8, 16, 8), (2, 8, 8)] {
                 let c = conv(L: L, d: 3, cin: cin, cout: cout)
                 XCTAssertTrue(c.admitsWinograd, "L=\(L)")
@@ -194,7 +186,7 @@ final class KernelPathTests: XCTestCase {
                 }
             }
         }
-        with(.portable) {
+        withKernelPath(.portable) {
             XCTAssertFalse(conv(L: 4, d: 3, cin: 8, cout: 8).admitsWinograd, "no 3D Winograd in the portable loops")
         }
     }
@@ -210,7 +202,7 @@ final class KernelPathTests: XCTestCase {
         switch KernelPath.requested(by: "avx512") {
         case .success(let p): XCTFail("accepted avx512 as \(p)")
         case .failure(let e):
-            XCTAssertEqual(e.description, "GOMALIZING_KERNELS=avx512: expected one of auto, portable, avx2-fma")
+            XCTAssertEqual(e.description, "environment: GOMALIZING_KERNELS=avx512: expected one of auto, portable, avx2-fma")
         }
     }
 

@@ -393,3 +393,12 @@ func assertMatchesFreeField(_ obs: Observables, lattice: Lattice, m2: Double, _ 
     }
     XCTAssertLessThan(abs(obs.susceptibility.value - 1 / (2 * m2)), 3 * obs.susceptibility.error, what, file: file, line: line)
 }
+
+/// Runs `body` with `path` as the active convolution kernels, then restores
+/// the previous path.
+func withKernelPath<R>(_ path: KernelPath, _ body: () -> R) -> R {
+    let before = KernelPath.active
+    KernelPath.select(path)
+    defer { KernelPath.select(before) }
+    return body()
+}

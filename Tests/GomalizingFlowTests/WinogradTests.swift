@@ -39,16 +39,8 @@ final class WinogradTests: XCTestCase {
     func testMatchesDirectConvolution() {
         // Float runs CKernels' copy on the AVX2 path and the Swift loops on the portable one.
         for path in KernelPath.allCases where path.isAvailable {
-            onPath(path) { matchesDirectConvolution("\(path)") }
+            withKernelPath(path) { matchesDirectConvolution("\(path)") }
         }
-    }
-
-    /// Runs `body` with `path` active, then restores the previous path.
-    func onPath(_ path: KernelPath, _ body: () -> Void) {
-        let before = KernelPath.active
-        KernelPath.select(path)
-        defer { KernelPath.select(before) }
-        body()
     }
 
     func matchesDirectConvolution(_ label: String) {
@@ -76,7 +68,7 @@ final class WinogradTests: XCTestCase {
     /// The sampling pass (forPullback false) computes the same map as the
     /// training pass up to rounding, for fields and log-Jacobians.
     func testSamplingPassMatchesTrainingPass() {
-        for path in KernelPath.allCases where path.isAvailable { onPath(path) { samplingPassMatchesTrainingPass() } }
+        for path in KernelPath.allCases where path.isAvailable { withKernelPath(path) { samplingPassMatchesTrainingPass() } }
     }
 
     func samplingPassMatchesTrainingPass() {

@@ -18,6 +18,12 @@ INLINE float leaky1(float v, float slope) {
     return v < a ? a : v;
 }
 
+// Where an accumulator of eight output channels starts: the output itself
+// (accumulate), the bias, or zero.
+INLINE TARGET __m256 start8(const float *y, const float *bias, int accumulate) {
+    return accumulate ? _mm256_loadu_ps(y) : bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+}
+
 INLINE TARGET float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -42,14 +42,10 @@ enum ConvKernel {
         precondition(!accumulate || activation == .identity, "an accumulated output cannot be activated")
         // (A group with no taps has no tap list to pass: the loops below store its bias.)
         if T.self == Float.self && KernelPath.active == .avx2fma, let tapBase = tapList.baseAddress {
-            @inline(__always) func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
-                UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-            }
             let done = gf_conv_apply_f32(
-                f(x), cinArg, UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), cout, f(W),
-                bias.map(f), accumulate ? 1 : 0, nb, taps, sites / V, V, side, subset?.baseAddress, subset?.count ?? V,
-                tapBase, tapList.count, activation == .leakyReLU ? 1 : 0, Float(Activation.leakySlope),
-                transposedScratch.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) })
+                x.asFloat, cinArg, y.asFloat, cout, W.asFloat, bias?.asFloat, accumulate ? 1 : 0, nb, taps, sites / V, V,
+                side, subset?.baseAddress, subset?.count ?? V, tapBase, tapList.count,
+                activation == .leakyReLU ? 1 : 0, Float(Activation.leakySlope), transposedScratch?.asFloat)
             if done != 0 { return }
         }
         // Copies with the channel counts of the standard nets fixed at compile
@@ -262,14 +258,8 @@ enum ConvKernel {
         subset: UnsafeBufferPointer<Int32>? = nil
     ) {
         if T.self == Float.self && KernelPath.active == .avx2fma {
-            @inline(__always) func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
-                UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-            }
-            @inline(__always) func g(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
-                UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-            }
-            let done = gf_conv_weight_gradient_f32(f(x), cin, f(dy), cout, g(dW), g(dB), nb, taps, n, V,
-                                                   subset?.baseAddress, subset?.count ?? V)
+            let done = gf_conv_weight_gradient_f32(x.asFloat, cin, dy.asFloat, cout, dW.asFloat, dB.asFloat, nb, taps, n,
+                                                   V, subset?.baseAddress, subset?.count ?? V)
             if done != 0 { return }
         }
         // Sites of each configuration that carry gradient: all, or the subset

@@ -26,17 +26,21 @@ public enum KernelPath: String, Sendable, CaseIterable {
         }
     }
 
+    /// The fastest path this CPU runs: what `auto` means.
+    public static var fastestAvailable: KernelPath { avx2fma.isAvailable ? .avx2fma : .portable }
+
     /// The path `GOMALIZING_KERNELS` asks for on this CPU, or a one-line reason
-    /// it cannot be had (an unknown name, or a path this CPU lacks).
-    public static func requested(by value: String?) -> Result<KernelPath, KernelPathError> {
+    /// it cannot be had (an unknown name, or a path this CPU lacks), as an
+    /// input error about the environment.
+    public static func requested(by value: String?) -> Result<KernelPath, InputError> {
         let v = (value ?? "auto").trimmingCharacters(in: .whitespaces).lowercased()
-        if v == "auto" || v.isEmpty { return .success(KernelPath.avx2fma.isAvailable ? .avx2fma : .portable) }
+        if v == "auto" || v.isEmpty { return .success(fastestAvailable) }
         guard let path = KernelPath(rawValue: v) else {
-            return .failure(KernelPathError(message: "\(environmentVariable)=\(value ?? ""): expected one of auto, "
-                                            + allCases.map(\.rawValue).joined(separator: ", ")))
+            return .failure(InputError(file: "environment", "\(environmentVariable)=\(value ?? ""): expected one of auto, "
+                                       + allCases.map(\.rawValue).joined(separator: ", ")))
         }
         guard path.isAvailable else {
-            return .failure(KernelPathError(message: "\(environmentVariable)=\(v): this CPU lacks AVX2 with FMA"))
+            return .failure(InputError(file: "environment", "\(environmentVariable)=\(v): this CPU lacks AVX2 with FMA"))
         }
         return .success(path)
     }
@@ -51,7 +55,7 @@ public enum KernelPath: String, Sendable, CaseIterable {
         let c = chosen.load(ordering: .relaxed)
         if c > 0 { return allCases[c - 1] }
         let path = (try? requested(by: ProcessInfo.processInfo.environment[environmentVariable]).get())
-            ?? (try! requested(by: "auto").get())
+            ?? fastestAvailable
         select(path)
         return path
     }
@@ -63,8 +67,14 @@ public enum KernelPath: String, Sendable, CaseIterable {
     }
 }
 
-/// Why `GOMALIZING_KERNELS` cannot be honoured, as one line.
-public struct KernelPathError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public var description: String { message }
+// The Float views of a generic kernel's pointers, for the C kernels (only
+// taken where T is Float).
+extension UnsafePointer {
+    @inline(__always) var asFloat: UnsafePointer<Float> { UnsafeRawPointer(self).assumingMemoryBound(to: Float.self) }
+}
+
+extension UnsafeMutablePointer {
+    @inline(__always) var asFloat: UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(self).assumingMemoryBound(to: Float.self)
+    }
 }

@@ -45,14 +45,10 @@ enum WinogradConv {
         bias: UnsafePointer<T>, n: Int, side L: Int, dimension d: Int, activation: FusedActivation, path: KernelPath
     ) {
         if T.self == Float.self && path == .avx2fma {
-            @inline(__always) func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
-                UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-            }
             let done = withUnsafeTemporaryAllocation(of: Float.self,
                                                      capacity: gf_winograd_conv_scratch_count(cin, cout, Int32(d))) {
-                gf_winograd_conv_f32(f(x), cin, UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), cout,
-                                     f(W), f(bias), n, Int32(d), L, activation == .leakyReLU ? 1 : 0,
-                                     Float(Activation.leakySlope), $0.baseAddress!)
+                gf_winograd_conv_f32(x.asFloat, cin, y.asFloat, cout, W.asFloat, bias.asFloat, n, Int32(d), L,
+                                     activation == .leakyReLU ? 1 : 0, Float(Activation.leakySlope), $0.baseAddress!)
             }
             if done != 0 { return }
         }
